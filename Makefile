@@ -1,0 +1,43 @@
+# Anju: every target installs what it needs itself (virtualenv, packages, FerretDB).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+SCALE ?= 0.1
+SEED ?= 42
+
+.PHONY: run test check schema city bench soak demo-alarm clean install
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+## Runs FerretDB, the simulator and Anju with demo data, in the foreground (Ctrl-C stops all).
+run: $(STAMP)
+	$(PY) -m devstack.run
+
+## Lint, types, then the whole test suite against FerretDB (or MONGODB_URI) and the simulator.
+test: $(STAMP) check
+	$(PY) -m devstack.ferretdb_build
+	$(PY) -m pytest -q
+
+check: $(STAMP)
+	$(PY) -m ruff check app sim devstack tests scripts
+	$(PY) -m ruff format --check app sim devstack tests scripts
+	$(PY) -m mypy
+
+## Rewrites schema.graphql from the code.
+schema: $(STAMP)
+	$(PY) -m scripts.export_schema
+
+## Fills a database with the synthetic city: make city SCALE=0.1 SEED=42
+city: $(STAMP)
+	$(PY) -m scripts.city --scale $(SCALE) --seed $(SEED)
+
+clean:
+	rm -rf $(VENV) .build .data .dev-keys .bench .artifacts

@@ -1,0 +1,46 @@
+"""The typed context of one GraphQL request or subscription connection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from starlette.requests import Request
+from starlette.websockets import WebSocket
+
+from app.db import Doc
+from app.loaders import Loaders
+from app.settings import Settings
+from app.viewer import Viewer
+
+if TYPE_CHECKING:
+    import strawberry
+
+    from app.state import AppState
+
+
+@dataclass
+class Context:
+    request: Request | WebSocket
+    state: AppState
+    viewer: Viewer
+    request_id: str
+    loaders: Loaders
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        return self.state.settings
+
+    @property
+    def db(self) -> AsyncDatabase[Doc]:
+        return self.state.db
+
+
+if TYPE_CHECKING:
+    Info = strawberry.Info[Context, None]
+else:
+    import strawberry
+
+    Info = strawberry.Info[Context, None]

@@ -1,0 +1,76 @@
+"""DataLoaders, built per request in the context (a module-level loader would cache for the
+life of the server and leak one viewer's data to another).
+
+Each loader batches the keys asked for in one tick into one `$in` query and returns results
+in key order. Named `XByYLoader` after what they return and what they are keyed by.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from bson import ObjectId
+from pymongo.asynchronous.database import AsyncDatabase
+from strawberry.dataloader import DataLoader
+
+from app.db import Doc
+
+
+def _by_id_loader(db: AsyncDatabase[Doc], collection: str) -> DataLoader[ObjectId, Doc | None]:
+    async def load(keys: list[ObjectId]) -> list[Doc | None]:
+        docs = await db[collection].find({"_id": {"$in": list(set(keys))}}).to_list(None)
+        found = {d["_id"]: d for d in docs}
+        return [found.get(k) for k in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _many_by_loader(
+    db: AsyncDatabase[Doc],
+    collection: str,
+    field: str,
+    sort: list[tuple[str, int]],
+    extra: Mapping[str, Any] | None = None,
+) -> DataLoader[ObjectId, list[Doc]]:
+    async def load(keys: list[ObjectId]) -> list[list[Doc]]:
+        query: dict[str, Any] = {field: {"$in": list(set(keys))}, **(extra or {})}
+        grouped: dict[Any, list[Doc]] = defaultdict(list)
+        async for doc in db[collection].find(query, sort=sort):
+            grouped[doc[field]].append(doc)
+        return [grouped.get(k, []) for k in keys]
+
+    return DataLoader(load_fn=load)
+
+
+class Loaders:
+    """The request's loaders, created on first use."""
+
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self._db = db
+        self._made: dict[tuple[Any, ...], DataLoader[Any, Any]] = {}
+
+    def by_id(self, collection: str) -> DataLoader[ObjectId, Doc | None]:
+        key = ("id", collection)
+        if key not in self._made:
+            self._made[key] = _by_id_loader(self._db, collection)
+        return self._made[key]
+
+    def many_by(
+        self,
+        collection: str,
+        field: str,
+        sort: Iterable[tuple[str, int]] = (("_id", 1),),
+        extra: Mapping[str, Any] | None = None,
+    ) -> DataLoader[ObjectId, list[Doc]]:
+        sort_list = list(sort)
+        key = ("many", collection, field, tuple(sort_list), tuple(sorted((extra or {}).items())))
+        if key not in self._made:
+            self._made[key] = _many_by_loader(self._db, collection, field, sort_list, extra)
+        return self._made[key]
+
+    # Named loaders, so resolvers read in the domain's words.
+    @property
+    def account_by_id(self) -> DataLoader[ObjectId, Doc | None]:
+        return self.by_id("accounts")

@@ -1,0 +1,127 @@
+"""me, signUp, logIn, refreshSession, logOut, createAccount."""
+
+from __future__ import annotations
+
+import strawberry
+
+from app.context import Info
+from app.resolvers.common import attempt
+from app.schema.accounts import (
+    Account,
+    AccountPayload,
+    AuthPayload,
+    CreateAccountInput,
+    LogInInput,
+    LogOutInput,
+    LogOutPayload,
+    RefreshSessionInput,
+    SignUpInput,
+)
+from app.schema.permissions import allow
+from app.services import accounts
+from app.viewer import Role, Scope
+
+
+def _auth_payload(session: accounts.Session) -> AuthPayload:
+    return AuthPayload(
+        access_token=session.access_token,
+        refresh_token=session.refresh_token,
+        expires_in=session.expires_in,
+        account=Account.from_doc(session.account),
+    )
+
+
+@strawberry.type
+class AccountQueries:
+    @strawberry.field(description="The signed-in account; null when anonymous.")
+    async def me(self, info: Info) -> Account | None:
+        viewer = info.context.viewer
+        if viewer.account_id is None:
+            return None
+        doc = await info.context.loaders.account_by_id.load(viewer.account_id)
+        return Account.from_doc(doc) if doc else None
+
+
+@strawberry.type
+class AccountMutations:
+    @strawberry.mutation
+    async def sign_up(self, info: Info, input: SignUpInput) -> AuthPayload:
+        ctx = info.context
+
+        async def work() -> AuthPayload:
+            return _auth_payload(
+                await accounts.sign_up(
+                    ctx.db,
+                    ctx.state.keys,
+                    ctx.settings,
+                    role=input.role,
+                    name=input.name,
+                    phone=input.phone,
+                    password=input.password,
+                )
+            )
+
+        return await attempt(AuthPayload, work)
+
+    @strawberry.mutation
+    async def log_in(self, info: Info, input: LogInInput) -> AuthPayload:
+        ctx = info.context
+
+        async def work() -> AuthPayload:
+            return _auth_payload(
+                await accounts.log_in(
+                    ctx.db,
+                    ctx.state.keys,
+                    ctx.settings,
+                    phone=input.phone,
+                    password=input.password,
+                )
+            )
+
+        return await attempt(AuthPayload, work)
+
+    @strawberry.mutation(
+        description="Exchanges a refresh token for a new pair; the old refresh token stops working."
+    )
+    async def refresh_session(self, info: Info, input: RefreshSessionInput) -> AuthPayload:
+        ctx = info.context
+
+        async def work() -> AuthPayload:
+            return _auth_payload(
+                await accounts.refresh_session(
+                    ctx.db, ctx.state.keys, ctx.settings, refresh_token=input.refresh_token
+                )
+            )
+
+        return await attempt(AuthPayload, work)
+
+    @strawberry.mutation
+    async def log_out(self, info: Info, input: LogOutInput) -> LogOutPayload:
+        async def work() -> LogOutPayload:
+            await accounts.log_out(info.context.db, refresh_token=input.refresh_token)
+            return LogOutPayload(ok=True)
+
+        return await attempt(LogOutPayload, work)
+
+    @strawberry.mutation(permission_classes=[allow(Role.ADMIN)])
+    async def create_account(self, info: Info, input: CreateAccountInput) -> AccountPayload:
+        ctx = info.context
+        scope = (
+            Scope(town=input.scope.town, community=input.scope.community, grid=input.scope.grid)
+            if input.scope
+            else None
+        )
+
+        async def work() -> AccountPayload:
+            doc = await accounts.create_account(
+                ctx.db,
+                ctx.viewer,
+                role=input.role,
+                name=input.name,
+                phone=input.phone,
+                password=input.password,
+                scope=scope,
+            )
+            return AccountPayload(account=Account.from_doc(doc))
+
+        return await attempt(AccountPayload, work)

@@ -1,0 +1,82 @@
+"""Assembles the schema from each domain's queries and mutations, with its protections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from app.context import Info
+from app.ids import parse_id
+from app.resolvers.accounts import AccountMutations, AccountQueries
+from app.resolvers.properties import PropertyMutations, PropertyQueries
+from app.schema.common import SCALAR_MAP, Node
+from app.schema.extensions import CodedErrors, PoliceReadOnly, RoundTripFigures
+from app.schema.node import NODE_RESOLVERS
+from app.settings import Settings
+
+# Limits (OWASP GraphQL cheat sheet). The deepest real query, the landlord dashboard
+# (myProperties > rooms > activeLease > invoices > payments, through connections), is 12
+# levels deep; the apps use a handful of aliases; their largest document is under 600 tokens.
+MAX_DEPTH = 12
+MAX_ALIASES = 15
+MAX_TOKENS = 2000
+
+# Session mutations POLICE may call; every other mutation refuses POLICE centrally.
+SESSION_MUTATIONS = {"signUp", "logIn", "refreshSession", "logOut"}
+
+
+@strawberry.type
+class NodeQueries:
+    @strawberry.field
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        parsed = parse_id(id)
+        if parsed is None:
+            return None
+        resolver = NODE_RESOLVERS.get(parsed[0])
+        return await resolver(info, parsed[1]) if resolver else None
+
+
+QUERY_PARTS: tuple[type, ...] = (NodeQueries, AccountQueries, PropertyQueries)
+MUTATION_PARTS: tuple[type, ...] = (AccountMutations, PropertyMutations)
+
+Query = merge_types("Query", QUERY_PARTS)
+Mutation = merge_types("Mutation", MUTATION_PARTS)
+
+for _field in Mutation.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+    if _field.graphql_name not in SESSION_MUTATIONS and _field.python_name not in {
+        "sign_up",
+        "log_in",
+        "refresh_session",
+        "log_out",
+    }:
+        _field.extensions.append(PoliceReadOnly())
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    production = bool(settings and settings.production)
+    introspection = settings.introspection if settings else True
+    extensions: list[type[SchemaExtension] | Any] = [
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        CodedErrors,
+        RoundTripFigures,
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=production, scalar_map=SCALAR_MAP),
+    )

@@ -1,0 +1,173 @@
+"""Every setting Anju reads from the environment, in one place.
+
+Development defaults let `make run` work with no set-up. Each is marked as such, and
+`load_settings()` refuses to start with any of them when ANJU_ENV=production.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Development-only secrets: clearly named so that nobody mistakes them for real ones.
+DEV_GATEWAY_TOKEN = "dev-only-gateway-token"
+DEV_GATEWAY_WEBHOOK_SECRET = "dev-only-gateway-webhook-secret"
+DEV_PAYMENTS_TOKEN = "dev-only-payments-token"
+DEV_PAYMENTS_WEBHOOK_SECRET = "dev-only-payments-webhook-secret"
+DEV_ID_NUMBER_KEY = "ZGV2LW9ubHktaWQtbnVtYmVyLWtleS0zMi1ieXRlcyE="  # 32 bytes, base64
+DEV_URL_SIGNING_KEY = "dev-only-url-signing-key"
+DEV_ADMIN_PHONE = "13800000000"
+DEV_ADMIN_PASSWORD = "dev-admin-password"
+
+_DEV_SECRETS = {
+    "GATEWAY_TOKEN": DEV_GATEWAY_TOKEN,
+    "GATEWAY_WEBHOOK_SECRET": DEV_GATEWAY_WEBHOOK_SECRET,
+    "PAYMENTS_TOKEN": DEV_PAYMENTS_TOKEN,
+    "PAYMENTS_WEBHOOK_SECRET": DEV_PAYMENTS_WEBHOOK_SECRET,
+    "ANJU_ID_NUMBER_KEY": DEV_ID_NUMBER_KEY,
+    "ANJU_URL_SIGNING_KEY": DEV_URL_SIGNING_KEY,
+    "ANJU_ADMIN_PASSWORD": DEV_ADMIN_PASSWORD,
+}
+
+
+class SettingsError(RuntimeError):
+    """The environment does not describe a runnable Anju."""
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _bool(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _list(env: dict[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    port: int = 8000
+    mongodb_uri: str | None = None
+    mongodb_db: str = "anju"
+    ferretdb_port: int = 27018
+    sim_port: int = 8100
+    public_url: str = "http://127.0.0.1:8000"
+    gateway_url: str = "http://127.0.0.1:8100"
+    gateway_token: str = DEV_GATEWAY_TOKEN
+    gateway_webhook_secret: str = DEV_GATEWAY_WEBHOOK_SECRET
+    gateway_timeout_s: float = 3.0
+    payments_url: str = "http://127.0.0.1:8100"
+    payments_token: str = DEV_PAYMENTS_TOKEN
+    payments_webhook_secret: str = DEV_PAYMENTS_WEBHOOK_SECRET
+    # JSON Web Keys: a directory of Ed25519 PEM keys; the newest signs, all verify.
+    jwt_keys_dir: Path = ROOT / ".dev-keys"
+    jwt_issuer: str = "https://anju.local"
+    jwt_audience: str = "anju-api"
+    access_token_ttl_s: int = 15 * 60
+    refresh_token_ttl_s: int = 30 * 24 * 3600
+    id_number_key: str = DEV_ID_NUMBER_KEY
+    url_signing_key: str = DEV_URL_SIGNING_KEY
+    admin_phone: str | None = DEV_ADMIN_PHONE
+    admin_password: str | None = DEV_ADMIN_PASSWORD
+    introspection: bool = True
+    cors_origins: tuple[str, ...] = ()
+    max_body_bytes: int = 64 * 1024
+    login_max_failures: int = 5
+    login_lockout_s: int = 15 * 60
+    door_rate_limit: int = 10
+    door_rate_window_s: int = 60
+    expose_metrics: bool = True
+    dev_defaults_used: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def effective_mongodb_uri(self) -> str:
+        if self.mongodb_uri:
+            return self.mongodb_uri
+        return f"mongodb://127.0.0.1:{self.ferretdb_port}/"
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Reads the environment; refuses development secrets in production."""
+    env = dict(os.environ if environ is None else environ)
+    mode = env.get("ANJU_ENV", "development")
+    if mode not in {"development", "test", "production"}:
+        raise SettingsError(f"ANJU_ENV must be development, test or production, got {mode!r}")
+    production = mode == "production"
+    port = _int(env, "ANJU_PORT", 8000)
+    sim_port = _int(env, "SIM_PORT", 8100)
+
+    used_defaults = tuple(
+        name for name, value in _DEV_SECRETS.items() if env.get(name) in (None, "", value)
+    )
+    if production:
+        if used_defaults:
+            raise SettingsError(
+                "ANJU_ENV=production refuses development defaults; set "
+                + ", ".join(sorted(used_defaults))
+            )
+        if not env.get("MONGODB_URI"):
+            raise SettingsError("ANJU_ENV=production needs MONGODB_URI")
+        for name in ("GATEWAY_URL", "PAYMENTS_URL", "ANJU_PUBLIC_URL", "ANJU_JWT_KEYS_DIR"):
+            if not env.get(name):
+                raise SettingsError(f"ANJU_ENV=production needs {name}")
+
+    keys_dir = env.get("ANJU_JWT_KEYS_DIR")
+    return Settings(
+        env=mode,
+        port=port,
+        mongodb_uri=env.get("MONGODB_URI") or None,
+        mongodb_db=env.get("MONGODB_DB", "anju"),
+        ferretdb_port=_int(env, "FERRETDB_PORT", 27018),
+        sim_port=sim_port,
+        public_url=env.get("ANJU_PUBLIC_URL", f"http://127.0.0.1:{port}").rstrip("/"),
+        gateway_url=env.get("GATEWAY_URL", f"http://127.0.0.1:{sim_port}").rstrip("/"),
+        gateway_token=env.get("GATEWAY_TOKEN") or DEV_GATEWAY_TOKEN,
+        gateway_webhook_secret=env.get("GATEWAY_WEBHOOK_SECRET") or DEV_GATEWAY_WEBHOOK_SECRET,
+        gateway_timeout_s=float(env.get("GATEWAY_TIMEOUT_S", "3")),
+        payments_url=env.get("PAYMENTS_URL", f"http://127.0.0.1:{sim_port}").rstrip("/"),
+        payments_token=env.get("PAYMENTS_TOKEN") or DEV_PAYMENTS_TOKEN,
+        payments_webhook_secret=env.get("PAYMENTS_WEBHOOK_SECRET") or DEV_PAYMENTS_WEBHOOK_SECRET,
+        jwt_keys_dir=Path(keys_dir) if keys_dir else ROOT / ".dev-keys",
+        jwt_issuer=env.get("ANJU_JWT_ISSUER", "https://anju.local"),
+        jwt_audience=env.get("ANJU_JWT_AUDIENCE", "anju-api"),
+        id_number_key=env.get("ANJU_ID_NUMBER_KEY") or DEV_ID_NUMBER_KEY,
+        url_signing_key=env.get("ANJU_URL_SIGNING_KEY") or DEV_URL_SIGNING_KEY,
+        admin_phone=env.get("ANJU_ADMIN_PHONE") or (None if production else DEV_ADMIN_PHONE),
+        admin_password=env.get("ANJU_ADMIN_PASSWORD")
+        or (None if production else DEV_ADMIN_PASSWORD),
+        introspection=_bool(env, "ANJU_INTROSPECTION", not production),
+        cors_origins=_list(env, "ANJU_CORS_ORIGINS", ()),
+        max_body_bytes=_int(env, "ANJU_MAX_BODY_BYTES", 64 * 1024),
+        login_max_failures=_int(env, "ANJU_LOGIN_MAX_FAILURES", 5),
+        login_lockout_s=_int(env, "ANJU_LOGIN_LOCKOUT_S", 15 * 60),
+        door_rate_limit=_int(env, "ANJU_DOOR_RATE_LIMIT", 10),
+        door_rate_window_s=_int(env, "ANJU_DOOR_RATE_WINDOW_S", 60),
+        expose_metrics=_bool(env, "ANJU_EXPOSE_METRICS", not production),
+        dev_defaults_used=used_defaults,
+    )

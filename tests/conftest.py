@@ -1,0 +1,132 @@
+"""The test stack: FerretDB (or MONGODB_URI), the device simulator and Anju, each its own
+process on a free loopback port, started once per session. Every test starts from an empty
+database (indexes and the first admin in place) and a reset simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient, MongoClient
+
+from app import db as dbmod
+from app.services import accounts
+from app.settings import load_settings
+from devstack.anju import start_anju, start_simulator
+from devstack.ferretdb import start_ferretdb
+from devstack.procs import free_port, stop
+from tests.support import Api
+
+ADMIN_PHONE = "13800000001"
+ADMIN_PASSWORD = "test-admin-password"
+
+
+@dataclass
+class Stack:
+    mongodb_uri: str
+    db_name: str
+    anju_url: str
+    sim_url: str
+    env: dict[str, str]
+    workdir: Path
+    procs: dict[str, subprocess.Popen[bytes]]
+
+
+def _test_env(
+    workdir: Path, mongodb_uri: str, db_name: str, anju_port: int, sim_port: int
+) -> dict[str, str]:
+    return {
+        "ANJU_ENV": "test",
+        "MONGODB_URI": mongodb_uri,
+        "MONGODB_DB": db_name,
+        "ANJU_PUBLIC_URL": f"http://127.0.0.1:{anju_port}",
+        "GATEWAY_URL": f"http://127.0.0.1:{sim_port}",
+        "PAYMENTS_URL": f"http://127.0.0.1:{sim_port}",
+        "SIM_PORT": str(sim_port),
+        "ANJU_JWT_KEYS_DIR": str(workdir / "keys"),
+        "ANJU_ADMIN_PHONE": ADMIN_PHONE,
+        "ANJU_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "GATEWAY_TIMEOUT_S": "1.5",
+        "ANJU_LOGIN_MAX_FAILURES": "5",
+        "ANJU_LOGIN_LOCKOUT_S": "900",
+    }
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    workdir = Path(tempfile.mkdtemp(prefix="anju-test-"))
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        mongodb_uri = os.environ.get("MONGODB_URI")
+        if not mongodb_uri:
+            fport = free_port()
+            procs["ferretdb"] = start_ferretdb(
+                fport, workdir / "ferretdb", workdir / "ferretdb.log"
+            )
+            mongodb_uri = f"mongodb://127.0.0.1:{fport}/"
+        db_name = f"anju_test_{secrets.token_hex(4)}"
+        anju_port, sim_port = free_port(), free_port()
+        env = _test_env(workdir, mongodb_uri, db_name, anju_port, sim_port)
+        procs["sim"] = start_simulator(
+            sim_port, f"http://127.0.0.1:{anju_port}", env, workdir / "sim.log"
+        )
+        procs["anju"] = start_anju(anju_port, env, log_path=workdir / "anju.log")
+        yield Stack(
+            mongodb_uri,
+            db_name,
+            f"http://127.0.0.1:{anju_port}",
+            f"http://127.0.0.1:{sim_port}",
+            env,
+            workdir,
+            procs,
+        )
+    finally:
+        for proc in reversed(list(procs.values())):
+            stop(proc)
+        if os.environ.get("MONGODB_URI") and procs.get("anju"):
+            with MongoClient(os.environ["MONGODB_URI"]) as client:
+                client.drop_database(db_name)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def _reset_database(stack: Stack) -> None:
+    settings = load_settings(stack.env)
+    client: AsyncMongoClient[dbmod.Doc] = AsyncMongoClient(stack.mongodb_uri, tz_aware=True)
+    try:
+        db = client[stack.db_name]
+        for name in await db.list_collection_names():
+            await db[name].delete_many({})
+        await dbmod.ensure_indexes(db)
+        await accounts.ensure_admin(db, settings)
+    finally:
+        await client.close()
+
+
+@pytest.fixture(scope="session")
+def http() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def api(stack: Stack, http: httpx.Client) -> Api:
+    """A clean slate: empty database (indexes, first admin) and a reset simulator."""
+    asyncio.run(_reset_database(stack))
+    http.post(f"{stack.sim_url}/sim/reset").raise_for_status()
+    return Api(stack.anju_url, http, ADMIN_PHONE, ADMIN_PASSWORD)
+
+
+@pytest.fixture
+def mongo(stack: Stack) -> Iterator[MongoClient[dbmod.Doc]]:
+    """Direct database access, for assertions on what is stored (never for set-up)."""
+    with MongoClient(stack.mongodb_uri, tz_aware=True) as client:
+        yield client

@@ -1,0 +1,204 @@
+"""The platform: health and readiness, the GraphQL endpoint, the body limit, the database
+driver against the real server, recovery from a database outage, production settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+from pymongo.errors import DuplicateKeyError
+
+from devstack.anju import start_anju
+from devstack.ferretdb import start_ferretdb
+from devstack.procs import free_port, stop
+from tests.conftest import Stack, _test_env
+from tests.support import Api
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_healthz_and_readyz(api: Api, http: httpx.Client) -> None:
+    assert http.get(f"{api.base_url}/healthz").json() == {"status": "alive"}
+    ready = http.get(f"{api.base_url}/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["database"] == "up"
+
+
+def test_graphql_over_get_answers_queries_but_not_mutations(api: Api, http: httpx.Client) -> None:
+    # given an anonymous caller
+    # when it asks a query over GET
+    ok = http.get(f"{api.base_url}/graphql", params={"query": "{ me { id } }"})
+    # then it is answered, with a request id and the security headers
+    assert ok.status_code == 200
+    assert ok.json()["data"] == {"me": None}
+    assert ok.headers["x-request-id"]
+    assert ok.headers["x-content-type-options"] == "nosniff"
+    # and a mutation over GET is refused
+    bad = http.get(
+        f"{api.base_url}/graphql",
+        params={"query": 'mutation { logOut(input: {refreshToken: "x"}) { ok } }'},
+    )
+    assert bad.status_code in {400, 405}
+
+
+def test_request_body_over_the_limit_is_refused_with_413(api: Api, http: httpx.Client) -> None:
+    # given a body over 64 KiB
+    huge = "{ me { id } }" + " " * 70_000
+    # when posted
+    response = http.post(f"{api.base_url}/graphql", json={"query": huge})
+    # then 413 with a coded error, and a normal query still passes
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert api.anonymous().data("{ me { id } }") == {"me": None}
+
+
+def test_syntax_errors_carry_a_code(api: Api) -> None:
+    codes = api.anonymous().errors("{ me { id }")
+    assert codes == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+def test_node_with_a_malformed_or_unknown_id_is_null(api: Api) -> None:
+    caller = api.anonymous()
+    query = "query($id: ID!) { node(id: $id) { id } }"
+    for bad in ["", "not-base64!", "QWNjb3VudDp4", "x" * 500, '{"$gt": ""}']:
+        assert caller.data(query, {"id": bad}) == {"node": None}
+
+
+async def test_driver_smoke_against_the_real_server(stack: Stack) -> None:
+    # given the database server the tests run on (FerretDB, or MONGODB_URI)
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(stack.mongodb_uri)
+    try:
+        coll = client[stack.db_name]["driver_smoke"]
+        await coll.drop()
+        await coll.create_index("code", unique=True)
+        # when we insert, find, update and aggregate
+        await coll.insert_many(
+            [
+                {"code": "a", "town": "松门", "n": 2},
+                {"code": "b", "town": "松门", "n": 3},
+                {"code": "c", "town": "箬横", "n": 5},
+            ]
+        )
+        found = await coll.find_one({"code": "b"})
+        assert found is not None and found["n"] == 3
+        await coll.update_one({"code": "b"}, {"$inc": {"n": 10}})
+        with pytest.raises(DuplicateKeyError):
+            await coll.insert_one({"code": "a"})
+        totals = await (
+            await coll.aggregate(
+                [{"$group": {"_id": "$town", "total": {"$sum": "$n"}}}, {"$sort": {"_id": 1}}]
+            )
+        ).to_list(None)
+        # then the server behaves as MongoDB does
+        assert {t["_id"]: t["total"] for t in totals} == {"松门": 15, "箬横": 5}
+        await coll.drop()
+    finally:
+        await client.close()
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("MONGODB_URI")),
+    reason="stops and restarts the database, which needs our own FerretDB",
+)
+def test_anju_survives_a_database_outage_without_restarting(http: httpx.Client) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="anju-outage-"))
+    fport, aport = free_port(), free_port()
+    env = _test_env(workdir, f"mongodb://127.0.0.1:{fport}/", "anju_outage", aport, free_port())
+    ferret = anju = None
+    try:
+        # given Anju started while the database is down
+        anju = start_anju(aport, env, log_path=workdir / "anju.log")
+        base = f"http://127.0.0.1:{aport}"
+        assert http.get(f"{base}/healthz").status_code == 200
+        assert http.get(f"{base}/readyz").status_code == 503
+        # when the database comes up
+        ferret = start_ferretdb(fport, workdir / "db", workdir / "ferret.log")
+        _wait_ready(http, base)
+        api = Api(base, http, env["ANJU_ADMIN_PHONE"], env["ANJU_ADMIN_PASSWORD"])
+        assert api.admin().data("{ me { role } }") == {"me": {"role": "ADMIN"}}
+        # and goes down again
+        stop(ferret)
+        assert http.get(f"{base}/readyz").status_code == 503
+        body = api.post("{ me { role } }", token=api.admin().token)
+        # then a query gets a clean, coded error
+        assert body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+        assert "Traceback" not in str(body)
+        # and when it comes back, Anju answers again without a restart
+        ferret = start_ferretdb(fport, workdir / "db", workdir / "ferret.log")
+        _wait_ready(http, base)
+        assert api.admin().data("{ me { role } }") == {"me": {"role": "ADMIN"}}
+        assert anju.poll() is None
+    finally:
+        stop(anju)
+        stop(ferret)
+
+
+def _wait_ready(http: httpx.Client, base: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if http.get(f"{base}/readyz").status_code == 200:
+            return
+        time.sleep(0.2)
+    raise AssertionError("Anju did not become ready")
+
+
+def test_production_refuses_development_defaults() -> None:
+    # given ANJU_ENV=production and no secrets
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ANJU_", "GATEWAY_", "PAYMENTS_", "MONGODB_"))
+    }
+    env["ANJU_ENV"] = "production"
+    # when Anju starts
+    result = subprocess.run(
+        [sys.executable, "-c", "from app.main import create_app; create_app()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # then it refuses, naming what is missing
+    assert result.returncode != 0
+    assert "refuses development defaults" in result.stderr
+    assert "GATEWAY_WEBHOOK_SECRET" in result.stderr
+
+
+def test_production_needs_a_signing_key(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANJU_")}
+    env.update(
+        {
+            "ANJU_ENV": "production",
+            "MONGODB_URI": "mongodb://127.0.0.1:1/",
+            "GATEWAY_URL": "https://gw.example",
+            "PAYMENTS_URL": "https://pay.example",
+            "ANJU_PUBLIC_URL": "https://anju.example",
+            "ANJU_JWT_KEYS_DIR": str(tmp_path),
+            "GATEWAY_TOKEN": "t1",
+            "GATEWAY_WEBHOOK_SECRET": "s1",
+            "PAYMENTS_TOKEN": "t2",
+            "PAYMENTS_WEBHOOK_SECRET": "s2",
+            "ANJU_URL_SIGNING_KEY": "k",
+            "ANJU_ID_NUMBER_KEY": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0hISE=",
+            "ANJU_ADMIN_PASSWORD": "a strong one",
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", "from app.main import create_app; create_app()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "needs an Ed25519 private key" in result.stderr
+    assert list(tmp_path.iterdir()) == []
