@@ -28,6 +28,8 @@ class Context:
     request_id: str
     loaders: Loaders
     extra: dict[str, Any] = field(default_factory=dict)
+    # Set by strawberry from a WebSocket's connection_init payload.
+    connection_params: dict[str, Any] | None = None
 
     @property
     def settings(self) -> Settings:

@@ -41,14 +41,26 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     "properties": [
         IndexModel([("landlord_id", ASCENDING), ("_id", ASCENDING)], name="landlord"),
-        IndexModel([("place.town", ASCENDING), ("place.community", ASCENDING),
-                    ("place.grid", ASCENDING)], name="place"),
+        IndexModel(
+            [("place.town", ASCENDING), ("place.community", ASCENDING), ("place.grid", ASCENDING)],
+            name="place",
+        ),
     ],
     "rooms": [
-        IndexModel([("property_id", ASCENDING), ("number", ASCENDING)], unique=True,
-                   name="number_unique_in_property"),
-        IndexModel([("property_id", ASCENDING), ("floor", ASCENDING), ("number", ASCENDING),
-                    ("_id", ASCENDING)], name="property_order"),
+        IndexModel(
+            [("property_id", ASCENDING), ("number", ASCENDING)],
+            unique=True,
+            name="number_unique_in_property",
+        ),
+        IndexModel(
+            [
+                ("property_id", ASCENDING),
+                ("floor", ASCENDING),
+                ("number", ASCENDING),
+                ("_id", ASCENDING),
+            ],
+            name="property_order",
+        ),
         IndexModel([("landlord_id", ASCENDING)], name="landlord"),
     ],
     "devices": [
@@ -101,9 +113,15 @@ def make_client(settings: Settings) -> AsyncMongoClient[Doc]:
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
+    """Creates the declared indexes that are missing, one at a time: FerretDB v1 drops the
+    connection when one createIndexes command names several indexes that already exist."""
     for collection, models in INDEXES.items():
-        if models:
-            await db[collection].create_indexes(models)
+        if not models:
+            continue
+        existing = {ix["name"] async for ix in await db[collection].list_indexes()}
+        for model in models:
+            if model.document["name"] not in existing:
+                await db[collection].create_indexes([model])
 
 
 async def ping(db: AsyncDatabase[Doc]) -> None:

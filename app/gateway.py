@@ -122,7 +122,9 @@ class GatewayClient:
     async def open_door(self, device_id: str, command_id: str) -> None:
         """Opens a door. The gateway de-duplicates by commandId, so a retry is safe."""
         response = await self._send(
-            "POST", f"/v1/doors/{_segment(device_id)}/open", json={"commandId": command_id},
+            "POST",
+            f"/v1/doors/{_segment(device_id)}/open",
+            json={"commandId": command_id},
             retries=1,
         )
         if response.status_code == 404:
@@ -138,8 +140,10 @@ class GatewayClient:
         self, device_id: str, card_number: str, valid_from: dt.datetime, valid_until: dt.datetime
     ) -> None:
         response = await self._send(
-            "PUT", f"/v1/doors/{_segment(device_id)}/cards/{_segment(card_number)}",
-            json={"validFrom": _iso(valid_from), "validUntil": _iso(valid_until)}, retries=2,
+            "PUT",
+            f"/v1/doors/{_segment(device_id)}/cards/{_segment(card_number)}",
+            json={"validFrom": _iso(valid_from), "validUntil": _iso(valid_until)},
+            retries=2,
         )
         if response.status_code == 404:
             raise DeviceUnknown(device_id)
@@ -148,7 +152,8 @@ class GatewayClient:
 
     async def delete_card(self, device_id: str, card_number: str) -> None:
         response = await self._send(
-            "DELETE", f"/v1/doors/{_segment(device_id)}/cards/{_segment(card_number)}",
+            "DELETE",
+            f"/v1/doors/{_segment(device_id)}/cards/{_segment(card_number)}",
             retries=2,
         )
         if response.status_code not in {204, 404}:  # 404: it had no such card, i.e. revoked

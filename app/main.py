@@ -17,7 +17,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
 from app import db as dbmod
 from app.context import Context
@@ -72,6 +74,23 @@ class AnjuGraphQL(GraphQL[Context, None]):
             request_id=request.scope.get("state", {}).get("request_id", "-"),
             loaders=Loaders(state.db),
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Subscriptions authenticate in connection_init: {"authorization": "Bearer <token>"}
+        (or {"accessToken": "<token>"}). Without a valid access token the socket is closed."""
+        params = context.connection_params or {}
+        raw = params.get("authorization") or params.get("Authorization") or ""
+        token = params.get("accessToken")
+        if not token and isinstance(raw, str):
+            scheme, _, rest = raw.partition(" ")
+            token = rest.strip() if scheme.lower() == "bearer" else None
+        if not isinstance(token, str) or not token:
+            raise ConnectionRejectionError({"message": "An access token is required."})
+        try:
+            context.viewer = viewer_from_token(context.state.keys, token)
+        except InvalidToken as exc:
+            raise ConnectionRejectionError({"message": "Invalid access token."}) from exc
+        return UNSET
 
 
 async def _prepare_database(state: AppState) -> None:

@@ -56,14 +56,18 @@ def start(
 ) -> subprocess.Popen[bytes]:
     """Starts a process in its own process group and waits until it listens on `port`."""
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
-    proc = subprocess.Popen(
-        list(args),
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    try:
+        proc = subprocess.Popen(
+            list(args),
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    finally:
+        if not isinstance(out, int):
+            out.close()  # the child has its own descriptor
     try:
         wait_for_port(port, timeout, proc, name)
     except Exception:

@@ -46,22 +46,37 @@ def property_input(**over: Any) -> dict[str, Any]:
 
 
 def create_property(landlord: Caller, **over: Any) -> dict[str, Any]:
-    return landlord.mutate("createProperty", CREATE, {"input": property_input(**over)})[
-        "property"
-    ]
+    return landlord.mutate("createProperty", CREATE, {"input": property_input(**over)})["property"]
 
 
 def add_room(landlord: Caller, property_id: str, number: str = "101", **over: Any) -> dict:
-    room = {"propertyId": property_id, "number": number, "floor": 1, "areaSqm": 18.5,
-            "monthlyRentFen": 120000, **over}
+    room = {
+        "propertyId": property_id,
+        "number": number,
+        "floor": 1,
+        "areaSqm": 18.5,
+        "monthlyRentFen": 120000,
+        **over,
+    }
     return landlord.mutate("addRoom", ADD_ROOM, {"input": room})["room"]
 
 
-def register(landlord: Caller, kind: str, device_id: str, property_id: str,
-             room_id: str | None = None) -> dict[str, Any]:
-    return landlord.mutate("registerDevice", REGISTER, {"input": {
-        "kind": kind, "deviceId": device_id, "name": f"{kind} {device_id}",
-        "propertyId": property_id, "roomId": room_id}})
+def register(
+    landlord: Caller, kind: str, device_id: str, property_id: str, room_id: str | None = None
+) -> dict[str, Any]:
+    return landlord.mutate(
+        "registerDevice",
+        REGISTER,
+        {
+            "input": {
+                "kind": kind,
+                "deviceId": device_id,
+                "name": f"{kind} {device_id}",
+                "propertyId": property_id,
+                "roomId": room_id,
+            }
+        },
+    )
 
 
 # --- properties ---------------------------------------------------------------------------
@@ -73,9 +88,17 @@ def test_landlord_creates_and_updates_a_property(api: Api) -> None:
     assert prop["name"] == "松门公寓"  # trimmed
     assert prop["landlord"]["id"] == landlord.account["id"]
     assert prop["place"] == {"town": "松门镇", "community": "松门村", "grid": "网格3"}
-    updated = landlord.mutate("updateProperty", UPDATE, {"input": {
-        "propertyId": prop["id"], "address": "东海路 20 号",
-        "safety": {"extinguishers": 5, "smokeDetectors": 6, "escapeWindows": 3}}})["property"]
+    updated = landlord.mutate(
+        "updateProperty",
+        UPDATE,
+        {
+            "input": {
+                "propertyId": prop["id"],
+                "address": "东海路 20 号",
+                "safety": {"extinguishers": 5, "smokeDetectors": 6, "escapeWindows": 3},
+            }
+        },
+    )["property"]
     assert updated["name"] == "松门公寓"
     assert updated["address"] == "东海路 20 号"
     assert updated["safety"]["extinguishers"] == 5
@@ -88,8 +111,11 @@ def test_landlord_creates_and_updates_a_property(api: Api) -> None:
         ({"address": "路" * 201}, "TOO_LONG", ["input", "address"]),
         ({"location": {"lat": 91, "lng": 121}}, "OUT_OF_RANGE", ["input", "location", "lat"]),
         ({"location": {"lat": 28, "lng": -181}}, "OUT_OF_RANGE", ["input", "location", "lng"]),
-        ({"safety": {"extinguishers": -1, "smokeDetectors": 0, "escapeWindows": 0}},
-         "OUT_OF_RANGE", ["input", "safety", "extinguishers"]),
+        (
+            {"safety": {"extinguishers": -1, "smokeDetectors": 0, "escapeWindows": 0}},
+            "OUT_OF_RANGE",
+            ["input", "safety", "extinguishers"],
+        ),
         ({"place": {"town": "", "community": "x"}}, "REQUIRED", ["input", "place", "town"]),
         ({"name": "bad\u0000name"}, "INVALID_ARGUMENT", ["input", "name"]),
     ],
@@ -109,10 +135,20 @@ def test_only_landlords_manage_properties(api: Api, role: str) -> None:
     caller = api.caller(role)
     assert caller.errors(CREATE, {"input": property_input()}) == ["FORBIDDEN"]
     assert caller.errors(UPDATE, {"input": {"propertyId": prop["id"], "name": "x"}}) == [
-        "FORBIDDEN"]
-    assert caller.errors(ADD_ROOM, {"input": {"propertyId": prop["id"], "number": "1",
-                                              "floor": 1, "areaSqm": 10,
-                                              "monthlyRentFen": 1}}) == ["FORBIDDEN"]
+        "FORBIDDEN"
+    ]
+    assert caller.errors(
+        ADD_ROOM,
+        {
+            "input": {
+                "propertyId": prop["id"],
+                "number": "1",
+                "floor": 1,
+                "areaSqm": 10,
+                "monthlyRentFen": 1,
+            }
+        },
+    ) == ["FORBIDDEN"]
     assert caller.errors(MY_PROPERTIES) == ["FORBIDDEN"]
 
 
@@ -126,14 +162,35 @@ def test_another_landlords_property_is_not_found(api: Api) -> None:
     owner, other = api.caller("LANDLORD"), api.caller("LANDLORD")
     prop = create_property(owner)
     room = add_room(owner, prop["id"])
-    assert other.refused("updateProperty", UPDATE,
-                         {"input": {"propertyId": prop["id"], "name": "mine"}}) == ["NOT_FOUND"]
-    assert other.refused("addRoom", ADD_ROOM, {"input": {
-        "propertyId": prop["id"], "number": "102", "floor": 1, "areaSqm": 10,
-        "monthlyRentFen": 100}}) == ["NOT_FOUND"]
-    assert other.refused("registerDevice", REGISTER, {"input": {
-        "kind": "DOOR", "deviceId": "door-x", "name": "x", "propertyId": prop["id"],
-        "roomId": room["id"]}}) == ["NOT_FOUND"]
+    assert other.refused(
+        "updateProperty", UPDATE, {"input": {"propertyId": prop["id"], "name": "mine"}}
+    ) == ["NOT_FOUND"]
+    assert other.refused(
+        "addRoom",
+        ADD_ROOM,
+        {
+            "input": {
+                "propertyId": prop["id"],
+                "number": "102",
+                "floor": 1,
+                "areaSqm": 10,
+                "monthlyRentFen": 100,
+            }
+        },
+    ) == ["NOT_FOUND"]
+    assert other.refused(
+        "registerDevice",
+        REGISTER,
+        {
+            "input": {
+                "kind": "DOOR",
+                "deviceId": "door-x",
+                "name": "x",
+                "propertyId": prop["id"],
+                "roomId": room["id"],
+            }
+        },
+    ) == ["NOT_FOUND"]
     assert other.data(MY_PROPERTIES)["myProperties"]["totalCount"] == 0
     node = "query($id: ID!) { node(id: $id) { id } }"
     assert other.data(node, {"id": prop["id"]}) == {"node": None}
@@ -157,27 +214,53 @@ def test_rooms_are_unique_within_a_property_and_start_vacant(api: Api) -> None:
     room = add_room(landlord, a["id"], "101")
     assert room["status"] == "VACANT"
     assert room["property"]["id"] == a["id"]
-    assert landlord.refused("addRoom", ADD_ROOM, {"input": {
-        "propertyId": a["id"], "number": "101", "floor": 1, "areaSqm": 10,
-        "monthlyRentFen": 100}}) == ["DUPLICATE"]
+    assert landlord.refused(
+        "addRoom",
+        ADD_ROOM,
+        {
+            "input": {
+                "propertyId": a["id"],
+                "number": "101",
+                "floor": 1,
+                "areaSqm": 10,
+                "monthlyRentFen": 100,
+            }
+        },
+    ) == ["DUPLICATE"]
     add_room(landlord, b["id"], "101")  # the same number in another property is fine
 
 
 @pytest.mark.parametrize(
     ("over", "field"),
-    [({"monthlyRentFen": 0}, "monthlyRentFen"), ({"monthlyRentFen": -5}, "monthlyRentFen"),
-     ({"monthlyRentFen": 100_000_001}, "monthlyRentFen"), ({"areaSqm": 0}, "areaSqm"),
-     ({"areaSqm": 1e9}, "areaSqm"), ({"floor": 999}, "floor")],
+    [
+        ({"monthlyRentFen": 0}, "monthlyRentFen"),
+        ({"monthlyRentFen": -5}, "monthlyRentFen"),
+        ({"monthlyRentFen": 100_000_001}, "monthlyRentFen"),
+        ({"areaSqm": 0}, "areaSqm"),
+        ({"areaSqm": 1e9}, "areaSqm"),
+        ({"floor": 999}, "floor"),
+    ],
 )
 def test_room_bounds(api: Api, over: dict, field: str) -> None:
     landlord = api.caller("LANDLORD")
     prop = create_property(landlord)
-    payload = landlord.data(ADD_ROOM, {"input": {"propertyId": prop["id"], "number": "1",
-                                                 "floor": 1, "areaSqm": 10,
-                                                 "monthlyRentFen": 100, **over}})["addRoom"]
+    payload = landlord.data(
+        ADD_ROOM,
+        {
+            "input": {
+                "propertyId": prop["id"],
+                "number": "1",
+                "floor": 1,
+                "areaSqm": 10,
+                "monthlyRentFen": 100,
+                **over,
+            }
+        },
+    )["addRoom"]
     assert payload["room"] is None
     assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
-        ("OUT_OF_RANGE", ["input", field])]
+        ("OUT_OF_RANGE", ["input", field])
+    ]
 
 
 # --- devices ------------------------------------------------------------------------------
@@ -205,9 +288,19 @@ def test_device_checks_at_the_gateway(api: Api, http: Any, stack: Any) -> None:
     room = add_room(landlord, prop["id"])
 
     def refused(kind: str, device_id: str, room_id: str | None = None) -> list[str]:
-        return landlord.refused("registerDevice", REGISTER, {"input": {
-            "kind": kind, "deviceId": device_id, "name": "x", "propertyId": prop["id"],
-            "roomId": room_id}})
+        return landlord.refused(
+            "registerDevice",
+            REGISTER,
+            {
+                "input": {
+                    "kind": kind,
+                    "deviceId": device_id,
+                    "name": "x",
+                    "propertyId": prop["id"],
+                    "roomId": room_id,
+                }
+            },
+        )
 
     assert refused("DOOR", "lock-unknown") == ["DEVICE_NOT_FOUND"]
     assert refused("DOOR", "cam-7") == ["DEVICE_KIND_MISMATCH"]
@@ -225,17 +318,28 @@ def test_a_device_is_bound_once(api: Api) -> None:
     pa, pb = create_property(a), create_property(b)
     register(a, "DOOR", "door-shared", pa["id"])
     for landlord, prop in ((a, pa), (b, pb)):
-        assert landlord.refused("registerDevice", REGISTER, {"input": {
-            "kind": "DOOR", "deviceId": "door-shared", "name": "x",
-            "propertyId": prop["id"]}}) == ["DUPLICATE"]
+        assert landlord.refused(
+            "registerDevice",
+            REGISTER,
+            {
+                "input": {
+                    "kind": "DOOR",
+                    "deviceId": "door-shared",
+                    "name": "x",
+                    "propertyId": prop["id"],
+                }
+            },
+        ) == ["DUPLICATE"]
 
 
 def test_gateway_down_is_a_clear_error(api: Api, http: Any, stack: Any) -> None:
     landlord = api.caller("LANDLORD")
     prop = create_property(landlord)
     http.post(f"{stack.sim_url}/sim/gateway/offline").raise_for_status()
-    codes = landlord.errors(REGISTER, {"input": {"kind": "DOOR", "deviceId": "door-1",
-                                                 "name": "x", "propertyId": prop["id"]}})
+    codes = landlord.errors(
+        REGISTER,
+        {"input": {"kind": "DOOR", "deviceId": "door-1", "name": "x", "propertyId": prop["id"]}},
+    )
     assert codes == ["SERVICE_UNAVAILABLE"]
     http.post(f"{stack.sim_url}/sim/gateway/online").raise_for_status()
     register(landlord, "DOOR", "door-1", prop["id"])
@@ -267,8 +371,9 @@ def test_my_properties_pages_and_shows_rooms_and_devices(api: Api) -> None:
     assert [e["node"]["number"] for e in p0["rooms"]["edges"]] == ["101"]  # floor order
     assert p0["rooms"]["pageInfo"]["hasNextPage"] is True
     assert p0["cameras"] == [{"id": p0["cameras"][0]["id"], "deviceId": "cam-p0"}]
-    rest = landlord.data(MY_PROPERTIES, {"first": 2, "after": first["pageInfo"]["endCursor"],
-                                         "rooms": 5})["myProperties"]
+    rest = landlord.data(
+        MY_PROPERTIES, {"first": 2, "after": first["pageInfo"]["endCursor"], "rooms": 5}
+    )["myProperties"]
     names = [e["node"]["name"] for e in first["edges"] + rest["edges"]]
     assert names == [p["name"] for p in props]
     assert rest["pageInfo"]["hasNextPage"] is False
@@ -294,11 +399,15 @@ def test_dashboard_round_trips_do_not_grow_with_rooms(api: Api) -> None:
             register(landlord, "DOOR", f"door-{landlord.phone}-{p}", prop["id"])
             for r in range(count // 2):
                 room = add_room(landlord, prop["id"], f"{r + 1:03d}")
-                register(landlord, "SMOKE_DETECTOR", f"smoke-{landlord.phone}-{p}-{r}",
-                         prop["id"], room["id"])
+                register(
+                    landlord,
+                    "SMOKE_DETECTOR",
+                    f"smoke-{landlord.phone}-{p}-{r}",
+                    prop["id"],
+                    room["id"],
+                )
     # when each loads the dashboard
-    trips = [_dashboard(landlord, 100)["extensions"]["dbRoundTrips"]
-             for landlord in (small, large)]
+    trips = [_dashboard(landlord, 100)["extensions"]["dbRoundTrips"] for landlord in (small, large)]
     # then both cost the same, small number of database round trips
     assert trips[0] == trips[1]
     assert trips[0] <= 6

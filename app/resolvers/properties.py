@@ -50,8 +50,12 @@ class PropertyQueries:
     ) -> PropertyConnection:
         landlord_id = info.context.viewer.require(Role.LANDLORD)
         page = await paginate(
-            info.context.db.properties, {"landlord_id": landlord_id}, PROPERTY_ORDER,
-            first=first, after=after, with_total=True,
+            info.context.db.properties,
+            {"landlord_id": landlord_id},
+            PROPERTY_ORDER,
+            first=first,
+            after=after,
+            with_total=True,
         )
         return PropertyConnection.from_page(page, PROPERTY_ORDER)
 
@@ -64,9 +68,14 @@ class PropertyMutations:
 
         async def work() -> PropertyPayload:
             doc = await svc.create_property(
-                ctx.db, ctx.viewer, name=input.name, address=input.address,
+                ctx.db,
+                ctx.viewer,
+                name=input.name,
+                address=input.address,
                 place=svc.PlaceIn(input.place.town, input.place.community, input.place.grid),
-                lat=input.location.lat, lng=input.location.lng, kind=input.kind.value,
+                lat=input.location.lat,
+                lng=input.location.lng,
+                kind=input.kind.value,
                 safety=_safety(input.safety),  # type: ignore[arg-type]
             )
             return PropertyPayload(property=PropertyType.from_doc(doc))
@@ -79,8 +88,12 @@ class PropertyMutations:
 
         async def work() -> PropertyPayload:
             doc = await svc.update_property(
-                ctx.db, ctx.viewer, decode_id(input.property_id, "Property", ["propertyId"]),
-                name=input.name, address=input.address, safety=_safety(input.safety),
+                ctx.db,
+                ctx.viewer,
+                decode_id(input.property_id, "Property", ["propertyId"]),
+                name=input.name,
+                address=input.address,
+                safety=_safety(input.safety),
             )
             return PropertyPayload(property=PropertyType.from_doc(doc))
 
@@ -92,8 +105,12 @@ class PropertyMutations:
 
         async def work() -> RoomPayload:
             doc = await svc.add_room(
-                ctx.db, ctx.viewer, decode_id(input.property_id, "Property", ["propertyId"]),
-                number=input.number, floor=input.floor, area_sqm=input.area_sqm,
+                ctx.db,
+                ctx.viewer,
+                decode_id(input.property_id, "Property", ["propertyId"]),
+                number=input.number,
+                floor=input.floor,
+                area_sqm=input.area_sqm,
                 monthly_rent_fen=input.monthly_rent_fen,
             )
             return RoomPayload(room=Room.from_doc(doc))
@@ -106,8 +123,12 @@ class PropertyMutations:
 
         async def work() -> DevicePayload:
             doc = await svc.register_device(
-                ctx.db, ctx.state.gateway, ctx.viewer, kind=input.kind.value,
-                device_id=input.device_id, name=input.name,
+                ctx.db,
+                ctx.state.gateway,
+                ctx.viewer,
+                kind=input.kind.value,
+                device_id=input.device_id,
+                name=input.name,
                 property_id=decode_id(input.property_id, "Property", ["propertyId"]),
                 room_id=decode_id(input.room_id, "Room", ["roomId"]) if input.room_id else None,
             )

@@ -18,8 +18,10 @@ from app.schema.node import register_node
 from app.services import properties as svc
 
 
-@strawberry.type(description="Administrative place: town or street (镇街) > village or "
-                 "community (村居) > grid (网格).")
+@strawberry.type(
+    description="Administrative place: town or street (镇街) > village or "
+    "community (村居) > grid (网格)."
+)
 class Place:
     town: str
     community: str
@@ -64,8 +66,11 @@ class SafetyEquipment:
 
     @classmethod
     def from_doc(cls, doc: Doc) -> SafetyEquipment:
-        return cls(extinguishers=doc["extinguishers"], smoke_detectors=doc["smoke_detectors"],
-                   escape_windows=doc["escape_windows"])
+        return cls(
+            extinguishers=doc["extinguishers"],
+            smoke_detectors=doc["smoke_detectors"],
+            escape_windows=doc["escape_windows"],
+        )
 
 
 @strawberry.input
@@ -90,8 +95,9 @@ class DeviceKind(enum.Enum):
 
 
 def _devices_of(info: Info, key: str, oid: Any) -> Any:
-    return info.context.loaders.many_by("devices", key, sort=[("created_at", 1), ("_id", 1)]) \
-        .load(oid)
+    return info.context.loaders.many_by("devices", key, sort=[("created_at", 1), ("_id", 1)]).load(
+        oid
+    )
 
 
 @strawberry.type
@@ -124,13 +130,16 @@ class Property(Node):
         return Account.from_doc(doc)
 
     @strawberry.field
-    async def rooms(self, info: Info, first: int | None = 50, after: str | None = None
-                    ) -> RoomConnection:
+    async def rooms(
+        self, info: Info, first: int | None = 50, after: str | None = None
+    ) -> RoomConnection:
         if not svc.can_see_property(info.context.viewer, self.doc):
-            return RoomConnection(edges=[], page_info=PageInfo(has_next_page=False,
-                                                               end_cursor=None), total_count=0)
+            return RoomConnection(
+                edges=[], page_info=PageInfo(has_next_page=False, end_cursor=None), total_count=0
+            )
         rooms = await info.context.loaders.many_by(
-            "rooms", "property_id", sort=svc.ROOM_ORDER).load(self.doc["_id"])
+            "rooms", "property_id", sort=svc.ROOM_ORDER
+        ).load(self.doc["_id"])
         return RoomConnection.from_sorted(rooms, first, after)
 
     @strawberry.field
@@ -196,9 +205,14 @@ class Door(Node):
 
     @classmethod
     def from_doc(cls, doc: Doc) -> Door:
-        return cls(id=strawberry.ID(encode_id("Door", doc["_id"])), doc=doc, name=doc["name"],
-                   device_id=doc["device_id"], online=doc["online"],
-                   last_event_at=doc.get("last_event_at"))
+        return cls(
+            id=strawberry.ID(encode_id("Door", doc["_id"])),
+            doc=doc,
+            name=doc["name"],
+            device_id=doc["device_id"],
+            online=doc["online"],
+            last_event_at=doc.get("last_event_at"),
+        )
 
     @strawberry.field
     async def property(self, info: Info) -> Property:
@@ -223,8 +237,13 @@ class Camera(Node):
 
     @classmethod
     def from_doc(cls, doc: Doc) -> Camera:
-        return cls(id=strawberry.ID(encode_id("Camera", doc["_id"])), doc=doc,
-                   name=doc["name"], device_id=doc["device_id"], online=doc["online"])
+        return cls(
+            id=strawberry.ID(encode_id("Camera", doc["_id"])),
+            doc=doc,
+            name=doc["name"],
+            device_id=doc["device_id"],
+            online=doc["online"],
+        )
 
     @strawberry.field
     async def property(self, info: Info) -> Property:
@@ -242,9 +261,13 @@ class SmokeDetector(Node):
 
     @classmethod
     def from_doc(cls, doc: Doc) -> SmokeDetector:
-        return cls(id=strawberry.ID(encode_id("SmokeDetector", doc["_id"])), doc=doc,
-                   device_id=doc["device_id"], online=doc["online"],
-                   last_alarm_at=doc.get("last_alarm_at"))
+        return cls(
+            id=strawberry.ID(encode_id("SmokeDetector", doc["_id"])),
+            doc=doc,
+            device_id=doc["device_id"],
+            online=doc["online"],
+            last_alarm_at=doc.get("last_alarm_at"),
+        )
 
     @strawberry.field
     async def room(self, info: Info) -> Room:
@@ -267,11 +290,16 @@ class PropertyConnection:
 
     @classmethod
     def from_page(cls, page: Page, sort: Any) -> PropertyConnection:
-        edges = [PropertyEdge(node=Property.from_doc(d), cursor=page.cursor(d, sort))
-                 for d in page.items]
-        return cls(edges=edges, page_info=PageInfo(has_next_page=page.has_next,
-                   end_cursor=edges[-1].cursor if edges else None),
-                   total_count=page.total_count or 0)
+        edges = [
+            PropertyEdge(node=Property.from_doc(d), cursor=page.cursor(d, sort)) for d in page.items
+        ]
+        return cls(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+            ),
+            total_count=page.total_count or 0,
+        )
 
 
 @strawberry.type
@@ -287,22 +315,29 @@ class RoomConnection:
     total_count: int
 
     @classmethod
-    def from_sorted(cls, rooms: list[Doc], first: int | None, after: str | None
-                    ) -> RoomConnection:
+    def from_sorted(cls, rooms: list[Doc], first: int | None, after: str | None) -> RoomConnection:
         """Pages a property's rooms, loaded whole and sorted by a DataLoader (one query for
         every property of the request), by the same keyset cursor as the database pages."""
         limit = check_first(first, 50)
         start = 0
         if after:
             key = decode_cursor(after, len(svc.ROOM_ORDER))
-            start = next((i for i, r in enumerate(rooms) if svc.room_key(r) > tuple(key)),
-                         len(rooms))
-        window = rooms[start:start + limit]
-        edges = [RoomEdge(node=Room.from_doc(r), cursor=encode_cursor(list(svc.room_key(r))))
-                 for r in window]
-        return cls(edges=edges, page_info=PageInfo(
-            has_next_page=start + limit < len(rooms),
-            end_cursor=edges[-1].cursor if edges else None), total_count=len(rooms))
+            start = next(
+                (i for i, r in enumerate(rooms) if svc.room_key(r) > tuple(key)), len(rooms)
+            )
+        window = rooms[start : start + limit]
+        edges = [
+            RoomEdge(node=Room.from_doc(r), cursor=encode_cursor(list(svc.room_key(r))))
+            for r in window
+        ]
+        return cls(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=start + limit < len(rooms),
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            total_count=len(rooms),
+        )
 
 
 @strawberry.input
@@ -394,8 +429,7 @@ async def _room_node(info: Info, oid: Any) -> Room | None:
 
 async def _device_node(info: Info, oid: Any, kind: str) -> Any:
     device = await info.context.loaders.by_id("devices").load(oid)
-    if device and device["kind"] == kind and await _visible_property(info,
-                                                                     device["property_id"]):
+    if device and device["kind"] == kind and await _visible_property(info, device["property_id"]):
         return device_node(device)
     return None
 
@@ -413,4 +447,3 @@ async def _camera_node(info: Info, oid: Any) -> Camera | None:
 @register_node("SmokeDetector")
 async def _detector_node(info: Info, oid: Any) -> SmokeDetector | None:
     return await _device_node(info, oid, "SMOKE_DETECTOR")
-

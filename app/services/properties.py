@@ -65,8 +65,9 @@ def can_see_property(viewer: Viewer, prop: Doc) -> bool:
     return False
 
 
-async def owned_property(db: AsyncDatabase[Doc], viewer: Viewer, property_id: ObjectId,
-                         field: list[str] | None = None) -> Doc:
+async def owned_property(
+    db: AsyncDatabase[Doc], viewer: Viewer, property_id: ObjectId, field: list[str] | None = None
+) -> Doc:
     landlord_id = viewer.require(Role.LANDLORD)
     doc = await db.properties.find_one({"_id": property_id, "landlord_id": landlord_id})
     if doc is None:
@@ -74,8 +75,9 @@ async def owned_property(db: AsyncDatabase[Doc], viewer: Viewer, property_id: Ob
     return doc
 
 
-async def owned_room(db: AsyncDatabase[Doc], viewer: Viewer, room_id: ObjectId,
-                     field: list[str] | None = None) -> Doc:
+async def owned_room(
+    db: AsyncDatabase[Doc], viewer: Viewer, room_id: ObjectId, field: list[str] | None = None
+) -> Doc:
     landlord_id = viewer.require(Role.LANDLORD)
     doc = await db.rooms.find_one({"_id": room_id, "landlord_id": landlord_id})
     if doc is None:
@@ -93,8 +95,9 @@ def _check_safety(errors: Collector, safety: SafetyIn) -> dict[str, int]:
         ("smoke_detectors", "smokeDetectors", safety.smoke_detectors),
         ("escape_windows", "escapeWindows", safety.escape_windows),
     ):
-        out[name] = check_int(errors, ["safety", graph_name], value, low=0, high=MAX_EQUIPMENT,
-                              code=Code.OUT_OF_RANGE)
+        out[name] = check_int(
+            errors, ["safety", graph_name], value, low=0, high=MAX_EQUIPMENT, code=Code.OUT_OF_RANGE
+        )
     return out
 
 
@@ -110,8 +113,9 @@ def _check_place(errors: Collector, place: PlaceIn) -> dict[str, str | None]:
 def check_location(errors: Collector, field: list[str], lat: float, lng: float) -> dict[str, float]:
     return {
         "lat": check_float(errors, [*field, "lat"], lat, low=-90, high=90, code=Code.OUT_OF_RANGE),
-        "lng": check_float(errors, [*field, "lng"], lng, low=-180, high=180,
-                           code=Code.OUT_OF_RANGE),
+        "lng": check_float(
+            errors, [*field, "lng"], lng, low=-180, high=180, code=Code.OUT_OF_RANGE
+        ),
     }
 
 
@@ -123,8 +127,16 @@ def check_rent(errors: Collector, field: list[str], rent_fen: int) -> int:
 
 
 async def create_property(
-    db: AsyncDatabase[Doc], viewer: Viewer, *, name: str, address: str, place: PlaceIn,
-    lat: float, lng: float, kind: str, safety: SafetyIn,
+    db: AsyncDatabase[Doc],
+    viewer: Viewer,
+    *,
+    name: str,
+    address: str,
+    place: PlaceIn,
+    lat: float,
+    lng: float,
+    kind: str,
+    safety: SafetyIn,
 ) -> Doc:
     landlord_id = viewer.require(Role.LANDLORD)
     errors = Collector()
@@ -149,8 +161,13 @@ async def create_property(
 
 
 async def update_property(
-    db: AsyncDatabase[Doc], viewer: Viewer, property_id: ObjectId, *, name: str | None,
-    address: str | None, safety: SafetyIn | None,
+    db: AsyncDatabase[Doc],
+    viewer: Viewer,
+    property_id: ObjectId,
+    *,
+    name: str | None,
+    address: str | None,
+    safety: SafetyIn | None,
 ) -> Doc:
     prop = await owned_property(db, viewer, property_id)
     errors = Collector()
@@ -174,8 +191,9 @@ async def update_property(
         raise NotFoundError("Property", field=["propertyId"])
     if "address" in changes:
         # listings carry the address themselves (a search never joins): keep them in step
-        await db.listings.update_many({"property_id": prop["_id"]},
-                                      {"$set": {"address": changes["address"]}})
+        await db.listings.update_many(
+            {"property_id": prop["_id"]}, {"$set": {"address": changes["address"]}}
+        )
     return updated
 
 
@@ -183,8 +201,14 @@ async def update_property(
 
 
 async def add_room(
-    db: AsyncDatabase[Doc], viewer: Viewer, property_id: ObjectId, *, number: str, floor: int,
-    area_sqm: float, monthly_rent_fen: int,
+    db: AsyncDatabase[Doc],
+    viewer: Viewer,
+    property_id: ObjectId,
+    *,
+    number: str,
+    floor: int,
+    area_sqm: float,
+    monthly_rent_fen: int,
 ) -> Doc:
     prop = await owned_property(db, viewer, property_id)
     errors = Collector()
@@ -211,8 +235,11 @@ async def add_room(
     try:
         await db.rooms.insert_one(doc)
     except DuplicateKeyError as exc:
-        raise UserInputError("This property already has a room with that number.",
-                             code=Code.DUPLICATE, field=["number"]) from exc
+        raise UserInputError(
+            "This property already has a room with that number.",
+            code=Code.DUPLICATE,
+            field=["number"],
+        ) from exc
     await db.properties.update_one({"_id": prop["_id"]}, {"$inc": {"room_count": 1}})
     return doc
 
@@ -221,8 +248,15 @@ async def add_room(
 
 
 async def register_device(
-    db: AsyncDatabase[Doc], gateway: GatewayClient, viewer: Viewer, *, kind: str,
-    device_id: str, name: str, property_id: ObjectId, room_id: ObjectId | None,
+    db: AsyncDatabase[Doc],
+    gateway: GatewayClient,
+    viewer: Viewer,
+    *,
+    kind: str,
+    device_id: str,
+    name: str,
+    property_id: ObjectId,
+    room_id: ObjectId | None,
 ) -> Doc:
     prop = await owned_property(db, viewer, property_id)
     errors = Collector()
@@ -245,13 +279,17 @@ async def register_device(
     try:
         info = await gateway.get_device(clean_device)
     except DeviceUnknown as exc:
-        raise UserInputError("The gateway has no such device.", code=Code.DEVICE_NOT_FOUND,
-                             field=["deviceId"]) from exc
+        raise UserInputError(
+            "The gateway has no such device.", code=Code.DEVICE_NOT_FOUND, field=["deviceId"]
+        ) from exc
     except GatewayError as exc:
         raise UnavailableError("The device gateway is unavailable; try again shortly.") from exc
     if info.kind != DEVICE_KINDS[kind]:
-        raise UserInputError(f"The gateway says this device is a {info.kind}.",
-                             code=Code.DEVICE_KIND_MISMATCH, field=["kind"])
+        raise UserInputError(
+            f"The gateway says this device is a {info.kind}.",
+            code=Code.DEVICE_KIND_MISMATCH,
+            field=["kind"],
+        )
     doc: Doc = {
         "_id": ObjectId(),
         "kind": kind,
@@ -269,8 +307,9 @@ async def register_device(
     try:
         await db.devices.insert_one(doc)
     except DuplicateKeyError as exc:
-        raise UserInputError("This device is already registered.", code=Code.DUPLICATE,
-                             field=["deviceId"]) from exc
+        raise UserInputError(
+            "This device is already registered.", code=Code.DUPLICATE, field=["deviceId"]
+        ) from exc
     for hook in DEVICE_REGISTERED_HOOKS:
         await hook(db, doc)
     return doc

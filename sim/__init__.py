@@ -1,0 +1,11 @@
+"""A simulator of the device gateway and the payment provider (../shared/DEVICES.md).
+
+It runs as its own process (`python -m sim`) so that the local stack and the tests exercise
+Anju's real HTTP clients and webhook endpoints. Nothing in `app/` imports it.
+"""
+
+from __future__ import annotations
+
+from sim.app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,81 @@
+"""What every simulator route shares: the simulator object, refusals as exceptions, bearer
+checks and JSON bodies. Raising `Refusal` keeps each handler a straight line."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from app.settings import Settings
+from sim.state import SimState
+from sim.webhooks import Webhooks
+
+
+@dataclass
+class Sim:
+    """The simulator's state, webhook sender and settings, kept on `app.state.sim`."""
+
+    settings: Settings
+    webhooks: Webhooks
+    state: SimState = field(default_factory=SimState)
+    charge_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def reset(self) -> None:
+        self.state = SimState()
+        self.webhooks.reset()
+
+
+class Refusal(Exception):
+    """An answer other than success, raised from anywhere inside a handler."""
+
+    def __init__(self, status: int, body: dict[str, Any] | None = None) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body if body is not None else {}
+
+
+async def refusal_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Refusal)
+    return JSONResponse(exc.body, status_code=exc.status)
+
+
+def sim_of(request: Request) -> Sim:
+    sim = request.app.state.sim
+    assert isinstance(sim, Sim)
+    return sim
+
+
+def require_bearer(request: Request, token: str) -> None:
+    """401 unless `Authorization: Bearer <token>`; compared in constant time."""
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    matches = hmac.compare_digest(given.strip().encode(), token.encode())
+    if scheme.lower() != "bearer" or not matches:
+        raise Refusal(401, {"error": "unauthorized"})
+
+
+async def json_object(request: Request, *, optional: bool = False) -> dict[str, Any]:
+    """The body as a JSON object; 400 otherwise. `optional` lets an empty body mean {}."""
+    raw = await request.body()
+    if optional and not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise Refusal(400, {"error": "the body is not JSON"}) from exc
+    if not isinstance(body, dict):
+        raise Refusal(400, {"error": "the body must be a JSON object"})
+    return body
+
+
+def bad_request(message: str) -> Refusal:
+    return Refusal(400, {"error": message})
+
+
+def not_found(message: str = "no such device") -> Refusal:
+    return Refusal(404, {"error": message})

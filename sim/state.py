@@ -1,0 +1,128 @@
+"""What the simulator remembers between calls: devices, cards, door commands, charges and
+modes. Plain data with no I/O, so the HTTP layers stay thin and a reset is one assignment."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+
+KIND_BY_PREFIX = {"door-": "door", "cam-": "camera", "smoke-": "smoke_detector"}
+PAYMENT_MODES = frozenset({"succeed", "fail", "hold"})
+CHARGE_METHODS = frozenset({"WECHAT_PAY", "ALIPAY"})
+
+
+def kind_of(device_id: str) -> str | None:
+    """Every id with a known prefix exists (the gateway "knows every deviceId")."""
+    for prefix, kind in KIND_BY_PREFIX.items():
+        if device_id.startswith(prefix) and len(device_id) > len(prefix):
+            return kind
+    return None
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def iso(t: dt.datetime) -> str:
+    """ISO-8601 UTC with a Z, the protocol's only time format."""
+    return t.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_iso(raw: object) -> dt.datetime | None:
+    """A timezone-aware ISO-8601 time as UTC, or None: a naive time is ambiguous, so refused."""
+    if not isinstance(raw, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(dt.UTC)
+
+
+@dataclass
+class Device:
+    online: bool = True
+    latency_s: float = 0.0
+    failing: bool = False
+
+
+@dataclass(frozen=True)
+class Card:
+    valid_from: dt.datetime
+    valid_until: dt.datetime
+
+    def valid_at(self, now: dt.datetime) -> bool:
+        return self.valid_from <= now < self.valid_until
+
+
+@dataclass
+class Charge:
+    charge_id: str
+    idempotency_key: str
+    amount_fen: int
+    method: str
+    description: str
+    notify_url: str | None
+    status: str  # "pending", "succeeded", "failed"
+
+    def public(self) -> dict[str, object]:
+        return {
+            "chargeId": self.charge_id,
+            "idempotencyKey": self.idempotency_key,
+            "amountFen": self.amount_fen,
+            "method": self.method,
+            "description": self.description,
+            "status": self.status,
+            "notifyUrl": self.notify_url,
+        }
+
+
+@dataclass
+class SimState:
+    devices: dict[str, Device] = field(default_factory=dict)
+    cards: dict[str, dict[str, Card]] = field(default_factory=dict)
+    opens: dict[str, list[str]] = field(default_factory=dict)
+    camera_modes: dict[str, str] = field(default_factory=dict)
+    charges: dict[str, Charge] = field(default_factory=dict)
+    charge_by_key: dict[str, str] = field(default_factory=dict)
+    payment_mode: str = "succeed"
+    gateway_online: bool = True
+    payments_up: bool = True
+
+    def device(self, device_id: str) -> Device:
+        """A device's state, created on first mention (online, no latency)."""
+        return self.devices.setdefault(device_id, Device())
+
+    def door_cards(self, device_id: str) -> dict[str, Card]:
+        return self.cards.setdefault(device_id, {})
+
+    def record_open(self, device_id: str, command_id: str) -> bool:
+        """True if this command opens the door now, False if it already did."""
+        opens = self.opens.setdefault(device_id, [])
+        if command_id in opens:
+            return False
+        opens.append(command_id)
+        return True
+
+    def new_charge(
+        self,
+        key: str,
+        amount_fen: int,
+        method: str,
+        description: str,
+        notify_url: str | None,
+    ) -> tuple[Charge, bool]:
+        """The charge for an idempotency key, and whether it was created by this call."""
+        existing = self.charge_by_key.get(key)
+        if existing is not None:
+            return self.charges[existing], False
+        status = {"succeed": "succeeded", "fail": "failed"}.get(self.payment_mode, "pending")
+        charge = Charge(
+            f"ch_{uuid.uuid4().hex}", key, amount_fen, method, description, notify_url, status
+        )
+        self.charges[charge.charge_id] = charge
+        self.charge_by_key[key] = charge.charge_id
+        return charge, True
