@@ -63,6 +63,11 @@ INDEXES: dict[str, list[IndexModel]] = {
         ),
         IndexModel([("landlord_id", ASCENDING)], name="landlord"),
     ],
+    "stats_counters": [
+        IndexModel(
+            [("town", ASCENDING), ("community", ASCENDING), ("grid", ASCENDING)], name="place"
+        ),
+    ],
     "devices": [
         IndexModel([("device_id", ASCENDING)], unique=True, name="device_bound_once"),
         IndexModel([("property_id", ASCENDING), ("kind", ASCENDING)], name="property"),

@@ -28,6 +28,7 @@ from app.http import BodyLimit, RequestContext
 from app.loaders import Loaders
 from app.schema import build_schema
 from app.services import accounts
+from app.services.live import LiveFeed
 from app.settings import Settings, load_settings
 from app.state import AppState
 from app.tokens import InvalidToken, KeySet
@@ -129,7 +130,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         client = dbmod.make_client(settings)
         gateway = GatewayClient(settings)
-        state = AppState(settings=settings, client=client, keys=keys, gateway=gateway)
+        live = LiveFeed(client[settings.mongodb_db])
+        state = AppState(settings=settings, client=client, keys=keys, gateway=gateway, live=live)
         app.state.anju = state
         preparing = asyncio.create_task(_prepare_database(state))
         try:
@@ -138,6 +140,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             preparing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await preparing
+            await live.close()
             await gateway.aclose()
             await client.close()
 

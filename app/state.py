@@ -11,6 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from app.db import Doc
 from app.gateway import GatewayClient
+from app.services.live import LiveFeed
 from app.settings import Settings
 from app.tokens import KeySet
 
@@ -21,6 +22,7 @@ class AppState:
     client: AsyncMongoClient[Doc]
     keys: KeySet
     gateway: GatewayClient
+    live: LiveFeed
     # background workers (card jobs, reminders, ...) started by the lifespan
     tasks: list[Any] = field(default_factory=list)
     ready: bool = False

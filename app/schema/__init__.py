@@ -18,6 +18,7 @@ from strawberry.tools import merge_types
 from app.context import Info
 from app.ids import parse_id
 from app.resolvers.accounts import AccountMutations, AccountQueries
+from app.resolvers.police import PoliceQueries
 from app.resolvers.properties import PropertyMutations, PropertyQueries
 from app.schema.common import SCALAR_MAP, Node
 from app.schema.extensions import CodedErrors, PoliceReadOnly, RoundTripFigures
@@ -46,7 +47,7 @@ class NodeQueries:
         return await resolver(info, parsed[1]) if resolver else None
 
 
-QUERY_PARTS: tuple[type, ...] = (NodeQueries, AccountQueries, PropertyQueries)
+QUERY_PARTS: tuple[type, ...] = (NodeQueries, AccountQueries, PropertyQueries, PoliceQueries)
 MUTATION_PARTS: tuple[type, ...] = (AccountMutations, PropertyMutations)
 
 Query = merge_types("Query", QUERY_PARTS)

@@ -37,6 +37,18 @@ class CodedErrors(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
+        if error.path is None:
+            # Not from a resolver: the variables could not be coerced to their types (an
+            # object where an enum was expected, say). The client's fault; keep graphql-core's
+            # sentence, not the Python detail after it.
+            return GraphQLError(
+                message=error.message.split(";")[0].rstrip(".") + ".",
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                original_error=None,
+                extensions={"code": "BAD_USER_INPUT"},
+            )
         if isinstance(original, ConnectionFailure | PyMongoError) and _is_connection(original):
             log.warning("database unavailable [request %s]: %s", self._request_id(), original)
             message, code = (

@@ -18,6 +18,7 @@ from pymongo.errors import DuplicateKeyError
 from app.db import Doc
 from app.errors import Code, Collector, NotFoundError, UnavailableError, UserInputError
 from app.gateway import DeviceUnknown, GatewayClient, GatewayError
+from app.services import stats
 from app.services.clock import now
 from app.validation import check_float, check_int, clean_text
 from app.viewer import Role, Viewer
@@ -157,6 +158,7 @@ async def create_property(
         errors.add(["kind"], Code.INVALID_ARGUMENT, "Unknown property kind.")
     errors.raise_if_any()
     await db.properties.insert_one(doc)
+    await stats.bump(db, doc["place"], kind, properties=1, **doc["safety"])
     return doc
 
 
@@ -182,13 +184,19 @@ async def update_property(
     if not changes:
         return prop
     changes["updated_at"] = now()
-    updated = await db.properties.find_one_and_update(
+    before = await db.properties.find_one_and_update(
         {"_id": prop["_id"], "landlord_id": prop["landlord_id"]},
         {"$set": changes},
-        return_document=ReturnDocument.AFTER,
+        return_document=ReturnDocument.BEFORE,
     )
-    if updated is None:
+    if before is None:
         raise NotFoundError("Property", field=["propertyId"])
+    updated = {**before, **changes}
+    if "safety" in changes:
+        # counters move by the difference between what this very update replaced and wrote
+        old = before.get("safety", {})
+        delta = {k: v - int(old.get(k, 0)) for k, v in changes["safety"].items()}
+        await stats.bump(db, prop["place"], prop["kind"], **delta)
     if "address" in changes:
         # listings carry the address themselves (a search never joins): keep them in step
         await db.listings.update_many(
@@ -241,6 +249,7 @@ async def add_room(
             field=["number"],
         ) from exc
     await db.properties.update_one({"_id": prop["_id"]}, {"$inc": {"room_count": 1}})
+    await stats.bump(db, prop["place"], prop["kind"], rooms=1)
     return doc
 
 

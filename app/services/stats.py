@@ -1,0 +1,136 @@
+"""Population statistics for police and responders, kept as counters.
+
+Counting 1.3 million residents on every request is too slow on a small machine, so each
+grid keeps counter documents (one per property kind) that the services bump with `$inc` as
+properties, rooms, leases and occupants change. A statistic for a town, community or grid
+sums the few counter documents in that scope. `recount()` rebuilds them from the collections
+(after a bulk load, or to repair drift after a crash between a change and its bump).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from app.db import Doc
+from app.errors import ForbiddenError
+from app.viewer import Role, Scope, Viewer
+
+COUNTERS = (
+    "properties",
+    "rooms",
+    "occupied_rooms",
+    "residents",
+    "extinguishers",
+    "smoke_detectors",
+    "escape_windows",
+)
+KINDS = ("APARTMENT_BUILDING", "FIRST_HAND", "SECOND_HAND")
+
+
+def _key(place: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {
+        "town": place.get("town"),
+        "community": place.get("community"),
+        "grid": place.get("grid"),
+        "kind": kind,
+    }
+
+
+def _counter_id(key: dict[str, Any]) -> str:
+    return "|".join(str(key[k] or "") for k in ("town", "community", "grid", "kind"))
+
+
+async def bump(db: AsyncDatabase[Doc], place: dict[str, Any], kind: str, **deltas: int) -> None:
+    """Adds `deltas` (e.g. rooms=1, residents=-2) to the counters of a place and kind."""
+    changes = {k: v for k, v in deltas.items() if v}
+    if not changes:
+        return
+    unknown = set(changes) - set(COUNTERS)
+    if unknown:
+        raise ValueError(f"unknown counters {unknown}")
+    key = _key(place, kind)
+    await db.stats_counters.update_one(
+        {"_id": _counter_id(key)}, {"$inc": changes, "$setOnInsert": key}, upsert=True
+    )
+
+
+def effective_scope(viewer: Viewer, requested: Scope | None) -> Scope:
+    """The requested scope, narrowed to the viewer's own: an account limited to a town sees
+    only that town, whatever it asks for."""
+    viewer.require(Role.POLICE, Role.RESPONDER)
+    own, asked = viewer.scope, requested or Scope()
+    merged = {}
+    for level in ("town", "community", "grid"):
+        mine, theirs = getattr(own, level), getattr(asked, level)
+        if mine and theirs and mine != theirs:
+            raise ForbiddenError("That place is outside the area your account serves.")
+        merged[level] = mine or theirs
+    return Scope(**merged)
+
+
+async def population_stats(db: AsyncDatabase[Doc], scope: Scope) -> dict[str, Any]:
+    totals: dict[str, int] = dict.fromkeys(COUNTERS, 0)
+    by_kind: dict[str, dict[str, int]] = defaultdict(lambda: {"properties": 0, "rooms": 0})
+    async for doc in db.stats_counters.find(scope.as_claim()):
+        for name in COUNTERS:
+            totals[name] += int(doc.get(name, 0))
+        by_kind[doc["kind"]]["properties"] += int(doc.get("properties", 0))
+        by_kind[doc["kind"]]["rooms"] += int(doc.get("rooms", 0))
+    return {
+        **totals,
+        "by_kind": [{"kind": k, **by_kind[k]} for k in KINDS],
+    }
+
+
+async def recount(db: AsyncDatabase[Doc]) -> int:
+    """Rebuilds every counter from properties, rooms and occupants; returns the number of
+    counter documents. Uses only $match/$group/$sum, which FerretDB supports."""
+    counters: dict[str, dict[str, Any]] = {}
+
+    def slot(place: dict[str, Any], kind: str) -> dict[str, Any]:
+        key = _key(place, kind)
+        return counters.setdefault(_counter_id(key), {**key, **dict.fromkeys(COUNTERS, 0)})
+
+    homes: dict[Any, tuple[dict[str, Any], str]] = {}
+    async for prop in db.properties.find({}, {"place": 1, "kind": 1, "safety": 1}):
+        homes[prop["_id"]] = (prop["place"], prop["kind"])
+        s = slot(prop["place"], prop["kind"])
+        s["properties"] += 1
+        for name in ("extinguishers", "smoke_detectors", "escape_windows"):
+            s[name] += int(prop.get("safety", {}).get(name, 0))
+    pipeline: list[dict[str, Any]] = [
+        {
+            "$group": {
+                "_id": {
+                    "town": "$place.town",
+                    "community": "$place.community",
+                    "grid": "$place.grid",
+                    "kind": "$kind",
+                    "status": "$status",
+                },
+                "n": {"$sum": 1},
+            }
+        }
+    ]
+    async for row in await db.rooms.aggregate(pipeline):
+        g = row["_id"]
+        s = slot(g, g["kind"])
+        s["rooms"] += row["n"]
+        if g.get("status") == "OCCUPIED":
+            s["occupied_rooms"] += row["n"]
+    residents: list[dict[str, Any]] = [
+        {"$match": {"left_at": None}},
+        {"$group": {"_id": "$property_id", "n": {"$sum": 1}}},
+    ]
+    async for row in await db.occupants.aggregate(residents):
+        if row["_id"] in homes:
+            place, kind = homes[row["_id"]]
+            slot(place, kind)["residents"] += row["n"]
+    await db.stats_counters.delete_many({})
+    docs = [{"_id": cid, **values} for cid, values in counters.items()]
+    if docs:
+        await db.stats_counters.insert_many(docs)
+    return len(docs)
