@@ -68,6 +68,22 @@ INDEXES: dict[str, list[IndexModel]] = {
             [("town", ASCENDING), ("community", ASCENDING), ("grid", ASCENDING)], name="place"
         ),
     ],
+    "alarms": [
+        IndexModel(
+            [("landlord_id", ASCENDING), ("raised_at", DESCENDING), ("_id", DESCENDING)],
+            name="landlord",
+        ),
+        IndexModel(
+            [
+                ("place.town", ASCENDING),
+                ("place.community", ASCENDING),
+                ("raised_at", DESCENDING),
+                ("_id", DESCENDING),
+            ],
+            name="place",
+        ),
+        IndexModel([("created_at", ASCENDING), ("_id", ASCENDING)], name="live"),
+    ],
     "devices": [
         IndexModel([("device_id", ASCENDING)], unique=True, name="device_bound_once"),
         IndexModel([("property_id", ASCENDING), ("kind", ASCENDING)], name="property"),

@@ -165,3 +165,87 @@ LOG_OUT = """mutation($input: LogOutInput!) { logOut(input: $input) {
 CREATE_ACCOUNT = f"""mutation($input: CreateAccountInput!) {{ createAccount(input: $input) {{
   {ACCOUNT_FIELDS} userErrors {{ field message code }} }} }}"""
 ME = "{ me { id role name phone } }"
+
+
+class Subscription:
+    """A graphql-transport-ws client for one subscription, run in a background thread so
+    that sync tests can subscribe, act, then read what arrived."""
+
+    def __init__(self, base_url: str, query: str, token: str | None) -> None:
+        import queue
+        import threading
+
+        self.url = base_url.replace("http://", "ws://") + "/graphql"
+        self.query = query
+        self.token = token
+        self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.closed: dict[str, Any] = {}
+        self.ready = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Subscription:
+        self._thread.start()
+        self.ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        import asyncio
+
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        import asyncio
+        import json
+
+        import websockets
+
+        try:
+            async with websockets.connect(
+                self.url, subprotocols=[websockets.Subprotocol("graphql-transport-ws")]
+            ) as ws:
+                payload = {"authorization": f"Bearer {self.token}"} if self.token else {}
+                await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+                ack = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                if ack.get("type") != "connection_ack":
+                    self.closed = {"message": ack}
+                    return
+                await ws.send(
+                    json.dumps({"id": "1", "type": "subscribe", "payload": {"query": self.query}})
+                )
+                # the server starts watching when it handles the subscribe message; give it
+                # a moment so that events raised right after entering are not missed
+                await asyncio.sleep(0.5)
+                self.ready.set()
+                while not self._stop.is_set():
+                    try:
+                        raw = await asyncio.wait_for(ws.recv(), 0.2)
+                    except TimeoutError:
+                        continue
+                    self.messages.put(json.loads(raw))
+        except websockets.ConnectionClosed as closed:
+            self.closed = {
+                "code": closed.rcvd.code if closed.rcvd else None,
+                "reason": closed.rcvd.reason if closed.rcvd else None,
+            }
+        finally:
+            self.ready.set()
+
+    def next(self, timeout: float) -> dict[str, Any] | None:
+        """The next `next` payload's data within `timeout` seconds, or None."""
+        import queue
+
+        try:
+            while True:
+                message = self.messages.get(timeout=timeout)
+                if message.get("type") == "next":
+                    data: dict[str, Any] = message["payload"]
+                    return data
+                if message.get("type") in {"error", "complete"}:
+                    return message
+        except queue.Empty:
+            return None

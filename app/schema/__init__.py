@@ -18,6 +18,7 @@ from strawberry.tools import merge_types
 from app.context import Info
 from app.ids import parse_id
 from app.resolvers.accounts import AccountMutations, AccountQueries
+from app.resolvers.alarms import AlarmMutations, AlarmQueries, AlarmSubscriptions
 from app.resolvers.police import PoliceQueries
 from app.resolvers.properties import PropertyMutations, PropertyQueries
 from app.schema.common import SCALAR_MAP, Node
@@ -47,11 +48,24 @@ class NodeQueries:
         return await resolver(info, parsed[1]) if resolver else None
 
 
-QUERY_PARTS: tuple[type, ...] = (NodeQueries, AccountQueries, PropertyQueries, PoliceQueries)
-MUTATION_PARTS: tuple[type, ...] = (AccountMutations, PropertyMutations)
+# One line per domain, so that adding a domain is adding a line.
+QUERY_PARTS: tuple[type, ...] = (
+    NodeQueries,
+    AccountQueries,
+    PropertyQueries,
+    PoliceQueries,
+    AlarmQueries,
+)
+MUTATION_PARTS: tuple[type, ...] = (
+    AccountMutations,
+    PropertyMutations,
+    AlarmMutations,
+)
+SUBSCRIPTION_PARTS: tuple[type, ...] = (AlarmSubscriptions,)
 
 Query = merge_types("Query", QUERY_PARTS)
 Mutation = merge_types("Mutation", MUTATION_PARTS)
+Subscription = merge_types("Subscription", SUBSCRIPTION_PARTS)
 
 for _field in Mutation.__strawberry_definition__.fields:  # type: ignore[attr-defined]
     if _field.graphql_name not in SESSION_MUTATIONS and _field.python_name not in {
@@ -78,6 +92,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production, scalar_map=SCALAR_MAP),
     )
