@@ -3,6 +3,7 @@ headers. Pure ASGI (not BaseHTTPMiddleware) so WebSockets and streaming pass unt
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Iterable
 
@@ -46,6 +47,48 @@ class RequestContext:
             await self.app(scope, receive, send_with_headers)
         finally:
             current_round_trips.reset(token)
+
+
+class RequestTimeout:
+    """Answers 504 to an HTTP request that takes longer than `seconds` (a stuck database or
+    device call must not hold a worker's connection forever). WebSockets are exempt."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await asyncio.wait_for(self.app(scope, receive, tracking_send), self.seconds)
+        except TimeoutError:
+            if started:
+                raise
+            body = (
+                b'{"errors":[{"message":"The request took too long.",'
+                b'"extensions":{"code":"TIMEOUT"}}]}'
+            )
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 504,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
 
 
 class BodyLimit:

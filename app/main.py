@@ -24,7 +24,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from app import db as dbmod
 from app.context import Context
 from app.gateway import GatewayClient
-from app.http import BodyLimit, RequestContext
+from app.http import BodyLimit, RequestContext, RequestTimeout
 from app.loaders import Loaders
 from app.schema import build_schema
 from app.services import accounts
@@ -170,6 +170,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     middleware = [
         Middleware(RequestContext),
         Middleware(BodyLimit, limit=settings.max_body_bytes),
+        Middleware(RequestTimeout, seconds=settings.request_timeout_s),
     ]
     if settings.cors_origins:
         middleware.insert(

@@ -94,6 +94,7 @@ class Settings:
     introspection: bool = True
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = 64 * 1024
+    request_timeout_s: float = 30.0
     login_max_failures: int = 5
     login_lockout_s: int = 15 * 60
     door_rate_limit: int = 10
@@ -164,6 +165,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         introspection=_bool(env, "ANJU_INTROSPECTION", not production),
         cors_origins=_list(env, "ANJU_CORS_ORIGINS", ()),
         max_body_bytes=_int(env, "ANJU_MAX_BODY_BYTES", 64 * 1024),
+        request_timeout_s=float(env.get("ANJU_REQUEST_TIMEOUT_S") or 30),
         login_max_failures=_int(env, "ANJU_LOGIN_MAX_FAILURES", 5),
         login_lockout_s=_int(env, "ANJU_LOGIN_LOCKOUT_S", 15 * 60),
         door_rate_limit=_int(env, "ANJU_DOOR_RATE_LIMIT", 10),

@@ -56,6 +56,7 @@ def _test_env(
         "ANJU_ADMIN_PHONE": ADMIN_PHONE,
         "ANJU_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "GATEWAY_TIMEOUT_S": "1.5",
+        "ANJU_CORS_ORIGINS": "https://app.anju.example",
         "ANJU_LOGIN_MAX_FAILURES": "5",
         "ANJU_LOGIN_LOCKOUT_S": "900",
     }

@@ -202,3 +202,35 @@ def test_production_needs_a_signing_key(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "needs an Ed25519 private key" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cors_only_for_the_apps_origins(api: Api, http: httpx.Client) -> None:
+    def preflight(origin: str) -> httpx.Response:
+        return http.options(
+            f"{api.base_url}/graphql",
+            headers={
+                "origin": origin,
+                "access-control-request-method": "POST",
+                "access-control-request-headers": "authorization, content-type",
+            },
+        )
+
+    allowed = preflight("https://app.anju.example")
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://app.anju.example"
+    refused = preflight("https://evil.example")
+    assert "access-control-allow-origin" not in refused.headers
+    simple = http.post(
+        f"{api.base_url}/graphql",
+        json={"query": "{ me { id } }"},
+        headers={"origin": "https://evil.example"},
+    )
+    assert "access-control-allow-origin" not in simple.headers
+
+
+def test_security_headers_on_every_answer(api: Api, http: httpx.Client) -> None:
+    for path in ("/healthz", "/readyz", "/graphql?query=%7Bme%7Bid%7D%7D", "/nowhere"):
+        response = http.get(f"{api.base_url}{path}")
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "no-referrer"
