@@ -4,6 +4,7 @@ headers. Pure ASGI (not BaseHTTPMiddleware) so WebSockets and streaming pass unt
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from collections.abc import Iterable
 
@@ -74,21 +75,7 @@ class RequestTimeout:
         except TimeoutError:
             if started:
                 raise
-            body = (
-                b'{"errors":[{"message":"The request took too long.",'
-                b'"extensions":{"code":"TIMEOUT"}}]}'
-            )
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 504,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await send_error(send, 504, "TIMEOUT", "The request took too long.")
 
 
 class BodyLimit:
@@ -136,15 +123,13 @@ class _TooLarge(Exception):
     pass
 
 
-async def _refuse(send: Send) -> None:
-    body = (
-        b'{"errors":[{"message":"Request body too large.",'
-        b'"extensions":{"code":"PAYLOAD_TOO_LARGE"}}]}'
-    )
+async def send_error(send: Send, status: int, code: str, message: str) -> None:
+    """A GraphQL-shaped JSON error answer, for refusals made before GraphQL runs."""
+    body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
@@ -152,3 +137,7 @@ async def _refuse(send: Send) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def _refuse(send: Send) -> None:
+    await send_error(send, 413, "PAYLOAD_TOO_LARGE", "Request body too large.")

@@ -13,7 +13,7 @@ from app.db import Doc
 from app.ids import encode_id
 from app.pagination import Page
 from app.schema.accounts import Account
-from app.schema.common import Node, PageInfo, UserError
+from app.schema.common import Node, PageInfo, UserError, page_edges
 from app.schema.node import register_node
 from app.schema.properties import Property, Room, SmokeDetector
 from app.services import alarms as svc
@@ -111,14 +111,10 @@ class AlarmConnection:
 
     @classmethod
     def from_page(cls, page: Page, sort: list[tuple[str, int]]) -> AlarmConnection:
-        edges = [AlarmEdge(node=Alarm.from_doc(d), cursor=page.cursor(d, sort)) for d in page.items]
-        return cls(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
-            ),
-            total_count=page.total_count or 0,
+        edges, info = page_edges(
+            page, sort, lambda d, c: AlarmEdge(node=Alarm.from_doc(d), cursor=c)
         )
+        return cls(edges=edges, page_info=info, total_count=page.total_count or 0)
 
 
 @strawberry.type(description="How fast alarms in one community were handled.")

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import TypeVar
 
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
+from app.db import Doc
 from app.errors import AnjuError, Code, UserInputError, ValidationErrors
+from app.pagination import Page, SortSpec
 
 
 def _serialize_datetime(value: dt.datetime) -> str:
@@ -68,6 +72,19 @@ class UserError:
     )
     message: str
     code: str
+
+
+E = TypeVar("E")
+
+
+def page_edges(
+    page: Page, sort: SortSpec, make_edge: Callable[[Doc, str], E]
+) -> tuple[list[E], PageInfo]:
+    """A connection's edges and page info from one page of documents."""
+    items = page.items
+    edges = [make_edge(doc, page.cursor(doc, sort)) for doc in items]
+    end = page.cursor(items[-1], sort) if items else None
+    return edges, PageInfo(has_next_page=page.has_next, end_cursor=end)
 
 
 def user_errors(error: UserInputError) -> list[UserError]:

@@ -11,7 +11,7 @@ from app.context import Info
 from app.db import Doc
 from app.pagination import Page
 from app.schema.accounts import Account
-from app.schema.common import PageInfo
+from app.schema.common import PageInfo, page_edges
 from app.schema.properties import PropertyKind, SafetyEquipment
 
 
@@ -94,13 +94,7 @@ class AuditEntryConnection:
 
     @classmethod
     def from_page(cls, page: Page, sort: list[tuple[str, int]]) -> AuditEntryConnection:
-        edges = [
-            AuditEntryEdge(node=AuditEntry.from_doc(d), cursor=page.cursor(d, sort))
-            for d in page.items
-        ]
-        return cls(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
-            ),
+        edges, info = page_edges(
+            page, sort, lambda d, c: AuditEntryEdge(node=AuditEntry.from_doc(d), cursor=c)
         )
+        return cls(edges=edges, page_info=info)

@@ -13,7 +13,7 @@ from app.db import Doc
 from app.ids import encode_id
 from app.pagination import Page, check_first, decode_cursor, encode_cursor
 from app.schema.accounts import Account
-from app.schema.common import Node, PageInfo, UserError
+from app.schema.common import Node, PageInfo, UserError, page_edges
 from app.schema.node import register_node
 from app.services import properties as svc
 
@@ -290,16 +290,10 @@ class PropertyConnection:
 
     @classmethod
     def from_page(cls, page: Page, sort: Any) -> PropertyConnection:
-        edges = [
-            PropertyEdge(node=Property.from_doc(d), cursor=page.cursor(d, sort)) for d in page.items
-        ]
-        return cls(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
-            ),
-            total_count=page.total_count or 0,
+        edges, info = page_edges(
+            page, sort, lambda d, c: PropertyEdge(node=Property.from_doc(d), cursor=c)
         )
+        return cls(edges=edges, page_info=info, total_count=page.total_count or 0)
 
 
 @strawberry.type
