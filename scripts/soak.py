@@ -1,0 +1,156 @@
+"""`make soak MINUTES=10`: a mixed load against a running stack for a set time, reporting
+errors (5xx above all), latency over time and the memory of each uvicorn worker.
+
+It starts its own FerretDB (or uses MONGODB_URI), simulator and Anju with WORKERS workers,
+creates a small city through the public API, then drives anonymous searches, landlord
+dashboards, door openings, tenant leases and notifications from one load-generator process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from devstack.anju import start_anju, start_simulator
+from devstack.ferretdb import start_ferretdb
+from devstack.procs import ROOT, free_port, stop
+from scripts.workload import Workload, build_workload
+
+OUT = ROOT / ".bench"
+
+
+def worker_rss_kib(master_pid: int) -> dict[int, int]:
+    """RSS of the uvicorn master's worker processes (or of the master alone)."""
+    pids = [master_pid]
+    try:
+        children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+        pids = [int(p) for p in children] or pids
+    except OSError:
+        pass
+    rss = {}
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    rss[pid] = int(line.split()[1])
+        except OSError:
+            continue
+    return rss
+
+
+async def soak(
+    base: str, work: Workload, minutes: float, concurrency: int, master_pid: int
+) -> dict[str, Any]:
+    windows: list[dict[str, Any]] = []
+    end = time.monotonic() + minutes * 60
+    window_s = 30.0 if minutes >= 2 else 10.0
+    rss_start = worker_rss_kib(master_pid)
+    statuses: dict[int, int] = {}
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
+        while time.monotonic() < end:
+            lat: list[float] = []
+            errors = 0
+            w_end = min(end, time.monotonic() + window_s)
+
+            async def one(i: int) -> None:
+                nonlocal errors
+                rng = random.Random(i)
+                while time.monotonic() < w_end:
+                    op = work.pick(rng)
+                    t = time.monotonic()
+                    try:
+                        status, ok = await op(client, rng)
+                    except httpx.HTTPError:
+                        status, ok = 599, False
+                    lat.append((time.monotonic() - t) * 1000)
+                    statuses[status] = statuses.get(status, 0) + 1
+                    if not ok:
+                        errors += 1
+
+            await asyncio.gather(*(one(i + len(windows) * 1000) for i in range(concurrency)))
+            lat.sort()
+            windows.append(
+                {
+                    "t_s": round(len(windows) * window_s + window_s),
+                    "requests": len(lat),
+                    "errors": errors,
+                    "p50_ms": round(lat[len(lat) // 2], 1) if lat else None,
+                    "p99_ms": round(lat[int(len(lat) * 0.99)], 1) if lat else None,
+                    "rss_kib": worker_rss_kib(master_pid),
+                }
+            )
+            print(json.dumps(windows[-1]), flush=True)
+    rss_end = worker_rss_kib(master_pid)
+    return {
+        "minutes": minutes,
+        "concurrency": concurrency,
+        "statuses": statuses,
+        "server_errors_5xx": sum(n for s, n in statuses.items() if 500 <= s < 600),
+        "windows": windows,
+        "rss_start_kib": rss_start,
+        "rss_end_kib": rss_end,
+        "rss_growth_kib": {pid: rss_end.get(pid, 0) - kib for pid, kib in rss_start.items()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="anju-soak-"))
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        uri = os.environ.get("MONGODB_URI")
+        if not uri:
+            fport = free_port()
+            procs.append(start_ferretdb(fport, workdir / "db", workdir / "ferretdb.log"))
+            uri = f"mongodb://127.0.0.1:{fport}/"
+        aport, sport = free_port(), free_port()
+        env = {
+            "ANJU_ENV": "development",
+            "MONGODB_URI": uri,
+            "MONGODB_DB": "anju_soak",
+            "SIM_PORT": str(sport),
+            "GATEWAY_URL": f"http://127.0.0.1:{sport}",
+            "PAYMENTS_URL": f"http://127.0.0.1:{sport}",
+            "ANJU_JWT_KEYS_DIR": str(workdir / "keys"),
+            "ANJU_DOOR_RATE_LIMIT": "100000",
+        }
+        procs.append(start_simulator(sport, f"http://127.0.0.1:{aport}", env, workdir / "sim.log"))
+        anju = start_anju(aport, env, workers=args.workers, log_path=workdir / "anju.log")
+        procs.append(anju)
+        base = f"http://127.0.0.1:{aport}"
+        work = build_workload(base)
+        report = asyncio.run(soak(base, work, args.minutes, args.concurrency, anju.pid))
+        report["machine"] = {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        }
+        OUT.mkdir(exist_ok=True)
+        path = OUT / f"soak-{time.strftime('%Y%m%dT%H%M%S')}.json"
+        path.write_text(json.dumps(report, indent=2))
+        print(f"\n5xx: {report['server_errors_5xx']}  statuses: {report['statuses']}")
+        print(f"worker RSS growth (KiB): {report['rss_growth_kib']}")
+        print(f"report: {path}")
+    finally:
+        for proc in reversed(procs):
+            stop(proc)
+
+
+if __name__ == "__main__":
+    main()
