@@ -49,6 +49,37 @@ def worker_rss_kib(master_pid: int) -> dict[int, int]:
     return rss
 
 
+async def run_window(
+    client: httpx.AsyncClient,
+    work: Workload,
+    concurrency: int,
+    until: float,
+    statuses: dict[int, int],
+    seed: int,
+) -> tuple[list[float], int]:
+    """Closed-loop clients until `until`; returns the latencies (ms) and the error count."""
+    lat: list[float] = []
+    errors = 0
+
+    async def one(i: int) -> None:
+        nonlocal errors
+        rng = random.Random(seed + i)
+        while time.monotonic() < until:
+            op = work.pick(rng)
+            t = time.monotonic()
+            try:
+                status, ok = await op(client, rng)
+            except httpx.HTTPError:
+                status, ok = 599, False
+            lat.append((time.monotonic() - t) * 1000)
+            statuses[status] = statuses.get(status, 0) + 1
+            if not ok:
+                errors += 1
+
+    await asyncio.gather(*(one(i) for i in range(concurrency)))
+    return lat, errors
+
+
 async def soak(
     base: str, work: Workload, minutes: float, concurrency: int, master_pid: int
 ) -> dict[str, Any]:
@@ -60,26 +91,10 @@ async def soak(
     limits = httpx.Limits(max_connections=concurrency)
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
         while time.monotonic() < end:
-            lat: list[float] = []
-            errors = 0
             w_end = min(end, time.monotonic() + window_s)
-
-            async def one(i: int) -> None:
-                nonlocal errors
-                rng = random.Random(i)
-                while time.monotonic() < w_end:
-                    op = work.pick(rng)
-                    t = time.monotonic()
-                    try:
-                        status, ok = await op(client, rng)
-                    except httpx.HTTPError:
-                        status, ok = 599, False
-                    lat.append((time.monotonic() - t) * 1000)
-                    statuses[status] = statuses.get(status, 0) + 1
-                    if not ok:
-                        errors += 1
-
-            await asyncio.gather(*(one(i + len(windows) * 1000) for i in range(concurrency)))
+            lat, errors = await run_window(
+                client, work, concurrency, w_end, statuses, seed=len(windows) * 1000
+            )
             lat.sort()
             windows.append(
                 {
