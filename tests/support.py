@@ -243,7 +243,8 @@ class Subscription:
             while True:
                 message = self.messages.get(timeout=timeout)
                 if message.get("type") == "next":
-                    data: dict[str, Any] = message["payload"]
+                    payload = message["payload"]
+                    data: dict[str, Any] = payload.get("data") or payload
                     return data
                 if message.get("type") in {"error", "complete"}:
                     return message

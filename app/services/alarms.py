@@ -21,7 +21,9 @@ from pymongo.errors import DuplicateKeyError
 
 from app.db import Doc
 from app.errors import Code, Collector, NotFoundError, UserInputError
+from app.services import gateway_events
 from app.services.clock import now
+from app.services.notifications import notify
 from app.validation import clean_text
 from app.viewer import Role, Scope, Viewer
 
@@ -29,10 +31,30 @@ ACTIVE, ACKNOWLEDGED, RESOLVED = "ACTIVE", "ACKNOWLEDGED", "RESOLVED"
 Notifier = Callable[..., Awaitable[Any]]
 
 
+async def on_smoke_event(db: AsyncDatabase[Doc], detector: Doc, event: Doc) -> None:
+    """Registered with the gateway webhook: smoke.alarm raises, smoke.cleared is noted."""
+    if event["type"] == "smoke.alarm":
+        level = str((event.get("data") or {}).get("level", "smoke"))
+        await raise_alarm(
+            db, detector, at=event["at"], level=level, event_id=event["_id"], notify=notify
+        )
+    elif event["type"] == "smoke.cleared":
+        await note_cleared(db, detector, at=event["at"])
+
+
 async def raise_alarm(
-    db: AsyncDatabase[Doc], detector: Doc, *, at: dt.datetime, level: str, notify: Notifier
+    db: AsyncDatabase[Doc],
+    detector: Doc,
+    *,
+    at: dt.datetime,
+    level: str,
+    event_id: str | None = None,
+    notify: Notifier = notify,
 ) -> Doc | None:
-    """Raises the detector's alarm unless one is unresolved; returns the new alarm or None."""
+    """Raises the detector's alarm unless one is unresolved; returns the new alarm or None.
+
+    Safe to run again for the same event (the webhook retries a failed delivery): the alarm
+    is found by its lock, and the notifications carry keys, so nobody is told twice."""
     alarm_id = ObjectId()
     try:
         await db.active_alarms.insert_one({"_id": detector["_id"], "alarm_id": alarm_id})
@@ -40,6 +62,9 @@ async def raise_alarm(
         lock = await db.active_alarms.find_one({"_id": detector["_id"]})
         existing = await db.alarms.find_one({"_id": lock["alarm_id"]}) if lock else None
         if existing is not None:
+            if event_id is not None and existing.get("event_id") == event_id:
+                await _notify_all(db, existing, detector, notify)  # a retried delivery
+                return None
             await db.alarms.update_one(
                 {"_id": existing["_id"]}, {"$set": {"last_signal_at": at}, "$inc": {"signals": 1}}
             )
@@ -61,6 +86,7 @@ async def raise_alarm(
         "landlord_id": detector["landlord_id"],
         "place": detector["place"],
         "level": level,
+        "event_id": event_id,
         "raised_at": at,
         "created_at": created,
         "last_signal_at": at,
@@ -74,18 +100,28 @@ async def raise_alarm(
         "note": None,
     }
     await db.alarms.insert_one(alarm)
-    await db.devices.update_one({"_id": detector["_id"]}, {"$set": {"last_alarm_at": at}})
+    await _notify_all(db, alarm, detector, notify)
+    return alarm
+
+
+async def _notify_all(db: AsyncDatabase[Doc], alarm: Doc, detector: Doc, notify: Notifier) -> None:
+    room = await db.rooms.find_one({"_id": alarm["room_id"]}, {"number": 1})
+    prop = await db.properties.find_one({"_id": alarm["property_id"]}, {"name": 1, "address": 1})
+    where = f"{prop['name'] if prop else ''} {room['number'] if room else ''}".strip()
+    body = (
+        f"{where} ({prop['address'] if prop else ''}): smoke detector {detector['name']} "
+        f"reports {alarm['level']} at {alarm['raised_at'].strftime('%H:%M:%S')} UTC."
+    )
     for account_id in await recipients(db, alarm):
         await notify(
             db,
             account_id,
             "SMOKE_ALARM",
-            "火警 Smoke alarm",
-            f"Smoke detector {detector['name']} ({level}) raised an alarm at "
-            f"{at.strftime('%H:%M:%S')} UTC.",
-            alarm_id=alarm_id,
+            f"火警 Smoke alarm: {where}",
+            body,
+            alarm_id=alarm["_id"],
+            key=f"alarm:{alarm['_id']}:{account_id}",
         )
-    return alarm
 
 
 async def recipients(db: AsyncDatabase[Doc], alarm: Doc) -> list[ObjectId]:
@@ -243,3 +279,6 @@ async def response_figures(
         }
         for town, community in sorted(counts)
     ]
+
+
+gateway_events.SMOKE_EVENT_HOOKS.append(on_smoke_event)
