@@ -210,3 +210,38 @@ def test_alarm_subscription_refuses_other_roles(api: Api, role: str) -> None:
     assert message is not None
     assert message.get("type") == "error"
     assert message["payload"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_delivery_across_worker_processes(api: Api, http: httpx.Client, stack: Stack) -> None:
+    # given a second Anju with two workers on the same database; the gateway's webhook goes
+    # to the first one, the subscribers talk to the second (so to other processes)
+    from devstack.anju import start_anju
+    from devstack.procs import free_port, stop
+
+    port = free_port()
+    env = {**stack.env, "ANJU_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    second = start_anju(port, env, workers=2, log_path=stack.workdir / "anju-2workers.log")
+    try:
+        base = f"http://127.0.0.1:{port}"
+        landlord = api.caller("LANDLORD")
+        responder = api.provisioned("RESPONDER", scope={"town": "松门镇"})
+        _home(api, landlord, "smoke-multi")
+        subs = [
+            Subscription(base, RAISED, landlord.token),
+            Subscription(base, RAISED, responder.token),
+            Subscription(base, RAISED, landlord.token),
+            Subscription(base, RAISED, responder.token),
+        ]
+        for sub in subs:
+            sub.__enter__()
+        try:
+            # when the alarm is raised through the first process
+            _smoke(http, stack, "smoke-multi")
+            # then every subscriber, whichever worker holds its socket, receives it
+            got = [sub.next(1.5) for sub in subs]
+            assert all(g is not None and "alarmRaised" in g for g in got), got
+        finally:
+            for sub in subs:
+                sub.__exit__(None, None, None)
+    finally:
+        stop(second)
