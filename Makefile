@@ -41,3 +41,10 @@ city: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .build .data .dev-keys .bench .artifacts
+
+## The benchmark at SCALE (default 0.1; 1 is the whole city) with WORKERS workers.
+CONCURRENCY ?= 32
+DURATION ?= 15
+bench: $(STAMP)
+	$(PY) -m devstack.ferretdb_build
+	$(PY) -m scripts.bench --scale $(SCALE) --seed $(SEED) --workers $(WORKERS) --concurrency $(CONCURRENCY) --duration $(DURATION)
