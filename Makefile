@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 SCALE ?= 0.1
 SEED ?= 42
 
-.PHONY: run test check schema city bench soak demo-alarm clean install
+.PHONY: run test check schema city bench soak demo-alarm clean install browser
 
 install: $(STAMP)
 
@@ -24,12 +24,18 @@ run: $(STAMP)
 ## Lint, types, then the whole test suite against FerretDB (or MONGODB_URI) and the simulator.
 test: $(STAMP) check
 	$(PY) -m devstack.ferretdb_build
+	$(PY) -m devstack.browser
 	$(PY) -m pytest -q
 
 check: $(STAMP)
 	$(PY) -m ruff check app sim devstack tests scripts
 	$(PY) -m ruff format --check app sim devstack tests scripts
 	$(PY) -m mypy
+
+## Headless Chromium for the kiosk test: apt-get installs it as root on Debian (as on CI);
+## elsewhere it says how, and the kiosk test skips.
+browser: $(STAMP)
+	$(PY) -m devstack.browser
 
 ## Rewrites schema.graphql from the code.
 schema: $(STAMP)

@@ -45,6 +45,7 @@ def main() -> int:
 Anju is running (logs in {logs.relative_to(ROOT)}/):
   GraphQL + GraphiQL  {anju_url}/graphql
   health / ready      {anju_url}/healthz  {anju_url}/readyz
+  kiosk               {anju_url}/kiosk?community=松门村&town=松门镇
   device simulator    http://127.0.0.1:{settings.sim_port}
   database            {settings.effective_mongodb_uri} (db {settings.mongodb_db})
 {summary}
