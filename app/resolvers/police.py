@@ -8,8 +8,13 @@ from app.context import Info
 from app.pagination import paginate
 from app.schema.accounts import StatsScope
 from app.schema.permissions import allow
-from app.schema.police import AuditEntryConnection, PopulationStats
-from app.services import audit, stats
+from app.schema.police import (
+    AuditEntryConnection,
+    PopulationStats,
+    ResidentConnection,
+    ResidentFilter,
+)
+from app.services import audit, register, stats
 from app.viewer import Role, Scope
 
 AUDIT_ORDER = [("at", -1), ("_id", -1)]
@@ -40,6 +45,27 @@ class PoliceQueries:
                 details={"scope": effective.as_claim()},
             )
         return PopulationStats.from_totals(totals)
+
+    @strawberry.field(
+        description="POLICE: the real-name register. `reason` (a case or task reference) is "
+        "recorded in the audit log.",
+        permission_classes=[allow(Role.POLICE)],
+    )
+    async def residents(
+        self,
+        info: Info,
+        filter: ResidentFilter,
+        reason: str,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> ResidentConnection:
+        ctx = info.context
+        page = await register.search(
+            ctx.db, ctx.settings, ctx.viewer, filter.to_query(), reason, first=first, after=after
+        )
+        return ResidentConnection.from_page(
+            page, register.ORDER, lambda d: register.full_id_number(d, ctx.settings)
+        )
 
     @strawberry.field(
         description="ADMIN: who did what, including every police query and every remote door "

@@ -1,0 +1,233 @@
+"""The real-name register, for police: who lives (or lived) where, with full ID numbers.
+
+Every look-up needs a reason and is appended to the audit log with its filter (ID numbers
+only masked there) and its number of results, failed look-ups included. A police account
+with a scope sees only residents within it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from app.db import Doc
+from app.errors import AnjuError, Code, UserInputError
+from app.ids import decode_id
+from app.pagination import Page, paginate
+from app.services import audit, idnumbers
+from app.settings import Settings
+from app.validation import normalize_phone
+from app.viewer import Role, Viewer
+
+ORDER = [("arrived_at", -1), ("_id", -1)]
+MAX_REASON = 200
+
+
+@dataclass(frozen=True)
+class ResidentQuery:
+    id_number: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    property_id: str | None = None  # a global ID, decoded (and audited) with the rest
+    town: str | None = None
+    community: str | None = None
+    current_only: bool = True
+
+
+def check_reason(reason: str | None) -> str:
+    clean = " ".join((reason or "").split())
+    if not clean:
+        raise UserInputError(
+            "Give the reason for this look-up (a case or task reference).",
+            code=Code.REASON_REQUIRED,
+            field=["reason"],
+        )
+    if len(clean) > MAX_REASON:
+        raise UserInputError(
+            f"At most {MAX_REASON} characters.", code=Code.TOO_LONG, field=["reason"]
+        )
+    return clean
+
+
+def _criteria(query: ResidentQuery, settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the database filter, what the audit log records of it)."""
+    where: dict[str, Any] = {}
+    shown: dict[str, Any] = {}
+    if query.id_number:
+        number = idnumbers.normalize(query.id_number)
+        if idnumbers.problem(number):
+            raise UserInputError(
+                "Not a valid resident ID number.",
+                code=Code.INVALID_ID_NUMBER,
+                field=["filter", "idNumber"],
+            )
+        where["id_number_hash"] = idnumbers.lookup_hash(number, settings)
+        shown["idNumber"] = idnumbers.mask(number)
+    if query.name:
+        name = " ".join(query.name.split())[:50]
+        # names match from their start: 张 finds 张伟 and 张敏; escaped, so never a pattern
+        where["name"] = {"$regex": "^" + re.escape(name)}
+        shown["name"] = name
+    if query.phone:
+        phone = normalize_phone(query.phone)
+        if phone is None:
+            raise UserInputError(
+                "Enter a mainland mobile number.",
+                code=Code.INVALID_PHONE,
+                field=["filter", "phone"],
+            )
+        where["phone"] = phone
+        shown["phone"] = phone
+    if query.property_id:
+        shown["propertyId"] = str(query.property_id)[:64]
+        where["property_id"] = decode_id(query.property_id, "Property", ["filter", "propertyId"])
+    for level in ("town", "community"):
+        value = getattr(query, level)
+        if value:
+            where[f"place.{level}"] = " ".join(value.split())[:64]
+            shown[level] = where[f"place.{level}"]
+    if not where:
+        raise UserInputError(
+            "Give at least one of idNumber, name, phone, propertyId, town or community.",
+            code=Code.REQUIRED,
+            field=["filter"],
+        )
+    if query.current_only:
+        where["left_at"] = None
+    shown["currentOnly"] = query.current_only
+    return where, shown
+
+
+async def search(
+    db: AsyncDatabase[Doc],
+    settings: Settings,
+    viewer: Viewer,
+    query: ResidentQuery,
+    reason: str | None,
+    *,
+    first: int | None,
+    after: str | None,
+) -> Page:
+    officer = viewer.require(Role.POLICE)
+    shown: dict[str, Any] = {}
+    try:
+        clean_reason = check_reason(reason)
+        where, shown = _criteria(query, settings)
+        for key, value in viewer.scope.place_filter().items():
+            if key in where and where[key] != value:
+                where[key] = {"$in": []}  # asked outside the scope: nothing, not an error
+            else:
+                where[key] = value
+        page = await paginate(db.occupants, where, ORDER, first=first, after=after, with_total=True)
+    except AnjuError as error:
+        await audit.record(
+            db,
+            officer,
+            "police.residents",
+            reason=(reason or "")[:MAX_REASON],
+            details={"filter": shown, "error": error.code},
+        )
+        raise
+    await audit.record(
+        db,
+        officer,
+        "police.residents",
+        reason=clean_reason,
+        target=shown.get("idNumber") or shown.get("propertyId"),
+        details={"filter": shown, "results": page.total_count},
+    )
+    return page
+
+
+@dataclass(frozen=True)
+class AccessQuery:
+    door_id: str | None
+    property_id: str | None
+    id_number: str | None
+    start: dt.datetime
+    end: dt.datetime
+
+
+async def police_access_events(
+    db: AsyncDatabase[Doc],
+    settings: Settings,
+    viewer: Viewer,
+    query: AccessQuery,
+    reason: str | None,
+    *,
+    first: int | None,
+    after: str | None,
+) -> Page:
+    """Door history for police: one door, a whole property, or every card of whoever holds
+    an ID number, within a time range and the officer's scope; audited like `search`."""
+    from app.services import doors
+
+    officer = viewer.require(Role.POLICE)
+    shown: dict[str, Any] = {"from": query.start.isoformat(), "to": query.end.isoformat()}
+    try:
+        clean_reason = check_reason(reason)
+        doors.check_range(query.start, query.end)
+        where: dict[str, Any] = {"at": {"$gte": query.start, "$lt": query.end}}
+        if query.door_id:
+            shown["doorId"] = str(query.door_id)[:64]
+            where["door_id"] = decode_id(query.door_id, "Door", ["filter", "doorId"])
+        if query.property_id:
+            shown["propertyId"] = str(query.property_id)[:64]
+            where["property_id"] = decode_id(
+                query.property_id, "Property", ["filter", "propertyId"]
+            )
+        if query.id_number:
+            number = idnumbers.normalize(query.id_number)
+            if idnumbers.problem(number):
+                raise UserInputError(
+                    "Not a valid resident ID number.",
+                    code=Code.INVALID_ID_NUMBER,
+                    field=["filter", "idNumber"],
+                )
+            shown["idNumber"] = idnumbers.mask(number)
+            held = db.occupants.find(
+                {"id_number_hash": idnumbers.lookup_hash(number, settings)}, {"_id": 1}
+            )
+            where["occupant_id"] = {"$in": [o["_id"] async for o in held]}
+        if len(shown) == 2:
+            raise UserInputError(
+                "Give a doorId, a propertyId or an idNumber.", code=Code.REQUIRED, field=["filter"]
+            )
+        where.update(viewer.scope.place_filter())
+        page = await paginate(
+            db.access_events, where, doors.ACCESS_ORDER, first=first, after=after, default_first=50
+        )
+    except AnjuError as error:
+        await audit.record(
+            db,
+            officer,
+            "police.accessEvents",
+            reason=(reason or "")[:MAX_REASON],
+            details={"filter": shown, "error": error.code},
+        )
+        raise
+    await audit.record(
+        db,
+        officer,
+        "police.accessEvents",
+        reason=clean_reason,
+        target=shown.get("idNumber") or shown.get("doorId") or shown.get("propertyId"),
+        details={"filter": shown, "results": len(page.items), "more": page.has_next},
+    )
+    return page
+
+
+def _as_given(query: ResidentQuery) -> dict[str, Any]:
+    """A refused query as the audit log keeps it: never a whole ID number."""
+    given = {k: str(v)[:64] for k, v in vars(query).items() if v not in (None, "")}
+    if "id_number" in given:
+        given["id_number"] = given["id_number"][:6] + "…"
+    return given
+
+
+def full_id_number(occupant: Doc, settings: Settings) -> str:
+    return idnumbers.reveal_id_number(occupant, settings)
