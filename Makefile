@@ -54,3 +54,7 @@ DURATION ?= 15
 bench: $(STAMP)
 	$(PY) -m devstack.ferretdb_build
 	$(PY) -m scripts.bench --scale $(SCALE) --seed $(SEED) --workers $(WORKERS) --concurrency $(CONCURRENCY) --duration $(DURATION)
+
+## While `make run` is up: sets off a demo smoke alarm.
+demo-alarm: $(STAMP)
+	$(PY) -m devstack.demo_alarm

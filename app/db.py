@@ -89,6 +89,151 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("property_id", ASCENDING), ("kind", ASCENDING)], name="property"),
         IndexModel([("room_id", ASCENDING)], name="room"),
     ],
+    # listings domain: one live listing per room (live_key is the room id while live, the
+    # listing's own id after), and one index per search shape: equality (live, town or
+    # community), then the sort, then the ranges (rent, area, location box, available date)
+    "listings": [
+        IndexModel([("live_key", ASCENDING)], unique=True, name="one_live_per_room"),
+        IndexModel([("property_id", ASCENDING)], name="property"),
+        IndexModel(
+            [("live", ASCENDING), ("published_at", DESCENDING), ("_id", DESCENDING)],
+            name="newest",
+        ),
+        IndexModel(
+            [
+                ("live", ASCENDING),
+                ("place.community", ASCENDING),
+                ("published_at", DESCENDING),
+                ("_id", DESCENDING),
+            ],
+            name="community_newest",
+        ),
+        IndexModel(
+            [
+                ("live", ASCENDING),
+                ("place.town", ASCENDING),
+                ("published_at", DESCENDING),
+                ("_id", DESCENDING),
+            ],
+            name="town_newest",
+        ),
+        IndexModel(
+            [("live", ASCENDING), ("monthly_rent_fen", ASCENDING), ("_id", ASCENDING)],
+            name="rent",
+        ),
+        IndexModel([("live", ASCENDING), ("area_sqm", ASCENDING), ("_id", ASCENDING)], name="area"),
+        IndexModel(
+            [("live", ASCENDING), ("location.lat", ASCENDING), ("location.lng", ASCENDING)],
+            name="location_box",
+        ),
+        IndexModel([("live", ASCENDING), ("available_from", ASCENDING)], name="available"),
+    ],
+    # doors domain: the access log is read newest first, by door, property, person or card
+    "access_events": [
+        IndexModel([("door_id", ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)], name="door"),
+        IndexModel(
+            [("property_id", ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)],
+            name="property",
+        ),
+        IndexModel(
+            [("landlord_id", ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)],
+            name="landlord",
+        ),
+        IndexModel(
+            [("occupant_id", ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)],
+            name="occupant",
+        ),
+        IndexModel(
+            [("card_number", ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)], name="card"
+        ),
+    ],
+    "door_commands": [
+        IndexModel([("door_id", ASCENDING), ("requested_at", DESCENDING)], name="door"),
+    ],
+    "door_rate": [
+        IndexModel([("account_id", ASCENDING), ("at", ASCENDING)], name="account"),
+    ],
+    "gateway_events": [
+        IndexModel([("device_id", ASCENDING), ("at", DESCENDING)], name="device"),
+    ],
+    "snapshots": [
+        IndexModel([("expires_at", ASCENDING)], name="expiry"),
+    ],
+    # leases domain: one ACTIVE lease per room (active_key is the room id while ACTIVE, the
+    # lease's own id after); a tenant's leases newest first; the room's active lease
+    "leases": [
+        IndexModel([("active_key", ASCENDING)], unique=True, name="one_active_per_room"),
+        IndexModel(
+            [("tenant_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+            name="tenant",
+        ),
+        IndexModel([("landlord_id", ASCENDING), ("_id", ASCENDING)], name="landlord"),
+        IndexModel([("room_id", ASCENDING), ("status", ASCENDING)], name="room"),
+    ],
+    # one card number per card (a swipe finds its occupant by it); the ID number's keyed hash
+    # for exact look-up; a lease's, room's and property's current occupants; unqueued cards
+    "occupants": [
+        IndexModel([("card.card_number", ASCENDING)], unique=True, name="card_number_unique"),
+        IndexModel([("id_number_hash", ASCENDING)], name="id_number"),
+        # the police register: by name prefix, phone, and place, newest arrivals first
+        IndexModel([("name", ASCENDING), ("arrived_at", DESCENDING)], name="register_name"),
+        IndexModel([("phone", ASCENDING), ("arrived_at", DESCENDING)], name="register_phone"),
+        IndexModel(
+            [("place.town", ASCENDING), ("place.community", ASCENDING), ("arrived_at", DESCENDING)],
+            name="register_place",
+        ),
+        IndexModel(
+            [("lease_id", ASCENDING), ("arrived_at", ASCENDING), ("_id", ASCENDING)], name="lease"
+        ),
+        IndexModel([("room_id", ASCENDING), ("left_at", ASCENDING)], name="room_current"),
+        IndexModel([("property_id", ASCENDING), ("left_at", ASCENDING)], name="property_current"),
+        IndexModel([("card.queued", ASCENDING), ("card.changed_at", ASCENDING)], name="unqueued"),
+    ],
+    # _id is the keyed hash of a current occupant's ID number: one room at a time per person
+    "current_registrations": [],
+    # _id is a lock's name (app/services/locks.py): held by whoever inserted it
+    "locks": [],
+    # the card outbox, one job per (door, card, version): due jobs, a pair's versions, and
+    # what is pending per lease and person
+    "card_jobs": [
+        IndexModel([("state", ASCENDING), ("next_attempt_at", ASCENDING)], name="due"),
+        IndexModel(
+            [("key", ASCENDING), ("state", ASCENDING), ("version", DESCENDING)], name="pair"
+        ),
+        IndexModel([("lease_id", ASCENDING), ("state", ASCENDING)], name="lease"),
+        IndexModel([("occupant_id", ASCENDING), ("state", ASCENDING)], name="occupant"),
+    ],
+    # invoices: the leases domain creates them (add its indexes here too); rent reads them by
+    # landlord and month (rent roll) and by due date (RENT_DUE)
+    "invoices": [
+        IndexModel(
+            [("lease_id", ASCENDING), ("period_start", ASCENDING), ("_id", ASCENDING)],
+            name="lease",
+        ),
+        IndexModel([("landlord_id", ASCENDING), ("period_start", ASCENDING)], name="rent_roll"),
+        IndexModel([("due_date", ASCENDING)], name="due"),
+        IndexModel([("tenant_id", ASCENDING), ("due_date", ASCENDING)], name="tenant_due"),
+    ],
+    # rent: one payment per caller and idempotency key; the webhook finds it by charge id
+    "payments": [
+        IndexModel(
+            [("account_id", ASCENDING), ("idempotency_key", ASCENDING)],
+            unique=True,
+            name="idempotency_key_unique",
+        ),
+        IndexModel([("charge_id", ASCENDING)], name="charge"),
+        IndexModel([("invoice_id", ASCENDING), ("created_at", ASCENDING)], name="invoice"),
+        IndexModel([("applied", ASCENDING), ("updated_at", ASCENDING)], name="unfinished"),
+    ],
+    "payment_events": [],  # _id is the provider's eventId: processed once
+    "notifications": [
+        IndexModel([("key", ASCENDING)], unique=True, name="key_unique"),
+        IndexModel(
+            [("account_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+            name="account",
+        ),
+        IndexModel([("created_at", ASCENDING), ("_id", ASCENDING)], name="live"),
+    ],
 }
 
 

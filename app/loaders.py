@@ -74,3 +74,8 @@ class Loaders:
     @property
     def account_by_id(self) -> DataLoader[ObjectId, Doc | None]:
         return self.by_id("accounts")
+
+    @property
+    def live_listings_by_room(self) -> DataLoader[ObjectId, list[Doc]]:
+        """A room's live listing (none or one): `live_key` is the room's id while live."""
+        return self.many_by("listings", "live_key")

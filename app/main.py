@@ -25,14 +25,19 @@ from app import db as dbmod
 from app.context import Context
 from app.gateway import GatewayClient
 from app.http import BodyLimit, RequestContext, RequestTimeout
+from app.kiosk import kiosk_routes
 from app.loaders import Loaders
+from app.payments import PaymentsClient
+from app.payments_webhook import payments_webhook
 from app.schema import build_schema
-from app.services import accounts
+from app.services import accounts, cards, listings, rent_payments
 from app.services.live import LiveFeed
 from app.settings import Settings, load_settings
+from app.snapshots import serve_snapshot
 from app.state import AppState
 from app.tokens import InvalidToken, KeySet
 from app.viewer import ANONYMOUS, Role, Scope, Viewer
+from app.webhooks import gateway_webhook
 
 log = logging.getLogger("anju")
 
@@ -102,6 +107,7 @@ async def _prepare_database(state: AppState) -> None:
         try:
             await dbmod.ensure_indexes(state.db)
             await accounts.ensure_admin(state.db, state.settings)
+            state.geo_native, state.point_lookups = await listings.detect_capabilities(state.db)
             state.ready = True
             log.info("database ready: indexes ensured")
             return
@@ -131,17 +137,47 @@ def create_app(settings: Settings | None = None) -> Starlette:
         client = dbmod.make_client(settings)
         gateway = GatewayClient(settings)
         live = LiveFeed(client[settings.mongodb_db])
-        state = AppState(settings=settings, client=client, keys=keys, gateway=gateway, live=live)
+        payments = PaymentsClient(settings)
+        state = AppState(
+            settings=settings,
+            client=client,
+            keys=keys,
+            gateway=gateway,
+            live=live,
+            payments=payments,
+        )
         app.state.anju = state
         preparing = asyncio.create_task(_prepare_database(state))
+        # rent: RENT_DUE notifications and unfinished payments
+        state.tasks.append(
+            asyncio.create_task(
+                rent_payments.run_worker(
+                    client[settings.mongodb_db], payments, settings, lambda: state.ready
+                ),
+                name="rent-worker",
+            )
+        )
+        # leases: the card-job outbox, applied to the gateway until it answers
+        state.tasks.append(
+            asyncio.create_task(
+                cards.run_worker(client[settings.mongodb_db], gateway, lambda: state.ready),
+                name="card-worker",
+            )
+        )
         try:
             yield
         finally:
             preparing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await preparing
+            for task in state.tasks:
+                task.cancel()
+            for task in state.tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await live.close()
             await gateway.aclose()
+            await payments.aclose()
             await client.close()
 
     async def healthz(request: Request) -> Response:
@@ -166,7 +202,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/.well-known/jwks.json", jwks),
+        Route("/webhooks/gateway", gateway_webhook, methods=["POST"]),
+        Route("/webhooks/payments", payments_webhook, methods=["POST"]),
+        Route("/snapshots/{snapshot_id}", serve_snapshot, methods=["GET"]),
+        *kiosk_routes(),
     ]
+    if settings.bench_routes:
+        from app.bench_route import bare_listings
+
+        routes.append(Route("/bench/listings", bare_listings))
     middleware = [
         Middleware(RequestContext),
         Middleware(BodyLimit, limit=settings.max_body_bytes),

@@ -100,6 +100,7 @@ class Settings:
     door_rate_limit: int = 10
     door_rate_window_s: int = 60
     expose_metrics: bool = True
+    bench_routes: bool = False
     dev_defaults_used: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -171,5 +172,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         door_rate_limit=_int(env, "ANJU_DOOR_RATE_LIMIT", 10),
         door_rate_window_s=_int(env, "ANJU_DOOR_RATE_WINDOW_S", 60),
         expose_metrics=_bool(env, "ANJU_EXPOSE_METRICS", not production),
+        bench_routes=_bool(env, "ANJU_BENCH_ROUTES", False) and not production,
         dev_defaults_used=used_defaults,
     )

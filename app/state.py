@@ -11,6 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from app.db import Doc
 from app.gateway import GatewayClient
+from app.payments import PaymentsClient
 from app.services.live import LiveFeed
 from app.settings import Settings
 from app.tokens import KeySet
@@ -23,9 +24,13 @@ class AppState:
     keys: KeySet
     gateway: GatewayClient
     live: LiveFeed
+    payments: PaymentsClient
     # background workers (card jobs, reminders, ...) started by the lifespan
     tasks: list[Any] = field(default_factory=list)
     ready: bool = False
+    # what the database offers the listing search (services.listings.detect_capabilities)
+    geo_native: bool = False
+    point_lookups: bool = False
 
     @property
     def db(self) -> AsyncDatabase[Doc]:

@@ -19,8 +19,17 @@ from app.context import Info
 from app.ids import parse_id
 from app.resolvers.accounts import AccountMutations, AccountQueries
 from app.resolvers.alarms import AlarmMutations, AlarmQueries, AlarmSubscriptions
+from app.resolvers.doors import DoorMutations, DoorQueries
+from app.resolvers.leases import LeaseMutations, LeaseQueries
+from app.resolvers.listings import ListingMutations, ListingQueries
+from app.resolvers.notifications import (
+    NotificationMutations,
+    NotificationQueries,
+    NotificationSubscriptions,
+)
 from app.resolvers.police import PoliceQueries
 from app.resolvers.properties import PropertyMutations, PropertyQueries
+from app.resolvers.rent import RentMutations, RentQueries
 from app.schema.common import SCALAR_MAP, Node
 from app.schema.extensions import CodedErrors, PoliceReadOnly, RoundTripFigures
 from app.schema.node import NODE_RESOLVERS
@@ -53,15 +62,25 @@ QUERY_PARTS: tuple[type, ...] = (
     NodeQueries,
     AccountQueries,
     PropertyQueries,
+    ListingQueries,
     PoliceQueries,
     AlarmQueries,
+    LeaseQueries,
+    DoorQueries,
+    RentQueries,
+    NotificationQueries,
 )
 MUTATION_PARTS: tuple[type, ...] = (
     AccountMutations,
     PropertyMutations,
+    ListingMutations,
     AlarmMutations,
+    LeaseMutations,
+    DoorMutations,
+    RentMutations,
+    NotificationMutations,
 )
-SUBSCRIPTION_PARTS: tuple[type, ...] = (AlarmSubscriptions,)
+SUBSCRIPTION_PARTS: tuple[type, ...] = (AlarmSubscriptions, NotificationSubscriptions)
 
 Query = merge_types("Query", QUERY_PARTS)
 Mutation = merge_types("Mutation", MUTATION_PARTS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -16,6 +16,11 @@ from app.schema.accounts import Account
 from app.schema.common import Node, PageInfo, UserError, page_edges
 from app.schema.node import register_node
 from app.services import properties as svc
+from app.viewer import Role
+
+if TYPE_CHECKING:
+    from app.schema.leases import Lease
+    from app.schema.listings import Listing
 
 
 @strawberry.type(
@@ -193,6 +198,26 @@ class Room(Node):
     async def smoke_detectors(self, info: Info) -> list[SmokeDetector]:
         devices = await _devices_of(info, "room_id", self.doc["_id"])
         return [SmokeDetector.from_doc(d) for d in devices if d["kind"] == "SMOKE_DETECTOR"]
+
+    @strawberry.field(description="The landlord and the lease's tenant see it; others get null.")
+    async def active_lease(
+        self, info: Info
+    ) -> Annotated[Lease, strawberry.lazy("app.schema.leases")] | None:
+        from app.schema.leases import active_lease_of_room
+
+        return await active_lease_of_room(info, self.doc)
+
+    @strawberry.field(description="The room's live listing: its landlord sees it; others null.")
+    async def listing(
+        self, info: Info
+    ) -> Annotated[Listing, strawberry.lazy("app.schema.listings")] | None:
+        from app.schema.listings import Listing
+
+        viewer = info.context.viewer
+        if viewer.role is not Role.LANDLORD or viewer.account_id != self.doc["landlord_id"]:
+            return None
+        docs = await info.context.loaders.live_listings_by_room.load(self.doc["_id"])
+        return Listing.from_doc(docs[0]) if docs else None
 
 
 @strawberry.type

@@ -60,6 +60,11 @@ class _Poller:
             self.task = asyncio.create_task(self._run(), name=f"live-{self.collection}")
 
     async def _run(self) -> None:
+        # what was written before anyone subscribed is history, not news: mark it seen
+        try:
+            await self.poll_once(deliver=False)
+        except Exception as exc:  # noqa: BLE001 - the next polls will still run
+            log.warning("live poll of %s failed: %s", self.collection, exc)
         while self.subscribers:
             try:
                 await self.poll_once()
@@ -69,7 +74,7 @@ class _Poller:
                 log.warning("live poll of %s failed: %s", self.collection, exc)
             await asyncio.sleep(self.interval)
 
-    async def poll_once(self) -> None:
+    async def poll_once(self, *, deliver: bool = True) -> None:
         cursor = self.db[self.collection].find(
             {"created_at": {"$gte": self.since - OVERLAP}}, sort=[("created_at", 1), ("_id", 1)]
         )
@@ -81,7 +86,7 @@ class _Poller:
             self.seen[doc["_id"]] = None
             if len(self.seen) > SEEN_LIMIT:
                 self.seen.popitem(last=False)
-            for sub in list(self.subscribers):
+            for sub in list(self.subscribers) if deliver else ():
                 if sub.match(doc) and not sub.queue.full():
                     sub.queue.put_nowait(doc)
         self.since = newest
