@@ -166,6 +166,9 @@ class Fixture:
             prop = db.properties.find_one({"landlord_id": best["_id"]})
             assert prop is not None
             door = db.devices.find_one({"property_id": prop["_id"], "kind": "DOOR"})
+            # a room's door (an entrance would first receive every live card of the building)
+            room = db.rooms.find_one({"property_id": prop["_id"]})
+            assert room is not None
             if door is None:
                 from app.ids import encode_id
 
@@ -177,8 +180,9 @@ class Fixture:
                         "i": {
                             "kind": "DOOR",
                             "deviceId": f"door-bench-{prop['_id']}",
-                            "name": "Bench entrance",
+                            "name": "Bench door",
                             "propertyId": encode_id("Property", prop["_id"]),
+                            "roomId": encode_id("Room", room["_id"]),
                         }
                     },
                     self.landlord,
@@ -211,12 +215,12 @@ class Fixture:
     def _id_numbers(self, db: Any) -> list[str]:
         """Real ID numbers of current residents (decrypted with the development key)."""
         try:
-            from app.services import idnumbers  # type: ignore[attr-defined]
+            from app.services import idnumbers
             from app.settings import load_settings
 
             settings = load_settings()
             docs = db.occupants.find({"left_at": None}).limit(200)
-            return [idnumbers.reveal(settings, d) for d in docs]  # type: ignore[no-any-return]
+            return [idnumbers.reveal_id_number(d, settings) for d in docs]
         except (ImportError, AttributeError):
             return []
 

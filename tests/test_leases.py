@@ -34,7 +34,7 @@ from tests.lease_support import (
     start_lease,
     today,
 )
-from tests.support import Api
+from tests.support import Api, Caller
 
 AUDIT = "{ auditLog(first: 100) { edges { node { action target } } } }"
 OTHER_ROLES = ["TENANT", "POLICE", "RESPONDER", "ADMIN"]
@@ -408,6 +408,9 @@ def test_anonymous_callers_must_sign_in(api: Api) -> None:
     assert anonymous.errors(
         END_LEASE, {"input": {"leaseId": lease["id"], "moveOutDate": today().isoformat()}}
     ) == ["UNAUTHENTICATED"]
+    assert anonymous.errors(
+        EXTEND_LEASE, {"input": {"leaseId": lease["id"], "newEndDate": "2099-01-01"}}
+    ) == ["UNAUTHENTICATED"]
     assert anonymous.errors(MY_LEASES) == ["UNAUTHENTICATED"]
     assert anonymous.data(LEASE_NODE, {"id": lease["id"]})["node"] is None
 
@@ -669,8 +672,8 @@ def test_end_lease_is_checked(api: Api) -> None:
     home = make_home(landlord, doors=False)
     lease = start_lease(landlord, home.room, tenant)
 
-    def end(day: dt.date, caller: Any = landlord) -> list[str]:
-        return caller.refused(  # type: ignore[no-any-return]
+    def end(day: dt.date, caller: Caller = landlord) -> list[str]:
+        return caller.refused(
             "endLease",
             END_LEASE,
             {"input": {"leaseId": lease["id"], "moveOutDate": day.isoformat()}},
