@@ -28,6 +28,7 @@ from devstack.anju import start_anju, start_simulator
 from devstack.ferretdb import start_ferretdb
 from devstack.loadgen import Request, Result, dump, graphql_request, run, table
 from devstack.procs import ROOT, free_port, stop
+from scripts.workload import _post as gql
 
 OUT = ROOT / ".bench"
 # the first admin, as the city (and Anju at start-up) creates it with the development default
@@ -49,21 +50,6 @@ STATS = """query($s: StatsScope) { populationStats(scope: $s) { properties rooms
   residents byKind { kind properties rooms } } }"""
 MY_LEASES = """{ myLeases { id status endDate
   invoices(first: 12) { edges { node { id amountFen paidFen status dueDate } } } } }"""
-
-
-def gql(
-    client: httpx.Client,
-    query: str,
-    variables: dict[str, Any] | None = None,
-    token: str | None = None,
-) -> dict[str, Any]:
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    body: dict[str, Any] = client.post(
-        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
-    ).json()
-    if body.get("errors"):
-        raise RuntimeError(body["errors"])
-    return body["data"]
 
 
 def log_in(client: httpx.Client, phone: str, password: str) -> str:

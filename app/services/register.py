@@ -124,12 +124,8 @@ async def search(
                 where[key] = value
         page = await paginate(db.occupants, where, ORDER, first=first, after=after, with_total=True)
     except AnjuError as error:
-        await audit.record(
-            db,
-            officer,
-            "police.residents",
-            reason=(reason or "")[:MAX_REASON],
-            details={"filter": shown, "error": error.code},
+        await _audit_refusal(
+            db, officer, "police.residents", reason, shown or _as_given(query), error
         )
         raise
     await audit.record(
@@ -202,13 +198,7 @@ async def police_access_events(
             db.access_events, where, doors.ACCESS_ORDER, first=first, after=after, default_first=50
         )
     except AnjuError as error:
-        await audit.record(
-            db,
-            officer,
-            "police.accessEvents",
-            reason=(reason or "")[:MAX_REASON],
-            details={"filter": shown, "error": error.code},
-        )
+        await _audit_refusal(db, officer, "police.accessEvents", reason, shown, error)
         raise
     await audit.record(
         db,
@@ -219,6 +209,24 @@ async def police_access_events(
         details={"filter": shown, "results": len(page.items), "more": page.has_next},
     )
     return page
+
+
+async def _audit_refusal(
+    db: AsyncDatabase[Doc],
+    officer: Any,
+    action: str,
+    reason: str | None,
+    shown: dict[str, Any],
+    error: AnjuError,
+) -> None:
+    """Refused police look-ups are audited too, with what was asked and why it failed."""
+    await audit.record(
+        db,
+        officer,
+        action,
+        reason=(reason or "")[:MAX_REASON],
+        details={"filter": shown, "error": error.code},
+    )
 
 
 def _as_given(query: ResidentQuery) -> dict[str, Any]:
