@@ -15,7 +15,7 @@ from app.pagination import Page
 from app.schema.accounts import Account
 from app.schema.common import Node, PageInfo, UserError, page_edges
 from app.schema.node import register_node
-from app.schema.properties import Property, Room, SmokeDetector
+from app.schema.properties import Property, Room, SmokeDetector, property_by_id, room_by_id
 from app.services import alarms as svc
 
 
@@ -69,15 +69,11 @@ class Alarm(Node):
 
     @strawberry.field
     async def room(self, info: Info) -> Room:
-        doc = await info.context.loaders.by_id("rooms").load(self.doc["room_id"])
-        assert doc is not None
-        return Room.from_doc(doc)
+        return await room_by_id(info, self.doc["room_id"])
 
     @strawberry.field
     async def property(self, info: Info) -> Property:
-        doc = await info.context.loaders.by_id("properties").load(self.doc["property_id"])
-        assert doc is not None
-        return Property.from_doc(doc)
+        return await property_by_id(info, self.doc["property_id"])
 
     @strawberry.field
     async def acknowledged_by(self, info: Info) -> Account | None:

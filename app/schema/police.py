@@ -12,7 +12,14 @@ from app.db import Doc
 from app.pagination import Page
 from app.schema.accounts import Account
 from app.schema.common import PageInfo, page_edges
-from app.schema.properties import Property, PropertyKind, Room, SafetyEquipment
+from app.schema.properties import (
+    Property,
+    PropertyKind,
+    Room,
+    SafetyEquipment,
+    property_by_id,
+    room_by_id,
+)
 from app.services import register
 
 if TYPE_CHECKING:
@@ -132,15 +139,11 @@ class Resident:
 
     @strawberry.field
     async def property(self, info: Info) -> Property:
-        doc = await info.context.loaders.by_id("properties").load(self.doc["property_id"])
-        assert doc is not None
-        return Property.from_doc(doc)
+        return await property_by_id(info, self.doc["property_id"])
 
     @strawberry.field
     async def room(self, info: Info) -> Room:
-        doc = await info.context.loaders.by_id("rooms").load(self.doc["room_id"])
-        assert doc is not None
-        return Room.from_doc(doc)
+        return await room_by_id(info, self.doc["room_id"])
 
     @strawberry.field
     async def landlord(self, info: Info) -> Account:

@@ -185,9 +185,7 @@ class Room(Node):
 
     @strawberry.field
     async def property(self, info: Info) -> Property:
-        doc = await info.context.loaders.by_id("properties").load(self.doc["property_id"])
-        assert doc is not None
-        return Property.from_doc(doc)
+        return await property_by_id(info, self.doc["property_id"])
 
     @strawberry.field
     async def doors(self, info: Info) -> list[Door]:
@@ -220,6 +218,20 @@ class Room(Node):
         return Listing.from_doc(docs[0]) if docs else None
 
 
+async def property_by_id(info: Info, oid: Any) -> Property:
+    """The property a room, device, alarm or registration belongs to (never deleted)."""
+    doc = await info.context.loaders.by_id("properties").load(oid)
+    assert doc is not None
+    return Property.from_doc(doc)
+
+
+async def room_by_id(info: Info, oid: Any) -> Room:
+    """The room a device, alarm or registration belongs to (rooms are never deleted)."""
+    doc = await info.context.loaders.by_id("rooms").load(oid)
+    assert doc is not None
+    return Room.from_doc(doc)
+
+
 @strawberry.type
 class Door(Node):
     doc: strawberry.Private[Doc]
@@ -241,9 +253,7 @@ class Door(Node):
 
     @strawberry.field
     async def property(self, info: Info) -> Property:
-        doc = await info.context.loaders.by_id("properties").load(self.doc["property_id"])
-        assert doc is not None
-        return Property.from_doc(doc)
+        return await property_by_id(info, self.doc["property_id"])
 
     @strawberry.field(description="Null for a building entrance.")
     async def room(self, info: Info) -> Room | None:
@@ -272,9 +282,7 @@ class Camera(Node):
 
     @strawberry.field
     async def property(self, info: Info) -> Property:
-        doc = await info.context.loaders.by_id("properties").load(self.doc["property_id"])
-        assert doc is not None
-        return Property.from_doc(doc)
+        return await property_by_id(info, self.doc["property_id"])
 
 
 @strawberry.type
@@ -296,9 +304,7 @@ class SmokeDetector(Node):
 
     @strawberry.field
     async def room(self, info: Info) -> Room:
-        doc = await info.context.loaders.by_id("rooms").load(self.doc["room_id"])
-        assert doc is not None
-        return Room.from_doc(doc)
+        return await room_by_id(info, self.doc["room_id"])
 
 
 @strawberry.type
