@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -27,7 +27,6 @@ class Context:
     viewer: Viewer
     request_id: str
     loaders: Loaders
-    extra: dict[str, Any] = field(default_factory=dict)
     # Set by strawberry from a WebSocket's connection_init payload.
     connection_params: dict[str, Any] | None = None
 

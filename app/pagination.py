@@ -34,10 +34,6 @@ class Page:
     def cursor(self, doc: Mapping[str, Any], sort: SortSpec) -> str:
         return encode_cursor([_get(doc, name) for name, _ in sort])
 
-    @property
-    def end_item(self) -> dict[str, Any] | None:
-        return self.items[-1] if self.items else None
-
 
 def check_first(first: int | None, default: int = 20) -> int:
     if first is None:
