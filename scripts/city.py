@@ -269,7 +269,8 @@ def property_doc(
     occupied_count: int,
     at: dt.datetime,
 ) -> Doc:
-    """A property, shaped as properties.create_property stores it (and addRoom counts)."""
+    """A property, shaped as properties.create_property stores it, plus two figures the
+    generator keeps while it fills the property (`_store` leaves them out)."""
     return {
         "_id": oid,
         "landlord_id": landlord_id,
@@ -631,12 +632,15 @@ class CityExtension(Protocol):
 
 
 CITY_COLLECTIONS = ("accounts", "properties", "rooms", "listings")
+# kept on a property while the generator fills it, not stored
+GENERATOR_ONLY = frozenset({"room_count", "occupied_count"})
 
 
 async def _store(db: AsyncDatabase[Doc], batch: CityBatch, chunk: int = 5000) -> None:
+    properties = [{k: v for k, v in p.items() if k not in GENERATOR_ONLY} for p in batch.properties]
     for name, docs in (
         ("accounts", batch.landlords),
-        ("properties", batch.properties),
+        ("properties", properties),
         ("rooms", batch.rooms),
         ("listings", batch.listings),
     ):

@@ -25,7 +25,7 @@ from pymongo.errors import DuplicateKeyError
 
 from app.db import Doc
 from app.errors import Code, Collector, NotFoundError, UserInputError
-from app.services import audit
+from app.services import audit, locks
 from app.services.clock import now
 from app.settings import Settings
 from app.tokens import KeySet
@@ -222,23 +222,25 @@ async def log_in(
 async def _count_failure(
     db: AsyncDatabase[Doc], settings: Settings, phone: str, at: dt.datetime
 ) -> None:
-    """Counts a failure in the database (so it holds across workers); locks at the limit."""
-    doc = await db.login_attempts.find_one_and_update(
-        {"_id": phone},
-        {"$inc": {"failures": 1}, "$set": {"last_failure_at": at}},
-        upsert=True,
-        return_document=ReturnDocument.AFTER,
-    )
-    if doc and doc.get("failures", 0) >= settings.login_max_failures:
-        await db.login_attempts.update_one(
+    """Counts a failure in the database (so it holds across workers); locks at the limit.
+    The phone's lock makes the count exact under concurrent attempts on FerretDB too."""
+    async with locks.held(db, f"login:{phone}"):
+        doc = await db.login_attempts.find_one_and_update(
             {"_id": phone},
-            {
-                "$set": {
-                    "failures": 0,
-                    "locked_until": at + dt.timedelta(seconds=settings.login_lockout_s),
-                }
-            },
+            {"$inc": {"failures": 1}, "$set": {"last_failure_at": at}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
         )
+        if doc and doc.get("failures", 0) >= settings.login_max_failures:
+            await db.login_attempts.update_one(
+                {"_id": phone},
+                {
+                    "$set": {
+                        "failures": 0,
+                        "locked_until": at + dt.timedelta(seconds=settings.login_lockout_s),
+                    }
+                },
+            )
 
 
 async def _open_session(
@@ -297,22 +299,25 @@ async def refresh_session(
         raise _invalid_refresh()
     token_hash = _token_hash(refresh_token)
     at = now()
-    # Marking it used is the atomic step: of two concurrent uses, exactly one wins.
-    doc = await db.refresh_tokens.find_one_and_update(
-        {"_id": token_hash, "used_at": None}, {"$set": {"used_at": at}}
-    )
-    if doc is None:
-        reused = await db.refresh_tokens.find_one({"_id": token_hash})
-        if reused is not None:
-            await _revoke_session(db, reused["session_id"], "refresh token reused")
-        raise _invalid_refresh()
-    if doc["expires_at"] <= at:
-        raise _invalid_refresh()
-    session = await db.sessions.find_one({"_id": doc["session_id"]})
-    account = await db.accounts.find_one({"_id": doc["account_id"]})
-    if session is None or session.get("revoked_at") is not None or account is None:
-        raise _invalid_refresh()
-    return await _issue(db, keys, settings, account, session["_id"])
+    # One use at a time per token (its lock; FerretDB does not make the conditional update
+    # exclusive): of concurrent uses exactly one gets a new pair, and each later one is a
+    # reuse that revokes the session, the pair just issued included.
+    async with locks.held(db, f"refresh:{token_hash}"):
+        doc = await db.refresh_tokens.find_one_and_update(
+            {"_id": token_hash, "used_at": None}, {"$set": {"used_at": at}}
+        )
+        if doc is None:
+            reused = await db.refresh_tokens.find_one({"_id": token_hash})
+            if reused is not None:
+                await _revoke_session(db, reused["session_id"], "refresh token reused")
+            raise _invalid_refresh()
+        if doc["expires_at"] <= at:
+            raise _invalid_refresh()
+        session = await db.sessions.find_one({"_id": doc["session_id"]})
+        account = await db.accounts.find_one({"_id": doc["account_id"]})
+        if session is None or session.get("revoked_at") is not None or account is None:
+            raise _invalid_refresh()
+        return await _issue(db, keys, settings, account, session["_id"])
 
 
 async def log_out(db: AsyncDatabase[Doc], *, refresh_token: str) -> None:

@@ -15,13 +15,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from app.db import Doc
 from app.errors import Code, Collector, NotFoundError, UserInputError
-from app.services import gateway_events
+from app.services import gateway_events, locks
 from app.services.clock import now
 from app.services.notifications import notify
 from app.validation import clean_text
@@ -65,15 +64,18 @@ async def raise_alarm(
             if event_id is not None and existing.get("event_id") == event_id:
                 await _notify_all(db, existing, detector, notify)  # a retried delivery
                 return None
-            await db.alarms.update_one(
-                {"_id": existing["_id"]}, {"$set": {"last_signal_at": at}, "$inc": {"signals": 1}}
-            )
+            async with locks.held(db, _lock_name(existing["_id"])):
+                await db.alarms.update_one(
+                    {"_id": existing["_id"]},
+                    {"$set": {"last_signal_at": at}, "$inc": {"signals": 1}},
+                )
             return None
-        # a lock left by a crash between the two inserts: take it over
-        taken = await db.active_alarms.find_one_and_update(
-            {"_id": detector["_id"], "alarm_id": lock["alarm_id"] if lock else None},
-            {"$set": {"alarm_id": alarm_id}},
-        )
+        # a lock left by a crash between the two inserts: take it over (once)
+        async with locks.held(db, f"active-alarm:{detector['_id']}"):
+            taken = await db.active_alarms.find_one_and_update(
+                {"_id": detector["_id"], "alarm_id": lock["alarm_id"] if lock else None},
+                {"$set": {"alarm_id": alarm_id}},
+            )
         if taken is None:
             return None
     created = now()
@@ -168,6 +170,10 @@ def can_see(viewer: Viewer, alarm: Doc) -> bool:
     return False
 
 
+def _lock_name(alarm_id: ObjectId) -> str:
+    return f"alarm:{alarm_id}"
+
+
 async def _handled(
     db: AsyncDatabase[Doc],
     viewer: Viewer,
@@ -176,26 +182,31 @@ async def _handled(
     allowed_from: list[str],
     changes: dict[str, Any],
 ) -> Doc:
+    """Moves the alarm on if its status allows: read, check and write under the alarm's lock,
+    so of two people acting at once exactly one succeeds and a resolved alarm never goes
+    back to acknowledged (FerretDB does not make a conditional update exclusive)."""
     account_id = viewer.require(Role.LANDLORD, Role.RESPONDER)
     alarm = await db.alarms.find_one({"_id": alarm_id})
     if alarm is None or not can_see(viewer, alarm):
         raise NotFoundError("Alarm", field=["alarmId"])
-    stamp = now()
-    filled = {
-        k: (stamp if v == "now" else account_id if v == "me" else v) for k, v in changes.items()
-    }
-    updated = await db.alarms.find_one_and_update(
-        {"_id": alarm_id, "status": {"$in": allowed_from}},
-        {"$set": filled},
-        return_document=ReturnDocument.AFTER,
-    )
-    if updated is None:
-        raise UserInputError(
-            f"The alarm is {alarm['status'].lower()}.",
-            code=Code.INVALID_TRANSITION,
-            field=["alarmId"],
-        )
-    return updated
+    async with locks.held(db, _lock_name(alarm_id)):
+        alarm = await db.alarms.find_one({"_id": alarm_id})
+        assert alarm is not None  # alarms are never deleted
+        if alarm["status"] not in allowed_from:
+            raise UserInputError(
+                f"The alarm is {alarm['status'].lower()}.",
+                code=Code.INVALID_TRANSITION,
+                field=["alarmId"],
+            )
+        stamp = now()
+        filled = {
+            k: (stamp if v == "now" else account_id if v == "me" else v) for k, v in changes.items()
+        }
+        # resolving an alarm never acknowledged counts as acknowledging it then
+        if filled.get("status") == RESOLVED and alarm.get("acknowledged_at") is None:
+            filled |= {"acknowledged_at": stamp, "acknowledged_by": account_id}
+        await db.alarms.update_one({"_id": alarm_id}, {"$set": filled})
+    return {**alarm, **filled}
 
 
 async def acknowledge(db: AsyncDatabase[Doc], viewer: Viewer, alarm_id: ObjectId) -> Doc:
@@ -219,21 +230,6 @@ async def resolve(db: AsyncDatabase[Doc], viewer: Viewer, alarm_id: ObjectId, no
         allowed_from=[ACTIVE, ACKNOWLEDGED],
         changes={"status": RESOLVED, "resolved_at": "now", "resolved_by": "me", "note": clean},
     )
-    # resolving an alarm never acknowledged counts as acknowledging it then
-    if alarm.get("acknowledged_at") is None:
-        await db.alarms.update_one(
-            {"_id": alarm_id, "acknowledged_at": None},
-            {
-                "$set": {
-                    "acknowledged_at": alarm["resolved_at"],
-                    "acknowledged_by": alarm["resolved_by"],
-                }
-            },
-        )
-        alarm["acknowledged_at"], alarm["acknowledged_by"] = (
-            alarm["resolved_at"],
-            alarm["resolved_by"],
-        )
     await db.active_alarms.delete_one({"_id": alarm["detector_id"], "alarm_id": alarm_id})
     return alarm
 

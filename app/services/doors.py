@@ -24,7 +24,7 @@ from app.db import Doc
 from app.errors import Code, ForbiddenError, NotFoundError, UserInputError
 from app.gateway import DeviceOffline, GatewayClient, GatewayError, GatewayTimeout
 from app.ids import encode_id
-from app.services import audit
+from app.services import audit, locks
 from app.services.clock import now, today
 from app.settings import Settings
 from app.viewer import Role, Viewer
@@ -141,11 +141,12 @@ async def open_door(
         else:
             done["completed_at"] = now()
         # conditional: a door.opened event that beat us here has already said OPENED
-        final = await db.door_commands.find_one_and_update(
-            {"_id": command["_id"], "status": PENDING},
-            {"$set": done},
-            return_document=ReturnDocument.AFTER,
-        )
+        async with locks.held(db, _lock_name(command["_id"])):
+            final = await db.door_commands.find_one_and_update(
+                {"_id": command["_id"], "status": PENDING},
+                {"$set": done},
+                return_document=ReturnDocument.AFTER,
+            )
         if final is not None:  # attempts that did not open are audited too
             await audit.record(
                 db,
@@ -176,15 +177,21 @@ async def _send_open(
     return OPENED, None
 
 
+def _lock_name(command_id: ObjectId) -> str:
+    return f"door-command:{command_id}"
+
+
 async def mark_opened(db: AsyncDatabase[Doc], command_id: ObjectId, at: dt.datetime) -> Doc | None:
     """Moves a command to OPENED (from any other state: the door did open) and, if this call
     made the move, logs the opening (an access event, REMOTE, and an audit entry) and returns
-    the command; None if it was already OPENED."""
-    command = await db.door_commands.find_one_and_update(
-        {"_id": command_id, "status": {"$ne": OPENED}},
-        {"$set": {"status": OPENED, "completed_at": at, "error": None}},
-        return_document=ReturnDocument.AFTER,
-    )
+    the command; None if it was already OPENED. The command's lock makes the move exclusive
+    (the gateway's answer and its door.opened event arrive together)."""
+    async with locks.held(db, _lock_name(command_id)):
+        command = await db.door_commands.find_one_and_update(
+            {"_id": command_id, "status": {"$ne": OPENED}},
+            {"$set": {"status": OPENED, "completed_at": at, "error": None}},
+            return_document=ReturnDocument.AFTER,
+        )
     if command is None:
         return None
     await record_access(

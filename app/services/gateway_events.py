@@ -29,7 +29,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from app.db import Doc
-from app.services import doors
+from app.services import doors, locks
 from app.services.clock import now
 
 log = logging.getLogger("anju.gateway_events")
@@ -166,15 +166,17 @@ async def ingest(db: AsyncDatabase[Doc], event: GatewayEvent) -> str:
         existing = await db.gateway_events.find_one({"_id": event.event_id}, {"processed_at": 1})
         if existing is None or existing.get("processed_at") is not None:
             return DUPLICATE
-        taken = await db.gateway_events.find_one_and_update(
-            {
-                "_id": event.event_id,
-                "processed_at": None,
-                "$or": [{"claimed_at": None}, {"claimed_at": {"$lte": t - CLAIM_TIMEOUT}}],
-            },
-            {"$set": {"claimed_at": t}, "$inc": {"attempts": 1}},
-            return_document=ReturnDocument.AFTER,
-        )
+        # the event's lock makes the claim exclusive on FerretDB too (locks.py)
+        async with locks.held(db, f"gateway-event:{event.event_id}"):
+            taken = await db.gateway_events.find_one_and_update(
+                {
+                    "_id": event.event_id,
+                    "processed_at": None,
+                    "$or": [{"claimed_at": None}, {"claimed_at": {"$lte": t - CLAIM_TIMEOUT}}],
+                },
+                {"$set": {"claimed_at": t}, "$inc": {"attempts": 1}},
+                return_document=ReturnDocument.AFTER,
+            )
         if taken is None:
             return BUSY
         doc = taken

@@ -378,7 +378,6 @@ async def _start(
         invoice_docs(lease, start, end, lease["monthly_rent_fen"], lease["created_at"])
     )
     await unpublish_for_room(db, room["_id"])
-    await db.properties.update_one({"_id": room["property_id"]}, {"$inc": {"occupied_count": 1}})
     await stats.bump(
         db, lease["place"], lease["kind"], occupied_rooms=1, residents=len(people_docs)
     )
@@ -621,9 +620,6 @@ async def end_lease(
         assert ended is not None
         await _trim_invoices(db, lease_id, move_out)
         await db.rooms.update_one({"_id": lease["room_id"]}, {"$set": {"status": "VACANT"}})
-        await db.properties.update_one(
-            {"_id": lease["property_id"]}, {"$inc": {"occupied_count": -1}}
-        )
         await stats.bump(db, lease["place"], lease["kind"], occupied_rooms=-1)
         await audit.record(
             db,

@@ -18,7 +18,7 @@ from pymongo.errors import DuplicateKeyError
 from app.db import Doc
 from app.errors import Code, Collector, NotFoundError, UnavailableError, UserInputError
 from app.gateway import DeviceUnknown, GatewayClient, GatewayError
-from app.services import stats
+from app.services import locks, stats
 from app.services.clock import now
 from app.validation import check_float, check_int, clean_text
 from app.viewer import Role, Viewer
@@ -150,8 +150,6 @@ async def create_property(
         "location": check_location(errors, ["location"], lat, lng),
         "kind": kind,
         "safety": _check_safety(errors, safety),
-        "room_count": 0,
-        "occupied_count": 0,
         "created_at": now(),
     }
     if kind not in PROPERTY_KINDS:
@@ -184,19 +182,21 @@ async def update_property(
     if not changes:
         return prop
     changes["updated_at"] = now()
-    before = await db.properties.find_one_and_update(
-        {"_id": prop["_id"], "landlord_id": prop["landlord_id"]},
-        {"$set": changes},
-        return_document=ReturnDocument.BEFORE,
-    )
-    if before is None:
-        raise NotFoundError("Property", field=["propertyId"])
+    # under the property's lock, so that the counters move by the difference between what
+    # this very update replaced and wrote, also when two updates race (FerretDB)
+    async with locks.held(db, f"property:{prop['_id']}"):
+        before = await db.properties.find_one_and_update(
+            {"_id": prop["_id"], "landlord_id": prop["landlord_id"]},
+            {"$set": changes},
+            return_document=ReturnDocument.BEFORE,
+        )
+        if before is None:
+            raise NotFoundError("Property", field=["propertyId"])
+        if "safety" in changes:
+            old = before.get("safety", {})
+            delta = {k: v - int(old.get(k, 0)) for k, v in changes["safety"].items()}
+            await stats.bump(db, prop["place"], prop["kind"], **delta)
     updated = {**before, **changes}
-    if "safety" in changes:
-        # counters move by the difference between what this very update replaced and wrote
-        old = before.get("safety", {})
-        delta = {k: v - int(old.get(k, 0)) for k, v in changes["safety"].items()}
-        await stats.bump(db, prop["place"], prop["kind"], **delta)
     if "address" in changes:
         # listings carry the address themselves (a search never joins): keep them in step
         await db.listings.update_many(
@@ -248,7 +248,6 @@ async def add_room(
             code=Code.DUPLICATE,
             field=["number"],
         ) from exc
-    await db.properties.update_one({"_id": prop["_id"]}, {"$inc": {"room_count": 1}})
     await stats.bump(db, prop["place"], prop["kind"], rooms=1)
     return doc
 

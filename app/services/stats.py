@@ -17,6 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from app.db import Doc
 from app.errors import ForbiddenError
+from app.services import locks
 from app.viewer import Role, Scope, Viewer
 
 COUNTERS = (
@@ -53,9 +54,12 @@ async def bump(db: AsyncDatabase[Doc], place: dict[str, Any], kind: str, **delta
     if unknown:
         raise ValueError(f"unknown counters {unknown}")
     key = counter_key(place, kind)
-    await db.stats_counters.update_one(
-        {"_id": counter_id(key)}, {"$inc": changes, "$setOnInsert": key}, upsert=True
-    )
+    cid = counter_id(key)
+    # the lock makes the $inc exclusive on FerretDB too (see app/services/locks.py)
+    async with locks.held(db, f"counter:{cid}"):
+        await db.stats_counters.update_one(
+            {"_id": cid}, {"$inc": changes, "$setOnInsert": key}, upsert=True
+        )
 
 
 def effective_scope(viewer: Viewer, requested: Scope | None) -> Scope:
