@@ -44,6 +44,7 @@ async def bare_listings(request: Request) -> Response:
             first=int(params.get("first", "20")),
             after=params.get("after"),
             geo_native=state.geo_native,
+            point_lookups=state.point_lookups,
         )
     except (UserInputError, ValueError, KeyError) as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)

@@ -243,11 +243,18 @@ class RoundTrips:
 
     count: int = 0
     commands: list[str] = field(default_factory=list)
+    # the commands themselves, kept only when the benchmark asks (ANJU_BENCH_ROUTES), so that
+    # it can explain each query an operation sends
+    captured: list[dict[str, Any]] | None = None
 
 
 current_round_trips: contextvars.ContextVar[RoundTrips | None] = contextvars.ContextVar(
     "current_round_trips", default=None
 )
+
+
+EXPLAINABLE = frozenset({"find", "count", "aggregate", "findAndModify", "update", "delete"})
+_SESSION_FIELDS = frozenset({"lsid", "$db", "$clusterTime", "$readPreference", "txnNumber"})
 
 
 class _RoundTripCounter(monitoring.CommandListener):
@@ -258,6 +265,9 @@ class _RoundTripCounter(monitoring.CommandListener):
         if counter is not None:
             counter.count += 1
             counter.commands.append(event.command_name)
+            if counter.captured is not None and event.command_name in EXPLAINABLE:
+                kept = {k: v for k, v in event.command.items() if k not in _SESSION_FIELDS}
+                counter.captured.append({**kept, "$db": event.database_name})
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass

@@ -24,8 +24,9 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
 class RequestContext:
     """Gives each request an id (X-Request-Id) and a round-trip counter."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, capture_commands: bool = False) -> None:
         self.app = app
+        self.capture_commands = capture_commands
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in {"http", "websocket"}:
@@ -33,7 +34,7 @@ class RequestContext:
             return
         request_id = secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = request_id
-        token = current_round_trips.set(RoundTrips())
+        token = current_round_trips.set(RoundTrips(captured=[] if self.capture_commands else None))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -212,7 +212,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
         routes.append(Route("/bench/listings", bare_listings))
     middleware = [
-        Middleware(RequestContext),
+        Middleware(RequestContext, capture_commands=settings.bench_routes),
         Middleware(BodyLimit, limit=settings.max_body_bytes),
         Middleware(RequestTimeout, seconds=settings.request_timeout_s),
     ]

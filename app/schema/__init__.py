@@ -6,11 +6,13 @@ from typing import Any
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -31,7 +33,7 @@ from app.resolvers.police import PoliceQueries
 from app.resolvers.properties import PropertyMutations, PropertyQueries
 from app.resolvers.rent import RentMutations, RentQueries
 from app.schema.common import SCALAR_MAP, Node
-from app.schema.extensions import CodedErrors, PoliceReadOnly, RoundTripFigures
+from app.schema.extensions import CodedErrors, DocumentCache, PoliceReadOnly, RoundTripFigures
 from app.schema.node import NODE_RESOLVERS
 from app.settings import Settings
 
@@ -96,13 +98,26 @@ for _field in Mutation.__strawberry_definition__.fields:  # type: ignore[attr-de
         _field.extensions.append(PoliceReadOnly())
 
 
+# The depth and alias validators are classes made by their extensions: made once, so that
+# every request adds the same rules and the validation cache recognises a document.
+LIMIT_RULES = [
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+]
+DOCUMENT_CACHE = 256
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     production = bool(settings and settings.production)
     introspection = settings.introspection if settings else True
     extensions: list[type[SchemaExtension] | Any] = [
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: AddValidationRules(LIMIT_RULES),
+        # the apps send the same few documents over and over: parse and validate each once
+        # (bounded LRU caches, keyed by the text and the parse options / the document and
+        # the rules, so a document over a limit is refused every time)
+        DocumentCache,
+        lambda: ValidationCache(maxsize=DOCUMENT_CACHE),
         CodedErrors,
         RoundTripFigures,
     ]

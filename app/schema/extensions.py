@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
+from bson import json_util
+from graphql import parse
 from graphql.error import GraphQLError
 from pymongo.errors import ConnectionFailure, PyMongoError
 from strawberry.extensions import FieldExtension, MaskErrors, SchemaExtension
@@ -107,7 +111,8 @@ class PoliceReadOnly(FieldExtension):
 
 class RoundTripFigures(SchemaExtension):
     """Adds `extensions.dbRoundTrips` to each answer where settings.expose_metrics is on
-    (development and benchmarks); the count comes from the database client's listener."""
+    (development and benchmarks); the count comes from the database client's listener. With
+    ANJU_BENCH_ROUTES (never in production) `extensions.dbCommands` also lists the commands."""
 
     def get_results(self) -> dict[str, Any]:
         counter = current_round_trips.get()
@@ -118,7 +123,28 @@ class RoundTripFigures(SchemaExtension):
             or not context.settings.expose_metrics
         ):
             return {}
-        return {"dbRoundTrips": counter.count}
+        figures: dict[str, Any] = {"dbRoundTrips": counter.count}
+        if counter.captured is not None:  # the benchmark explains these (Extended JSON)
+            figures["dbCommands"] = json_util.dumps(counter.captured)
+        return figures
 
     def on_operation(self) -> Iterator[None]:
+        yield
+
+
+# Parsed documents by text and parse options, shared by every request of the process; bounded,
+# so unique texts from a hostile client only churn it.
+_parse_cached = functools.lru_cache(maxsize=256)(parse)
+
+
+class DocumentCache(SchemaExtension):
+    """Parses each distinct document text once. The apps send the same few documents over
+    and over; a text that does not parse is left to Strawberry's own parser, which reports
+    the syntax error as usual (Strawberry's ParserCache raises it outside that handling)."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.query and context.graphql_document is None:
+            with contextlib.suppress(GraphQLError):
+                context.graphql_document = _parse_cached(context.query, **context.parse_options)
         yield
