@@ -24,6 +24,7 @@ from app.settings import Settings
 log = logging.getLogger("anju.gateway")
 
 MAX_SNAPSHOT_BYTES = 5 * 1024 * 1024
+DEVICE_KINDS = frozenset({"door", "camera", "smoke_detector"})
 
 
 class GatewayError(Exception):
@@ -113,11 +114,12 @@ class GatewayClient:
             raise DeviceUnknown(device_id)
         if response.status_code != 200:
             raise GatewayBadAnswer(f"device lookup answered {response.status_code}")
-        try:
-            body = response.json()
-            return DeviceInfo(str(body["deviceId"]), str(body["kind"]), bool(body["online"]))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise GatewayBadAnswer("device lookup: malformed body") from exc
+        body = _json_object(response, "device lookup")
+        found, kind, online = body.get("deviceId"), body.get("kind"), body.get("online")
+        # every field as the protocol says, or the answer is broken (not a device of kind 42)
+        if not isinstance(found, str) or kind not in DEVICE_KINDS or not isinstance(online, bool):
+            raise GatewayBadAnswer("device lookup: malformed body")
+        return DeviceInfo(found, kind, online)
 
     async def open_door(self, device_id: str, command_id: str) -> None:
         """Opens a door. The gateway de-duplicates by commandId, so a retry is safe."""
@@ -129,10 +131,7 @@ class GatewayClient:
         )
         if response.status_code == 404:
             raise DeviceUnknown(device_id)
-        try:
-            status = response.json().get("status")
-        except ValueError as exc:
-            raise GatewayBadAnswer("open: malformed body") from exc
+        status = _json_object(response, "open").get("status")
         if response.status_code != 200 or status != "opened":
             raise GatewayBadAnswer(f"open answered {response.status_code} {status!r}")
 
@@ -191,6 +190,18 @@ class GatewayClient:
         if not data.startswith(b"\xff\xd8\xff"):
             raise GatewayBadAnswer("snapshot is not a JPEG")
         return data, content_type
+
+
+def _json_object(response: httpx.Response, what: str) -> dict[str, Any]:
+    """The body as a JSON object; anything else (not JSON, a list, a string) is a broken
+    answer, never an exception that escapes as an internal error."""
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise GatewayBadAnswer(f"{what}: malformed body") from exc
+    if not isinstance(body, dict):
+        raise GatewayBadAnswer(f"{what}: the body is not a JSON object")
+    return body
 
 
 def _segment(value: str) -> str:

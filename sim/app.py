@@ -7,16 +7,57 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.settings import Settings, load_settings
 from sim import controls, gateway, payments
 from sim.common import Refusal, Sim, refusal_handler
+from sim.garbage import Garbled, garbled_handler
+from sim.state import iso, utcnow
 from sim.webhooks import Webhooks
 
 
 def default_anju_url(settings: Settings) -> str:
     """Where Anju listens: SIM_ANJU_URL, else loopback on ANJU_PORT (8000)."""
     return os.environ.get("SIM_ANJU_URL") or f"http://127.0.0.1:{settings.port}"
+
+
+MAX_CALLS = 2000
+
+
+class CallLog:
+    """Records every protocol call (`/v1/...`) in `state.calls`: method, path, when it came
+    and when its answer started (None while in flight), for `GET /sim/calls`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        state = scope["app"].state.sim.state
+        entry: dict[str, object] = {
+            "api": "payments" if path.startswith("/v1/charges") else "gateway",
+            "method": scope["method"],
+            "path": path,
+            "receivedAt": iso(utcnow()),
+            "status": None,
+            "answeredAt": None,
+        }
+        state.calls.append(entry)
+        if len(state.calls) > MAX_CALLS:
+            del state.calls[: MAX_CALLS // 2]
+
+        async def logged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                entry["status"] = message["status"]
+                entry["answeredAt"] = iso(utcnow())
+            await send(message)
+
+        await self.app(scope, receive, logged)
 
 
 def create_app(settings: Settings | None = None, anju_url: str | None = None) -> Starlette:
@@ -40,7 +81,8 @@ def create_app(settings: Settings | None = None, anju_url: str | None = None) ->
 
     app = Starlette(
         routes=[*gateway.routes, *payments.routes, *controls.routes],
-        exception_handlers={Refusal: refusal_handler},
+        exception_handlers={Refusal: refusal_handler, Garbled: garbled_handler},
+        middleware=[Middleware(CallLog)],
         lifespan=lifespan,
     )
     app.state.sim = sim

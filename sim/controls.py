@@ -2,7 +2,23 @@
 sent to Anju on demand, and views of what the simulator holds and has sent.
 
 No authentication: the simulator listens on loopback only and is a test tool. Events sent
-from here are delivered before the answer, so a test knows Anju has had them."""
+from here are delivered before the answer, so a test knows Anju has had them.
+
+Faults of the whole gateway or payment provider (beside the per-device ones):
+
+- `POST /sim/gateway/offline`, `/online`: every /v1 gateway call answers 503, or not.
+- `POST /sim/gateway/garbage` `{"kind"}`: every /v1 gateway call does nothing and answers
+  garbage of that kind (sim/garbage.py: `invalid-json`, `wrong-shape`, `wrong-types`,
+  `html`, `empty`, `truncated`); `POST /sim/gateway/sane` ends it.
+- `POST /sim/payments/down`, `/up`: `POST /v1/charges` answers 503 (nothing taken), or not.
+- `POST /sim/payments/garbage` `{"kind"}`: each charge is taken (as the mode says) and its
+  answer is garbage of that kind; `POST /sim/payments/sane` ends it.
+- `POST /sim/payments/latency` `{"seconds"}`: each charge is taken at once and answered that
+  much later.
+- `GET /sim/calls` (`?inFlight=1`): the protocol calls received, `{api, method, path,
+  receivedAt, status, answeredAt}`, `answeredAt` null while the call is in flight.
+
+`POST /sim/reset` puts all of them back to normal."""
 
 from __future__ import annotations
 
@@ -16,6 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sim.common import Refusal, Sim, bad_request, json_object, not_found, sim_of
+from sim.garbage import GARBAGE_KINDS
 from sim.media import CAMERA_MODES
 from sim.payments import notify_url
 from sim.state import PAYMENT_MODES, iso, kind_of, utcnow
@@ -77,8 +94,7 @@ def _set_failing(failing: bool) -> Any:
     return handler
 
 
-async def set_latency(request: Request) -> Response:
-    sim, device_id = _known(request)
+async def _seconds(request: Request) -> float:
     seconds = (await json_object(request)).get("seconds")
     if (
         not isinstance(seconds, int | float)
@@ -87,8 +103,21 @@ async def set_latency(request: Request) -> Response:
         or not 0 <= seconds <= MAX_LATENCY_S
     ):
         raise bad_request(f"seconds must be a number from 0 to {MAX_LATENCY_S:g}")
-    sim.state.device(device_id).latency_s = float(seconds)
+    return float(seconds)
+
+
+async def set_latency(request: Request) -> Response:
+    sim, device_id = _known(request)
+    sim.state.device(device_id).latency_s = await _seconds(request)
     return JSONResponse(_device_view(sim, device_id))
+
+
+async def _garbage_kind(request: Request) -> str:
+    kind = (await json_object(request)).get("kind")
+    if kind not in GARBAGE_KINDS:
+        raise bad_request(f"kind must be one of {', '.join(GARBAGE_KINDS)}")
+    assert isinstance(kind, str)
+    return kind
 
 
 # --- doors, cameras, smoke detectors ---------------------------------------------------------
@@ -168,6 +197,18 @@ def _set_gateway(online: bool) -> Any:
     return handler
 
 
+async def gateway_garbage(request: Request) -> Response:
+    """Every /v1 gateway call answers garbage of this kind (nothing reaches a device)."""
+    sim = sim_of(request)
+    sim.state.gateway_garbage = await _garbage_kind(request)
+    return JSONResponse({"gatewayGarbage": sim.state.gateway_garbage})
+
+
+async def gateway_sane(request: Request) -> Response:
+    sim_of(request).state.gateway_garbage = None
+    return JSONResponse({"gatewayGarbage": None})
+
+
 # --- payments --------------------------------------------------------------------------------
 
 
@@ -186,6 +227,25 @@ def _set_payments(up: bool) -> Any:
         return JSONResponse({"paymentsUp": up})
 
     return handler
+
+
+async def payments_garbage(request: Request) -> Response:
+    """Each charge is taken as the mode says, and answered with garbage of this kind."""
+    sim = sim_of(request)
+    sim.state.payments_garbage = await _garbage_kind(request)
+    return JSONResponse({"paymentsGarbage": sim.state.payments_garbage})
+
+
+async def payments_sane(request: Request) -> Response:
+    sim_of(request).state.payments_garbage = None
+    return JSONResponse({"paymentsGarbage": None})
+
+
+async def payments_latency(request: Request) -> Response:
+    """Each charge is taken at once and answered this many seconds later."""
+    sim = sim_of(request)
+    sim.state.payments_latency_s = await _seconds(request)
+    return JSONResponse({"paymentsLatencySeconds": sim.state.payments_latency_s})
 
 
 async def settle(request: Request) -> Response:
@@ -214,6 +274,13 @@ async def list_charges(request: Request) -> Response:
 async def reset(request: Request) -> Response:
     sim_of(request).reset()
     return JSONResponse({"reset": True})
+
+
+async def list_calls(request: Request) -> Response:
+    """The protocol calls received (the latest ones); `?inFlight=1`: those not answered yet."""
+    in_flight = request.query_params.get("inFlight", "") in {"1", "true", "yes"}
+    calls = list(sim_of(request).state.calls)
+    return JSONResponse([c for c in calls if not in_flight or c["answeredAt"] is None])
 
 
 async def list_events(request: Request) -> Response:
@@ -271,12 +338,18 @@ routes = [
     Route("/sim/cameras/{device_id}/mode", camera_mode, methods=["POST"]),
     Route("/sim/gateway/offline", _set_gateway(False), methods=["POST"]),
     Route("/sim/gateway/online", _set_gateway(True), methods=["POST"]),
+    Route("/sim/gateway/garbage", gateway_garbage, methods=["POST"]),
+    Route("/sim/gateway/sane", gateway_sane, methods=["POST"]),
     Route("/sim/payments/mode", payment_mode, methods=["POST"]),
     Route("/sim/payments/down", _set_payments(False), methods=["POST"]),
     Route("/sim/payments/up", _set_payments(True), methods=["POST"]),
+    Route("/sim/payments/garbage", payments_garbage, methods=["POST"]),
+    Route("/sim/payments/sane", payments_sane, methods=["POST"]),
+    Route("/sim/payments/latency", payments_latency, methods=["POST"]),
     Route("/sim/payments/charges", list_charges, methods=["GET"]),
     Route("/sim/payments/{charge_id}/settle", settle, methods=["POST"]),
     Route("/sim/reset", reset, methods=["POST"]),
+    Route("/sim/calls", list_calls, methods=["GET"]),
     Route("/sim/events", list_events, methods=["GET"]),
     Route("/sim/events/replay", replay, methods=["POST"]),
     Route("/sim/webhooks/send", send_webhook, methods=["POST"]),

@@ -1,6 +1,6 @@
 """The device gateway protocol (`/v1/devices`, `/v1/doors`, `/v1/cameras`): devices by id
 prefix, idempotent door commands, door cards and camera stills, with the faults the controls
-inject (gateway down, device failing, offline, slow)."""
+inject (gateway down or answering garbage, device failing, offline, slow)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from sim import media
 from sim.common import Refusal, Sim, bad_request, json_object, not_found, require_bearer, sim_of
+from sim.garbage import Garbled
 from sim.state import Card, Device, kind_of, parse_iso
 from sim.webhooks import gateway_event
 
@@ -19,11 +20,15 @@ from sim.webhooks import gateway_event
 async def _reach(request: Request, kind: str | None, *, online: bool = True) -> tuple[Sim, str]:
     """Refuses as a real gateway would, then waits out the device's latency.
 
-    Order: gateway down (503), token (401), unknown or wrong kind (404), latency, failing
-    device (500), offline device (409, unless `online` is False: a lookup reports it)."""
+    Order: gateway down (503), garbage (sim.garbage: nothing is done, garbage answered), token
+    (401), unknown or wrong kind (404), latency, failing device (500), offline device (409,
+    unless `online` is False: a lookup reports it)."""
     sim = sim_of(request)
     if not sim.state.gateway_online:
         raise Refusal(503, {"error": "gateway unavailable"})
+    if sim.state.gateway_garbage is not None:
+        await request.body()  # read it all, so that only the answer is cut short
+        raise Garbled(sim.state.gateway_garbage)
     require_bearer(request, sim.settings.gateway_token)
     device_id: str = request.path_params["device_id"]
     actual = kind_of(device_id)

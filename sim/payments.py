@@ -1,13 +1,20 @@
 """The payment provider protocol (`POST /v1/charges`): idempotent charges whose outcome
-follows the payment mode, confirmed by a signed webhook right after the answer."""
+follows the payment mode, confirmed by a signed webhook right after the answer.
+
+Faults: down (503, nothing taken); slow (the charge is taken at once, its answer comes
+`payments_latency_s` later, so a client that gives up first does not know what happened);
+garbage (the charge is taken, and its answer is garbage of a sim.garbage kind)."""
 
 from __future__ import annotations
+
+import asyncio
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sim.common import Refusal, Sim, bad_request, json_object, require_bearer, sim_of
+from sim.garbage import Garbled
 from sim.state import CHARGE_METHODS, Charge
 from sim.webhooks import payment_event
 
@@ -41,6 +48,10 @@ async def create_charge(request: Request) -> Response:
     if created and charge.status != "pending":
         event = payment_event(charge.charge_id, charge.status)
         sim.webhooks.emit_later("payments", event, notify_url(sim, charge))
+    if sim.state.payments_latency_s > 0:
+        await asyncio.sleep(sim.state.payments_latency_s)
+    if sim.state.payments_garbage is not None:
+        raise Garbled(sim.state.payments_garbage)
     return JSONResponse({"chargeId": charge.charge_id, "status": charge.status}, status_code=201)
 
 

@@ -91,6 +91,10 @@ class SimState:
     payment_mode: str = "succeed"
     gateway_online: bool = True
     payments_up: bool = True
+    gateway_garbage: str | None = None  # a kind from sim.garbage: every /v1 gateway call
+    payments_garbage: str | None = None  # a kind: every charge is taken, its answer garbled
+    payments_latency_s: float = 0.0  # a charge is taken at once and answered this much later
+    calls: list[dict[str, object]] = field(default_factory=list)  # protocol calls received
 
     def device(self, device_id: str) -> Device:
         """A device's state, created on first mention (online, no latency)."""
