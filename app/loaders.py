@@ -65,7 +65,8 @@ class Loaders:
         extra: Mapping[str, Any] | None = None,
     ) -> DataLoader[ObjectId, list[Doc]]:
         sort_list = list(sort)
-        key = ("many", collection, field, tuple(sort_list), tuple(sorted((extra or {}).items())))
+        # repr: the extra conditions may hold operators ({"$ne": True}), which do not hash
+        key = ("many", collection, field, tuple(sort_list), repr(sorted((extra or {}).items())))
         if key not in self._made:
             self._made[key] = _many_by_loader(self._db, collection, field, sort_list, extra)
         return self._made[key]

@@ -885,3 +885,45 @@ def test_demo_leases_load_through_the_api_idempotently(
         node = tenant.data(LEASE_NODE, {"id": leases[0]["id"]})["node"]
         assert len(node["occupants"]) == people
         assert node["cardsPending"] == 0
+
+
+# --- round trips -------------------------------------------------------------------------------
+
+DASHBOARD = """{ myProperties(first: 20) { totalCount edges { node { id name
+  rooms(first: 100) { totalCount edges { node { id number status
+    activeLease { id endDate cardsPending occupants { name }
+      invoices(status: OPEN, first: 3) { totalCount edges { node { id amountFen } } } }
+  } } } } } } }"""
+MY_LEASES_WITH_INVOICES = """{ myLeases { id status
+  invoices(first: 12) { totalCount edges { node { id amountFen paidFen status } } } } }"""
+
+
+def test_the_dashboard_and_my_leases_cost_the_same_round_trips_for_one_lease_or_many(
+    api: Api,
+) -> None:
+    # given a landlord with one leased room and one with four, each room's tenant
+    landlords = []
+    tenants: list[Caller] = []
+    for leased in (1, 4):
+        landlord = api.caller("LANDLORD")
+        for _ in range((leased + 1) // 2):
+            home = make_home(landlord, doors=False)
+            for room in (home.room, home.other_room)[: leased if leased < 2 else 2]:
+                tenant = api.caller("TENANT")
+                start_lease(landlord, room, tenant)
+                tenants.append(tenant)
+        landlords.append(landlord)
+
+    def trips(caller: Caller, query: str) -> int:
+        body = caller.post(query)
+        assert "errors" not in body, body
+        return int(body["extensions"]["dbRoundTrips"])
+
+    # then each landlord's dashboard, invoices and occupants of every lease included, costs
+    # the same number of round trips
+    one, four = (trips(landlord, DASHBOARD) for landlord in landlords)
+    assert one == four, (one, four)
+    leases = [len(landlord.data(DASHBOARD)["myProperties"]["edges"]) for landlord in landlords]
+    assert leases == [1, 2]
+    # and so does a tenant's myLeases with the invoices of each lease
+    assert len({trips(tenant, MY_LEASES_WITH_INVOICES) for tenant in tenants}) == 1

@@ -11,7 +11,7 @@ import strawberry
 from app.context import Info
 from app.db import Doc
 from app.ids import encode_id
-from app.pagination import Page, SortSpec, paginate
+from app.pagination import Page, SortSpec, check_first, paginate
 from app.schema.accounts import Account
 from app.schema.common import Node, PageInfo, UserError, page_edges
 from app.schema.node import register_node
@@ -259,6 +259,16 @@ class Lease(Node):
         query: Doc = {"lease_id": self.doc["_id"]}
         if status is not None:
             query = rent.status_filter(status.value, query)
+        if after is None:
+            # the first page, as a list of leases asks for it: one query for every lease of
+            # the request (a lease has a few dozen invoices at most, so each is loaded whole)
+            limit = check_first(first, 50)
+            extra = {k: v for k, v in query.items() if k != "lease_id"}
+            docs = await info.context.loaders.many_by(
+                "invoices", "lease_id", sort=svc.INVOICE_ORDER, extra=extra
+            ).load(self.doc["_id"])
+            page = Page(items=docs[:limit], has_next=len(docs) > limit, total_count=len(docs))
+            return InvoiceConnection.from_page(page, svc.INVOICE_ORDER)
         page = await paginate(
             info.context.db.invoices,
             query,
