@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,8 @@ from app.services import audit, locks
 from app.services.clock import now, today
 from app.settings import Settings
 from app.viewer import Role, Viewer
+
+log = logging.getLogger("anju.doors")
 
 PENDING, OPENED, FAILED, DEVICE_OFFLINE, TIMED_OUT = (
     "PENDING",
@@ -174,6 +177,9 @@ async def _send_open(
         return DEVICE_OFFLINE, "the door is offline"
     except GatewayError as exc:  # 5xx, unreachable, unknown device, a broken answer
         return FAILED, str(exc)[:200]
+    except Exception:  # whatever else broke, the command must not stay PENDING
+        log.exception("door %s: unexpected failure sending an open command", device_id)
+        return FAILED, "the gateway could not be asked"
     return OPENED, None
 
 
