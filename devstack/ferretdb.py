@@ -1,8 +1,9 @@
 """FerretDB v1.24.2 (SQLite backend) for development and tests, embedded in tools/ferretdb.
 
 Built once with `go build` into .build/ (ignored) and rebuilt only when its sources change.
-The benchmark can run it on PostgreSQL instead (`postgresql_url`), which pushes equality
-filters on top-level fields down to an index; tests and CI always use SQLite.
+The benchmark can run it on PostgreSQL instead (`postgresql_url`), which filters equality on
+top-level fields in PostgreSQL (as `_jsonb->'f' @> value`: a sequential scan unless a GIN
+index on that expression exists, not the btree FerretDB creates); tests and CI use SQLite.
 """
 
 from __future__ import annotations
