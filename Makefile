@@ -49,11 +49,22 @@ clean:
 	rm -rf $(VENV) .build .data .dev-keys .bench .artifacts
 
 ## The benchmark at SCALE (default 0.1; 1 is the whole city) with WORKERS workers.
+## PG=postgres://user:pw@127.0.0.1:5432/db runs FerretDB on that PostgreSQL instead of SQLite.
+WORKERS ?= 2
 CONCURRENCY ?= 32
 DURATION ?= 15
 bench: $(STAMP)
 	$(PY) -m devstack.ferretdb_build
-	$(PY) -m scripts.bench --scale $(SCALE) --seed $(SEED) --workers $(WORKERS) --concurrency $(CONCURRENCY) --duration $(DURATION)
+	ANJU_BENCH_POSTGRESQL_URL='$(PG)' $(PY) -m scripts.bench --scale $(SCALE) --seed $(SEED) --workers $(WORKERS) --concurrency $(CONCURRENCY) --duration $(DURATION)
+
+## A mixed load for MINUTES (default 10): errors, latency over time, each worker's memory.
+## SOAK_SCALE=0.1 runs it inside the synthetic city (a copy of the benchmark's, built if missing);
+## without SCALE, on a small world made through the API.
+MINUTES ?= 10
+SOAK_CONCURRENCY ?= 8
+soak: $(STAMP)
+	$(PY) -m devstack.ferretdb_build
+	$(PY) -m scripts.soak --minutes $(MINUTES) --workers $(WORKERS) --concurrency $(SOAK_CONCURRENCY) $(if $(SOAK_SCALE),--scale $(SOAK_SCALE) --seed $(SEED),)
 
 ## While `make run` is up: sets off a demo smoke alarm.
 demo-alarm: $(STAMP)

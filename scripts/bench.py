@@ -25,9 +25,17 @@ from pymongo import MongoClient
 
 from app.settings import DEV_ADMIN_PASSWORD, DEV_ADMIN_PHONE
 from devstack.anju import start_anju, start_simulator
-from devstack.ferretdb import start_ferretdb
+from devstack.ferretdb import backend_version, start_ferretdb
 from devstack.loadgen import Request, Result, dump, graphql_request, run, table
 from devstack.procs import ROOT, free_port, stop
+from scripts.bench_analysis import (
+    CpuMeter,
+    explain_commands,
+    explain_table,
+    per_request_ms,
+    projection,
+    with_children,
+)
 from scripts.workload import _post as gql
 
 OUT = ROOT / ".bench"
@@ -119,6 +127,9 @@ class Fixture:
 
     def __init__(self, base: str, uri: str, db_name: str, sim: str) -> None:
         from scripts.city import CITY_PASSWORD
+
+        # name -> (query, variables(i), token(i)) of each GraphQL operation, for explain
+        self.samples: dict[str, tuple[str, Any, Any]] = {}
 
         self.rng = random.Random(1)
         with MongoClient(uri) as mongo, httpx.Client(base_url=base, timeout=120) as client:
@@ -260,38 +271,73 @@ def operations(fx: Fixture) -> dict[str, Request]:
             "s": "NEWEST",
         }
 
-    ops: dict[str, Request] = {
-        "search: community + rent": graphql_request(SEARCH, community_rent, lambda i: None),
-        "search: near, by distance": graphql_request(SEARCH, near, lambda i: None),
-        "search: text": graphql_request(SEARCH, text, lambda i: None),
-        "search: walk to page 5": walk_pages(community_rent),
-        "search: bare route (baseline)": bare_route(community_rent),
-        f"landlord dashboard ({fx.dashboard_rooms} rooms)": graphql_request(
-            DASHBOARD, lambda i: {}, lambda i: fx.landlord
+    ops: dict[str, Request] = {}
+
+    def gql_op(
+        name: str,
+        query: str,
+        variables: Callable[[int], dict[str, Any]],
+        token: Callable[[int], str | None],
+        check: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
+        kwargs = {"check": check} if check else {}
+        ops[name] = graphql_request(query, variables, token, **kwargs)
+        fx.samples[name] = (query, variables, token)
+
+    gql_op("search: community + rent", SEARCH, community_rent, lambda i: None)
+    gql_op("search: near, by distance", SEARCH, near, lambda i: None)
+    gql_op("search: text", SEARCH, text, lambda i: None)
+    ops["search: walk to page 5"] = walk_pages(community_rent)
+    ops["search: bare route (baseline)"] = bare_route(community_rent)
+    gql_op(
+        f"landlord dashboard ({fx.dashboard_rooms} rooms)",
+        DASHBOARD,
+        lambda i: {},
+        lambda i: fx.landlord,
+    )
+    gql_op(
+        "openDoor",
+        OPEN_DOOR,
+        lambda i: {"i": {"doorId": fx.door_id}},
+        lambda i: fx.landlord,
+        check=lambda b: (
+            "errors" not in b and b["data"]["openDoor"]["command"]["status"] == "OPENED"
         ),
-        "openDoor": graphql_request(
-            OPEN_DOOR,
-            lambda i: {"i": {"doorId": fx.door_id}},
-            lambda i: fx.landlord,
-            check=lambda b: (
-                "errors" not in b and b["data"]["openDoor"]["command"]["status"] == "OPENED"
-            ),
-        ),
-        "populationStats: a town": graphql_request(
-            STATS, lambda i: {"s": {"town": fx.towns[i % len(fx.towns)]}}, lambda i: fx.police
-        ),
-    }
+    )
+    gql_op(
+        "populationStats: a town",
+        STATS,
+        lambda i: {"s": {"town": fx.towns[i % len(fx.towns)]}},
+        lambda i: fx.police,
+    )
     if fx.id_numbers:
-        ops["residents: by ID number"] = graphql_request(
+        gql_op(
+            "residents: by ID number",
             RESIDENTS,
             lambda i: {"f": {"idNumber": fx.id_numbers[i % len(fx.id_numbers)]}},
             lambda i: fx.police,
         )
     if fx.tenants:
-        ops["tenant myLeases"] = graphql_request(
-            MY_LEASES, lambda i: {}, lambda i: fx.tenants[i % len(fx.tenants)]
+        gql_op(
+            "tenant myLeases", MY_LEASES, lambda i: {}, lambda i: fx.tenants[i % len(fx.tenants)]
         )
     return ops
+
+
+def explain_operations(fx: Fixture, base: str, uri: str) -> dict[str, list[dict[str, str]]]:
+    """One request of each GraphQL operation, and the plan of every query it sent."""
+    out: dict[str, list[dict[str, str]]] = {}
+    with httpx.Client(base_url=base, timeout=120) as client:
+        for name, (query, variables, token) in fx.samples.items():
+            t = token(0)
+            headers = {"authorization": f"Bearer {t}"} if t else {}
+            body = client.post(
+                "/graphql", json={"query": query, "variables": variables(0)}, headers=headers
+            ).json()
+            raw = body.get("extensions", {}).get("dbCommands")
+            if raw:
+                out[name] = explain_commands(uri, raw)
+    return out
 
 
 def walk_pages(variables: Callable[[int], dict[str, Any]]) -> Request:
@@ -356,6 +402,32 @@ def mix(ops: dict[str, Request]) -> Request:
     return send
 
 
+def cpu_table(
+    results: list[Result],
+    cpu: dict[str, dict[str, float]],
+    projected: dict[str, dict[str, float]],
+    mongo_ms: float,
+) -> str:
+    head = (
+        f"{'operation':<34}{'anju':>8}{'db':>9}{'sim':>7}{'loadgen':>9}"
+        f"{'| proj. rps':>12}{'mean ms':>9}"
+    )
+    rows = [
+        "\nCPU per request (ms), and a projection onto a MongoDB that answers each round trip",
+        f"from an index at {mongo_ms} ms of CPU (scripts/bench_analysis.py says how):",
+        head,
+        "-" * len(head),
+    ]
+    for r in results:
+        c, p = cpu.get(r.name, {}), projected.get(r.name, {})
+        rows.append(
+            f"{r.name:<34}{c.get('anju', 0):>8.1f}{c.get('database', 0):>9.1f}"
+            f"{c.get('simulator', 0):>7.1f}{c.get('load generator', 0):>9.1f}"
+            f"{p.get('rps', 0):>12.0f}{p.get('mean_latency_ms', 0):>9.0f}"
+        )
+    return "\n".join(rows)
+
+
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for pkg in ("strawberry-graphql", "graphql-core", "starlette", "uvicorn", "pymongo"):
@@ -374,13 +446,30 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--duration", type=float, default=15, help="seconds per operation")
     parser.add_argument("--only", default="", help="comma-separated name prefixes")
+    parser.add_argument(
+        "--mongo-ms-per-command",
+        type=float,
+        default=0.3,
+        help="database CPU per indexed command assumed by the MongoDB projection",
+    )
+    parser.add_argument(
+        "--postgresql-url",
+        default=os.environ.get("ANJU_BENCH_POSTGRESQL_URL", ""),
+        help="run FerretDB on this PostgreSQL database instead of SQLite (benchmark only)",
+    )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     procs: list[subprocess.Popen[bytes]] = []
     try:
         uri = os.environ.get("MONGODB_URI")
         database = "MongoDB at MONGODB_URI"
-        if not uri:
+        if not uri and args.postgresql_url:
+            fport = free_port()
+            log = OUT / "ferretdb.log"
+            procs.append(start_ferretdb(fport, None, log, postgresql_url=args.postgresql_url))
+            uri = f"mongodb://127.0.0.1:{fport}/"
+            database = f"FerretDB v1.24.2 ({backend_version(uri)})"
+        elif not uri:
             fport = free_port()
             data = OUT / f"ferretdb-scale{args.scale}-seed{args.seed}"
             procs.append(start_ferretdb(fport, data, OUT / "ferretdb.log"))
@@ -402,26 +491,36 @@ def main() -> None:
             "ANJU_ADMIN_PHONE": ADMIN_PHONE,
             "ANJU_ADMIN_PASSWORD": ADMIN_PASSWORD,
         }
-        procs.append(start_simulator(sport, f"http://127.0.0.1:{aport}", env, OUT / "sim.log"))
-        procs.append(
-            start_anju(
-                aport,
-                env,
-                workers=args.workers,
-                log_path=OUT / "anju.log",
-                extra_args=("--log-level", "warning"),
-            )
+        database_procs = list(procs)  # FerretDB, when the benchmark started it
+        simulator = start_simulator(sport, f"http://127.0.0.1:{aport}", env, OUT / "sim.log")
+        procs.append(simulator)
+        anju = start_anju(
+            aport,
+            env,
+            workers=args.workers,
+            log_path=OUT / "anju.log",
+            extra_args=("--log-level", "warning"),
         )
+        procs.append(anju)
         base = f"http://127.0.0.1:{aport}"
         wait_ready(base)
+        meter = CpuMeter(
+            {
+                "anju": with_children(anju.pid),
+                "database": [p.pid for p in database_procs],
+                "simulator": [simulator.pid],
+            }
+        )
         fx = Fixture(base, uri, db_name, f"http://127.0.0.1:{sport}")
         ops = operations(fx)
         ops["realistic mix"] = mix(ops)
         wanted = [p.strip() for p in args.only.split(",") if p.strip()]
         results: list[Result] = []
+        cpu: dict[str, dict[str, float]] = {}
         for name, send in ops.items():
             if wanted and not any(name.startswith(p) for p in wanted):
                 continue
+            meter.mark()
             result = asyncio.run(
                 run(
                     name,
@@ -431,6 +530,8 @@ def main() -> None:
                     duration_s=args.duration,
                 )
             )
+            # the warm-up's requests are not counted, so this slightly overstates the cost
+            cpu[name] = per_request_ms(meter.delta(), result.requests)
             results.append(result)
             print(table([result]).splitlines()[-1], flush=True)
         graphql = next((r for r in results if r.name == "search: community + rent"), None)
@@ -442,6 +543,22 @@ def main() -> None:
                 f"\nGraphQL layer cost: the bare route serves {ratio:.2f}x the GraphQL "
                 "throughput for the same search"
             )
+        cores = os.cpu_count() or 1
+        projected = {
+            r.name: projection(
+                cpu.get(r.name, {}),
+                r.round_trips,
+                cores=cores,
+                concurrency=args.concurrency,
+                mongo_ms_per_command=args.mongo_ms_per_command,
+            )
+            for r in results
+        }
+        print(cpu_table(results, cpu, projected, args.mongo_ms_per_command))
+        plans = explain_operations(fx, base, uri)
+        print("\nEvery query each operation sends, the index that serves it on MongoDB")
+        print("(app/db.py) and its plan on this database:")
+        print(explain_table(plans))
         report = {
             "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
@@ -455,6 +572,10 @@ def main() -> None:
             "versions": versions(),
             "graphql_cost_ratio": ratio,
             "results": json.loads(dump(results)),
+            "cpu_ms_per_request": cpu,
+            "mongo_ms_per_command_assumed": args.mongo_ms_per_command,
+            "projected_on_indexed_mongodb": projected,
+            "plans": plans,
         }
         path = OUT / f"bench-{time.strftime('%Y%m%dT%H%M%S')}.json"
         path.write_text(json.dumps(report, indent=2, default=str))

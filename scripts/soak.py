@@ -2,8 +2,10 @@
 errors (5xx above all), latency over time and the memory of each uvicorn worker.
 
 It starts its own FerretDB (or uses MONGODB_URI), simulator and Anju with WORKERS workers,
-creates a small city through the public API, then drives anonymous searches, landlord
-dashboards, door openings, tenant leases and notifications from one load-generator process.
+creates a small world through the public API (with --scale, inside the synthetic city: a copy
+of the benchmark's FerretDB folder, built first if missing), then drives anonymous searches,
+landlord dashboards, door openings, tenant leases and notifications from one load-generator
+process.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import subprocess
 import tempfile
 import time
@@ -25,6 +28,7 @@ import httpx
 from devstack.anju import start_anju, start_simulator
 from devstack.ferretdb import start_ferretdb
 from devstack.procs import ROOT, free_port, stop
+from scripts.bench import ensure_city
 from scripts.workload import Workload, build_workload
 
 OUT = ROOT / ".bench"
@@ -125,20 +129,37 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=None,
+        help="run inside the synthetic city at this scale (a copy of the benchmark's)",
+    )
+    parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="anju-soak-"))
     procs: list[subprocess.Popen[bytes]] = []
+    city: dict[str, Any] | None = None
+    db_name = "anju_soak"
     try:
         uri = os.environ.get("MONGODB_URI")
         if not uri:
             fport = free_port()
-            procs.append(start_ferretdb(fport, workdir / "db", workdir / "ferretdb.log"))
+            data = workdir / "db"
+            kept = OUT / f"ferretdb-scale{args.scale}-seed{args.seed}"
+            if args.scale is not None and kept.exists():
+                # the benchmark's city, copied: the soak's writes stay out of it
+                shutil.copytree(kept, data)
+            procs.append(start_ferretdb(fport, data, workdir / "ferretdb.log"))
             uri = f"mongodb://127.0.0.1:{fport}/"
+        if args.scale is not None:
+            db_name = "anju_bench"
+            city = ensure_city(uri, db_name, args.scale, args.seed)
         aport, sport = free_port(), free_port()
         env = {
             "ANJU_ENV": "development",
             "MONGODB_URI": uri,
-            "MONGODB_DB": "anju_soak",
+            "MONGODB_DB": db_name,
             "SIM_PORT": str(sport),
             "GATEWAY_URL": f"http://127.0.0.1:{sport}",
             "PAYMENTS_URL": f"http://127.0.0.1:{sport}",
@@ -151,6 +172,8 @@ def main() -> None:
         base = f"http://127.0.0.1:{aport}"
         work = build_workload(base)
         report = asyncio.run(soak(base, work, args.minutes, args.concurrency, anju.pid))
+        report["city"] = {k: v for k, v in (city or {}).items() if k != "_id"} or None
+        report["workers"] = args.workers
         report["machine"] = {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
