@@ -85,7 +85,12 @@ async def run_window(
 
 
 async def soak(
-    base: str, work: Workload, minutes: float, concurrency: int, master_pid: int
+    base: str,
+    work: Workload,
+    minutes: float,
+    concurrency: int,
+    master_pid: int,
+    client_timeout: float = 60,
 ) -> dict[str, Any]:
     windows: list[dict[str, Any]] = []
     end = time.monotonic() + minutes * 60
@@ -93,7 +98,7 @@ async def soak(
     rss_start = worker_rss_kib(master_pid)
     statuses: dict[int, int] = {}
     limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=client_timeout, limits=limits) as client:
         while time.monotonic() < end:
             w_end = min(end, time.monotonic() + window_s)
             lat, errors = await run_window(
@@ -136,6 +141,12 @@ def main() -> None:
         help="run inside the synthetic city at this scale (a copy of the benchmark's)",
     )
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--request-timeout",
+        type=float,
+        default=30,
+        help="Anju's request timeout (ANJU_REQUEST_TIMEOUT_S) and the clients' (+30 s)",
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="anju-soak-"))
     procs: list[subprocess.Popen[bytes]] = []
@@ -165,13 +176,24 @@ def main() -> None:
             "PAYMENTS_URL": f"http://127.0.0.1:{sport}",
             "ANJU_JWT_KEYS_DIR": str(workdir / "keys"),
             "ANJU_DOOR_RATE_LIMIT": "100000",
+            "ANJU_REQUEST_TIMEOUT_S": str(args.request_timeout),
         }
         procs.append(start_simulator(sport, f"http://127.0.0.1:{aport}", env, workdir / "sim.log"))
         anju = start_anju(aport, env, workers=args.workers, log_path=workdir / "anju.log")
         procs.append(anju)
         base = f"http://127.0.0.1:{aport}"
         work = build_workload(base)
-        report = asyncio.run(soak(base, work, args.minutes, args.concurrency, anju.pid))
+        report = asyncio.run(
+            soak(
+                base,
+                work,
+                args.minutes,
+                args.concurrency,
+                anju.pid,
+                client_timeout=args.request_timeout + 30,
+            )
+        )
+        report["request_timeout_s"] = args.request_timeout
         report["city"] = {k: v for k, v in (city or {}).items() if k != "_id"} or None
         report["workers"] = args.workers
         report["machine"] = {
