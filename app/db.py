@@ -282,7 +282,7 @@ def make_client(settings: Settings) -> AsyncMongoClient[Doc]:
         tz_aware=True,
         serverSelectionTimeoutMS=3000,
         connectTimeoutMS=2000,
-        socketTimeoutMS=20000,
+        socketTimeoutMS=settings.mongodb_socket_timeout_ms,
         event_listeners=[_RoundTripCounter()],
         appname="anju",
     )

@@ -71,6 +71,8 @@ class Settings:
     port: int = 8000
     mongodb_uri: str | None = None
     mongodb_db: str = "anju"
+    # longest wait for one database answer before the request fails as "database unavailable"
+    mongodb_socket_timeout_ms: int = 20000
     ferretdb_port: int = 27018
     sim_port: int = 8100
     public_url: str = "http://127.0.0.1:8000"
@@ -145,6 +147,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         port=port,
         mongodb_uri=env.get("MONGODB_URI") or None,
         mongodb_db=env.get("MONGODB_DB", "anju"),
+        mongodb_socket_timeout_ms=_int(env, "MONGODB_SOCKET_TIMEOUT_MS", 20000),
         ferretdb_port=_int(env, "FERRETDB_PORT", 27018),
         sim_port=sim_port,
         public_url=env.get("ANJU_PUBLIC_URL", f"http://127.0.0.1:{port}").rstrip("/"),

@@ -145,7 +145,8 @@ def main() -> None:
         "--request-timeout",
         type=float,
         default=30,
-        help="Anju's request timeout (ANJU_REQUEST_TIMEOUT_S) and the clients' (+30 s)",
+        help="Anju's request timeout (ANJU_REQUEST_TIMEOUT_S, also the database socket "
+        "timeout) and the clients' (+30 s)",
     )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="anju-soak-"))
@@ -177,6 +178,7 @@ def main() -> None:
             "ANJU_JWT_KEYS_DIR": str(workdir / "keys"),
             "ANJU_DOOR_RATE_LIMIT": "100000",
             "ANJU_REQUEST_TIMEOUT_S": str(args.request_timeout),
+            "MONGODB_SOCKET_TIMEOUT_MS": str(int(args.request_timeout * 1000)),
         }
         procs.append(start_simulator(sport, f"http://127.0.0.1:{aport}", env, workdir / "sim.log"))
         anju = start_anju(aport, env, workers=args.workers, log_path=workdir / "anju.log")

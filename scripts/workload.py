@@ -106,7 +106,7 @@ def build_workload(base: str, landlords: int = 4, rooms: int = 6, seed: int = 7)
     rng = random.Random(seed)
     work = Workload()
     towns = [("松门镇", "松门村"), ("松门镇", "淋川村"), ("箬横镇", "箬横村")]
-    with httpx.Client(base_url=base, timeout=60) as client:
+    with httpx.Client(base_url=base, timeout=300) as client:
         for li in range(landlords):
             token = _account(client, "LANDLORD", f"1370000{li:04d}")
             work.landlords.append(token)

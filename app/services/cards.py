@@ -199,6 +199,12 @@ async def _on_device_registered(db: AsyncDatabase[Doc], device: Doc) -> None:
         return
     query: Doc = {"property_id": device["property_id"], "left_at": None}
     if device.get("room_id") is not None:
+        # A vacant room has nobody living in it: nothing to look for. (A lease starting
+        # meanwhile marks the room OCCUPIED before it registers anyone, and queues its cards
+        # for every door it then finds, this one included: the device is already stored.)
+        room = await db.rooms.find_one({"_id": device["room_id"]}, {"status": 1})
+        if room is not None and room.get("status") == "VACANT":
+            return
         query["room_id"] = device["room_id"]
     at = now()
     try:
