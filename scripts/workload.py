@@ -4,6 +4,7 @@ by the soak (and by the benchmark for its operation mix)."""
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,19 @@ class Workload:
     doors: list[tuple[str, str]] = field(default_factory=list)  # (landlord token, door id)
     communities: list[tuple[str, str]] = field(default_factory=list)
     ops: list[tuple[float, Op]] = field(default_factory=list)
+    # who each token belongs to, so that a long run can log everyone in again before the
+    # access tokens (15 minutes) expire, as the apps refresh theirs
+    accounts: dict[str, tuple[str, str]] = field(default_factory=dict)  # token -> role, phone
+    logged_in_at: float = field(default_factory=time.monotonic)  # the oldest token's age
+
+    def log_in_again(self, base: str) -> None:
+        with httpx.Client(base_url=base, timeout=300) as client:
+            fresh = {old: _account(client, *who) for old, who in self.accounts.items()}
+        self.accounts = {fresh[old]: who for old, who in self.accounts.items()}
+        self.landlords = [fresh[t] for t in self.landlords]
+        self.tenants = [fresh[t] for t in self.tenants]
+        self.doors = [(fresh[t], door) for t, door in self.doors]
+        self.logged_in_at = time.monotonic()
 
     def pick(self, rng: random.Random) -> Op:
         total = sum(w for w, _ in self.ops)
@@ -109,6 +123,7 @@ def build_workload(base: str, landlords: int = 4, rooms: int = 6, seed: int = 7)
     with httpx.Client(base_url=base, timeout=300) as client:
         for li in range(landlords):
             token = _account(client, "LANDLORD", f"1370000{li:04d}")
+            work.accounts[token] = ("LANDLORD", f"1370000{li:04d}")
             work.landlords.append(token)
             town, community = towns[li % len(towns)]
             prop = _mutate(
@@ -185,6 +200,7 @@ def build_workload(base: str, landlords: int = 4, rooms: int = 6, seed: int = 7)
                 else:
                     phone = f"1360000{li:02d}{r:02d}"
                     tenant = _account(client, "TENANT", phone)
+                    work.accounts[tenant] = ("TENANT", phone)
                     work.tenants.append(tenant)
                     _mutate(
                         client,
