@@ -256,14 +256,11 @@ class Lease(Node):
         first: int | None = 50,
         after: str | None = None,
     ) -> InvoiceConnection:
-        query: Doc = {"lease_id": self.doc["_id"]}
-        if status is not None:
-            query = rent.status_filter(status.value, query)
+        extra: Doc = {} if status is None else rent.status_filter(status.value)
         if after is None:
             # the first page, as a list of leases asks for it: one query for every lease of
             # the request (a lease has a few dozen invoices at most, so each is loaded whole)
             limit = check_first(first, 50)
-            extra = {k: v for k, v in query.items() if k != "lease_id"}
             docs = await info.context.loaders.many_by(
                 "invoices", "lease_id", sort=svc.INVOICE_ORDER, extra=extra
             ).load(self.doc["_id"])
@@ -271,7 +268,7 @@ class Lease(Node):
             return InvoiceConnection.from_page(page, svc.INVOICE_ORDER)
         page = await paginate(
             info.context.db.invoices,
-            query,
+            {"lease_id": self.doc["_id"], **extra},
             svc.INVOICE_ORDER,
             first=first,
             after=after,

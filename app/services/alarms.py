@@ -186,12 +186,10 @@ async def _handled(
     so of two people acting at once exactly one succeeds and a resolved alarm never goes
     back to acknowledged (FerretDB does not make a conditional update exclusive)."""
     account_id = viewer.require(Role.LANDLORD, Role.RESPONDER)
-    alarm = await db.alarms.find_one({"_id": alarm_id})
-    if alarm is None or not can_see(viewer, alarm):
-        raise NotFoundError("Alarm", field=["alarmId"])
     async with locks.held(db, _lock_name(alarm_id)):
         alarm = await db.alarms.find_one({"_id": alarm_id})
-        assert alarm is not None  # alarms are never deleted
+        if alarm is None or not can_see(viewer, alarm):
+            raise NotFoundError("Alarm", field=["alarmId"])
         if alarm["status"] not in allowed_from:
             raise UserInputError(
                 f"The alarm is {alarm['status'].lower()}.",
