@@ -34,13 +34,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def with_children(pid: int) -> list[int]:
-    """A process and its direct children (uvicorn's workers)."""
+def children(pid: int) -> list[int]:
+    """A process's direct children (uvicorn's workers); none if it is gone."""
     try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
-        children = []
-    return [pid, *(int(c) for c in children)]
+        return []
+
+
+def with_children(pid: int) -> list[int]:
+    """A process and its direct children."""
+    return [pid, *children(pid)]
 
 
 @dataclass

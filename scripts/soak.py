@@ -29,6 +29,7 @@ from devstack.anju import start_anju, start_simulator
 from devstack.ferretdb import start_ferretdb
 from devstack.procs import ROOT, free_port, stop
 from scripts.bench import ensure_city
+from scripts.bench_analysis import children
 from scripts.workload import Workload, build_workload
 
 OUT = ROOT / ".bench"
@@ -38,12 +39,7 @@ RELOGIN_S = 10 * 60
 
 def worker_rss_kib(master_pid: int) -> dict[int, int]:
     """RSS of the uvicorn master's worker processes (or of the master alone)."""
-    pids = [master_pid]
-    try:
-        children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
-        pids = [int(p) for p in children] or pids
-    except OSError:
-        pass
+    pids = children(master_pid) or [master_pid]
     rss = {}
     for pid in pids:
         try:
