@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, monitoring
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
 
 from app.settings import Settings
 
@@ -283,9 +285,29 @@ def make_client(settings: Settings) -> AsyncMongoClient[Doc]:
         serverSelectionTimeoutMS=3000,
         connectTimeoutMS=2000,
         socketTimeoutMS=settings.mongodb_socket_timeout_ms,
-        event_listeners=[_RoundTripCounter()],
+        # the per-request command count costs an event object per command: only where the
+        # figures are shown (development, tests, benchmarks)
+        event_listeners=[_RoundTripCounter()] if settings.expose_metrics else [],
         appname="anju",
     )
+
+
+async def find_by_id(
+    collection: AsyncCollection[Doc],
+    oid: Any,
+    projection: dict[str, int] | None = None,
+    **must: Any,
+) -> Doc | None:
+    """The document with this `_id` if each field in `must` equals the value given (its
+    owner, its kind), else None. Read by `_id` alone and compared here: on MongoDB the same
+    index serves either form, and `{_id: x}` is the one filter FerretDB v1 answers without
+    reading the whole collection."""
+    if projection is not None:
+        projection = {**projection, **dict.fromkeys(must, 1)}
+    doc = await collection.find_one({"_id": oid}, projection)
+    if doc is None or any(doc.get(name) != value for name, value in must.items()):
+        return None
+    return doc
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
@@ -294,10 +316,22 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     for collection, models in INDEXES.items():
         if not models:
             continue
-        existing = {ix["name"] async for ix in await db[collection].list_indexes()}
+        existing = await _index_names(db, collection)
         for model in models:
-            if model.document["name"] not in existing:
+            if model.document["name"] in existing:
+                continue
+            try:
                 await db[collection].create_indexes([model])
+            except OperationFailure:
+                # Another process (a second worker starting, the city loader) created it
+                # between our listing and our command: FerretDB answers "already exists"
+                # where MongoDB accepts the same index twice. Anything else is raised.
+                if model.document["name"] not in await _index_names(db, collection):
+                    raise
+
+
+async def _index_names(db: AsyncDatabase[Doc], collection: str) -> set[str]:
+    return {ix["name"] async for ix in await db[collection].list_indexes()}
 
 
 async def ping(db: AsyncDatabase[Doc]) -> None:
@@ -312,6 +346,7 @@ __all__ = [
     "RoundTrips",
     "current_round_trips",
     "ensure_indexes",
+    "find_by_id",
     "make_client",
     "ping",
 ]

@@ -1,12 +1,14 @@
 """DataLoaders, built per request in the context (a module-level loader would cache for the
 life of the server and leak one viewer's data to another).
 
-Each loader batches the keys asked for in one tick into one `$in` query and returns results
+Each loader batches the keys asked for in one tick into one `$in` query (on FerretDB, `by_id`
+reads each key by `_id` instead, at once: see `_by_id_loader`) and returns results
 in key order. Named `XByYLoader` after what they return and what they are keyed by.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -18,9 +20,20 @@ from strawberry.dataloader import DataLoader
 from app.db import Doc
 
 
-def _by_id_loader(db: AsyncDatabase[Doc], collection: str) -> DataLoader[ObjectId, Doc | None]:
+def _by_id_loader(
+    db: AsyncDatabase[Doc], collection: str, point_lookups: bool
+) -> DataLoader[ObjectId, Doc | None]:
     async def load(keys: list[ObjectId]) -> list[Doc | None]:
-        docs = await db[collection].find({"_id": {"$in": list(set(keys))}}).to_list(None)
+        distinct = list(set(keys))
+        if point_lookups or len(distinct) == 1:
+            # `{_id: x}` is the one filter FerretDB v1 answers without reading the whole
+            # collection (an `$in` is a scan there): one read per key, at once
+            found_docs = await asyncio.gather(
+                *(db[collection].find_one({"_id": k}) for k in distinct)
+            )
+            docs = [d for d in found_docs if d is not None]
+        else:
+            docs = await db[collection].find({"_id": {"$in": distinct}}).to_list(None)
         found = {d["_id"]: d for d in docs}
         return [found.get(k) for k in keys]
 
@@ -47,14 +60,17 @@ def _many_by_loader(
 class Loaders:
     """The request's loaders, created on first use."""
 
-    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+    def __init__(self, db: AsyncDatabase[Doc], *, point_lookups: bool = False) -> None:
         self._db = db
+        # the database serves only `{_id: x}` from an index (FerretDB v1: see
+        # services/listings.detect_capabilities)
+        self._point_lookups = point_lookups
         self._made: dict[tuple[Any, ...], DataLoader[Any, Any]] = {}
 
     def by_id(self, collection: str) -> DataLoader[ObjectId, Doc | None]:
         key = ("id", collection)
         if key not in self._made:
-            self._made[key] = _by_id_loader(self._db, collection)
+            self._made[key] = _by_id_loader(self._db, collection, self._point_lookups)
         return self._made[key]
 
     def many_by(

@@ -78,7 +78,7 @@ class AnjuGraphQL(GraphQL[Context, None]):
             state=state,
             viewer=viewer,
             request_id=request.scope.get("state", {}).get("request_id", "-"),
-            loaders=Loaders(state.db),
+            loaders=Loaders(state.db, point_lookups=state.point_lookups),
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

@@ -21,7 +21,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from app.db import Doc
+from app.db import Doc, find_by_id
 from app.errors import Code, ForbiddenError, NotFoundError, UserInputError
 from app.gateway import DeviceOffline, GatewayClient, GatewayError, GatewayTimeout
 from app.ids import encode_id
@@ -70,7 +70,7 @@ async def openable_door(db: AsyncDatabase[Doc], viewer: Viewer, door_id: ObjectI
     """The door if the viewer may open it: its landlord, or the tenant of an active lease
     there. Anyone else gets NOT_FOUND, exactly as for a door that does not exist."""
     account_id = viewer.require(Role.LANDLORD, Role.TENANT)
-    door = await db.devices.find_one({"_id": door_id, "kind": "DOOR"})
+    door = await find_by_id(db.devices, door_id, kind="DOOR")
     if door is not None:
         if viewer.role is Role.LANDLORD and door["landlord_id"] == account_id:
             return door
@@ -317,16 +317,14 @@ async def _landlord_query(
         )
     query: dict[str, Any] = {"at": {"$gte": flt.start, "$lt": flt.end}}
     if flt.door_id is not None:
-        door = await db.devices.find_one(
-            {"_id": flt.door_id, "kind": "DOOR", "landlord_id": landlord_id}, {"_id": 1}
+        door = await find_by_id(
+            db.devices, flt.door_id, {"_id": 1}, kind="DOOR", landlord_id=landlord_id
         )
         if door is None:
             raise NotFoundError("Door", field=["filter", "doorId"])
         query["door_id"] = flt.door_id
     if flt.property_id is not None:
-        prop = await db.properties.find_one(
-            {"_id": flt.property_id, "landlord_id": landlord_id}, {"_id": 1}
-        )
+        prop = await find_by_id(db.properties, flt.property_id, {"_id": 1}, landlord_id=landlord_id)
         if prop is None:
             raise NotFoundError("Property", field=["filter", "propertyId"])
         query["property_id"] = flt.property_id

@@ -28,7 +28,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from app.db import Doc
+from app.db import Doc, find_by_id
 from app.services import doors, locks
 from app.services.clock import now
 
@@ -265,8 +265,6 @@ async def _door_opened(db: AsyncDatabase[Doc], door: Doc, event: Doc) -> None:
         command_id = ObjectId(raw)
     except (InvalidId, TypeError):
         return
-    command = await db.door_commands.find_one(
-        {"_id": command_id, "door_id": door["_id"]}, {"_id": 1}
-    )
+    command = await find_by_id(db.door_commands, command_id, {"_id": 1}, door_id=door["_id"])
     if command is not None:
         await doors.mark_opened(db, command_id, event["at"])

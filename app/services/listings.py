@@ -34,7 +34,7 @@ from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from app.db import Doc
+from app.db import Doc, find_by_id
 from app.errors import Code, Collector, NotFoundError, UserInputError
 from app.geo import EARTH_RADIUS_KM, bounding_box, haversine_km
 from app.pagination import Page, SortSpec, after_filter, check_first, decode_cursor
@@ -223,7 +223,7 @@ async def _take_down(db: AsyncDatabase[Doc], listing: Doc) -> Doc:
 async def unpublish_listing(db: AsyncDatabase[Doc], viewer: Viewer, listing_id: ObjectId) -> Doc:
     """Takes the caller's listing down. Idempotent: an unpublished listing comes back as is."""
     landlord_id = viewer.require(Role.LANDLORD)
-    doc = await db.listings.find_one({"_id": listing_id, "landlord_id": landlord_id})
+    doc = await find_by_id(db.listings, listing_id, landlord_id=landlord_id)
     if doc is None:
         raise NotFoundError("Listing", field=["listingId"])
     if not doc["live"]:

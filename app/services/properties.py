@@ -15,7 +15,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from app.db import Doc
+from app.db import Doc, find_by_id
 from app.errors import Code, Collector, NotFoundError, UnavailableError, UserInputError
 from app.gateway import DeviceUnknown, GatewayClient, GatewayError
 from app.services import locks, stats
@@ -70,7 +70,7 @@ async def owned_property(
     db: AsyncDatabase[Doc], viewer: Viewer, property_id: ObjectId, field: list[str] | None = None
 ) -> Doc:
     landlord_id = viewer.require(Role.LANDLORD)
-    doc = await db.properties.find_one({"_id": property_id, "landlord_id": landlord_id})
+    doc = await find_by_id(db.properties, property_id, landlord_id=landlord_id)
     if doc is None:
         raise NotFoundError("Property", field=field or ["propertyId"])
     return doc
@@ -80,7 +80,7 @@ async def owned_room(
     db: AsyncDatabase[Doc], viewer: Viewer, room_id: ObjectId, field: list[str] | None = None
 ) -> Doc:
     landlord_id = viewer.require(Role.LANDLORD)
-    doc = await db.rooms.find_one({"_id": room_id, "landlord_id": landlord_id})
+    doc = await find_by_id(db.rooms, room_id, landlord_id=landlord_id)
     if doc is None:
         raise NotFoundError("Room", field=field or ["roomId"])
     return doc
@@ -281,7 +281,7 @@ async def register_device(
     errors.raise_if_any()
     room = None
     if room_id is not None:
-        room = await db.rooms.find_one({"_id": room_id, "property_id": prop["_id"]})
+        room = await find_by_id(db.rooms, room_id, property_id=prop["_id"])
         if room is None:
             raise NotFoundError("Room", field=["roomId"])
     try:

@@ -19,7 +19,7 @@ from bson import Binary, ObjectId
 from bson.errors import InvalidId
 from pymongo.asynchronous.database import AsyncDatabase
 
-from app.db import Doc
+from app.db import Doc, find_by_id
 from app.errors import AnjuError, Code, NotFoundError, UnavailableError
 from app.gateway import (
     DeviceOffline,
@@ -66,9 +66,7 @@ async def take_snapshot(
 ) -> Doc:
     """A fresh still from the landlord's camera, stored until its URL expires."""
     landlord_id = viewer.require(Role.LANDLORD)
-    camera = await db.devices.find_one(
-        {"_id": camera_id, "kind": "CAMERA", "landlord_id": landlord_id}
-    )
+    camera = await find_by_id(db.devices, camera_id, kind="CAMERA", landlord_id=landlord_id)
     if camera is None:
         raise NotFoundError("Camera", field=["cameraId"])
     try:
