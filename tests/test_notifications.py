@@ -77,6 +77,22 @@ def test_rent_due_goes_to_the_tenant_once_per_invoice(api: Api) -> None:
     assert kinds(t.landlord, "RENT_DUE") == []
 
 
+def test_an_invoice_told_about_is_not_read_again(api: Api) -> None:
+    # given a tenant told that an invoice falls due (the first look sends RENT_DUE)
+    t, _ = due_soon_tenancy(api)
+    assert len(kinds(t.tenant, "RENT_DUE")) == 1
+
+    def trips() -> int:
+        body = t.tenant.post(NOTIFICATIONS, {"first": 100})
+        assert "errors" not in body, body
+        return int(body["extensions"]["dbRoundTrips"])
+
+    # when they look again, and again
+    # then each look costs the same few round trips: the invoice is not read and its
+    # notification not attempted again at every look (nor at every pass of the worker)
+    assert trips() == trips() <= 4
+
+
 def test_no_rent_due_for_an_invoice_already_paid(api: Api) -> None:
     # given the invoice due soon is paid before anyone looks
     t, invoice = due_soon_tenancy(api)

@@ -49,6 +49,7 @@ from app.db import Doc
 from app.gateway import GatewayClient, GatewayError
 from app.services import locks, properties
 from app.services.clock import now
+from app.services.pacing import Pace
 
 log = logging.getLogger("anju.cards")
 
@@ -380,7 +381,7 @@ async def run_worker(
     slots = asyncio.Semaphore(WORKER_CONCURRENCY)
     in_hand: set[str] = set()
     held_elsewhere: dict[str, float] = {}  # key -> when to look at it again
-    last_sweep = 0.0
+    sweeps = Pace(SWEEP_EVERY_S)
 
     async def work(key: str) -> None:
         try:
@@ -395,9 +396,12 @@ async def run_worker(
             if not ready():
                 await asyncio.sleep(0.5)
                 continue
-            if loop.time() - last_sweep > SWEEP_EVERY_S:
-                last_sweep = loop.time()
-                await sweep(db)
+            if sweeps.due(loop.time()):
+                started = loop.time()
+                try:
+                    await sweep(db)
+                finally:
+                    sweeps.ran(started, loop.time())
             wakeup.clear()
             t = loop.time()
             for key, until in list(held_elsewhere.items()):

@@ -38,7 +38,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from app.db import Doc
+from app.db import Doc, find_by_id
 from app.errors import Code, Collector, NotFoundError, UserInputError
 from app.gateway import GatewayClient
 from app.services import audit, cards, locks, notifications, occupants, properties, rent, stats
@@ -118,6 +118,7 @@ def invoice_docs(
                 "monthly_rent_fen": monthly_rent_fen,
                 "void": False,
                 "created_at": at,
+                "rent_due_sent": False,  # RENT_DUE told (or found paid): rent.send_rent_due
                 **rent.ledger_fields(amount),
             }
         )
@@ -182,7 +183,7 @@ async def owned_lease(
     db: AsyncDatabase[Doc], viewer: Viewer, lease_id: ObjectId, field: Sequence[str] = ("leaseId",)
 ) -> Doc:
     landlord_id = viewer.require(Role.LANDLORD)
-    lease = await db.leases.find_one({"_id": lease_id, "landlord_id": landlord_id})
+    lease = await find_by_id(db.leases, lease_id, landlord_id=landlord_id)
     if lease is None:
         raise NotFoundError("Lease", field=list(field))
     return lease
@@ -465,7 +466,7 @@ async def deregister_occupant(
     """Someone leaves: their card is revoked at once. Idempotent: a departed occupant comes
     back as is."""
     landlord_id = viewer.require(Role.LANDLORD)
-    found = await db.occupants.find_one({"_id": occupant_id, "landlord_id": landlord_id})
+    found = await find_by_id(db.occupants, occupant_id, landlord_id=landlord_id)
     if found is None:
         raise NotFoundError("Occupant", field=["occupantId"])
     async with locks.held(db, cards.lease_lock(found["lease_id"])):

@@ -35,7 +35,7 @@ from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from app.db import Doc
+from app.db import Doc, find_by_id
 from app.errors import Code, NotFoundError, UnavailableError, UserInputError
 from app.services.clock import now, today
 from app.services.notifications import notify
@@ -301,7 +301,7 @@ def yuan(fen: int) -> str:
 async def remind_tenant(db: AsyncDatabase[Doc], viewer: Viewer, invoice_id: ObjectId) -> Doc:
     """LANDLORD: a RENT_REMINDER to the invoice's tenant, at most one per invoice a UTC day."""
     landlord_id = viewer.require(Role.LANDLORD)
-    invoice = await db.invoices.find_one({"_id": invoice_id, "landlord_id": landlord_id})
+    invoice = await find_by_id(db.invoices, invoice_id, landlord_id=landlord_id)
     if invoice is None:
         raise NotFoundError("Invoice", field=["invoiceId"])
     status = invoice_status(invoice)
@@ -337,10 +337,13 @@ async def send_rent_due(
     db: AsyncDatabase[Doc], *, on: dt.date | None = None, tenant_id: ObjectId | None = None
 ) -> int:
     """RENT_DUE to the tenant of every unpaid invoice due within RENT_DUE_DAYS (today
-    included), once per invoice and due date (a unique key). Returns how many were sent."""
+    included), once per invoice and due date (a unique key). Returns how many were sent.
+    An invoice told about, or found paid, is marked `rent_due_sent` and not read again (a
+    due date never changes), so each pass reads only the invoices newly in the window."""
     day = on or today()
     query: Doc = {
         "void": {"$ne": True},
+        "rent_due_sent": {"$ne": True},
         "due_date": {
             "$gte": day.isoformat(),
             "$lte": (day + dt.timedelta(days=RENT_DUE_DAYS)).isoformat(),
@@ -351,6 +354,7 @@ async def send_rent_due(
     sent = 0
     async for invoice in db.invoices.find(query):
         if invoice_status(invoice, day) == PAID:
+            await _rent_due_done(db, invoice["_id"])
             continue
         days = (dt.date.fromisoformat(invoice["due_date"]) - day).days
         when = "today" if days == 0 else f"in {days} day{'s' if days > 1 else ''}"
@@ -365,7 +369,17 @@ async def send_rent_due(
             key=f"RENT_DUE:{invoice['_id']}:{invoice['due_date']}",
         )
         sent += made is not None
+        await _rent_due_done(db, invoice["_id"])
     return sent
+
+
+async def _rent_due_done(db: AsyncDatabase[Doc], invoice_id: ObjectId) -> None:
+    # under the invoice's lock: on FerretDB an update rewrites the whole document, and a
+    # payment credited meanwhile would be lost. A busy invoice is marked by a later pass (the
+    # notification's unique key keeps it from being sent twice meanwhile).
+    with contextlib.suppress(UnavailableError):
+        async with invoice_lock(db, invoice_id):
+            await db.invoices.update_one({"_id": invoice_id}, {"$set": {"rent_due_sent": True}})
 
 
 # --- the rent roll -------------------------------------------------------------------------

@@ -31,12 +31,13 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from app.db import Doc
+from app.db import Doc, find_by_id
 from app.errors import Code, Collector, NotFoundError, UserInputError
 from app.payments import PaymentsClient, PaymentsRefused, PaymentsUnavailable, PaymentsUncertain
 from app.services import rent
 from app.services.clock import now
 from app.services.notifications import notify
+from app.services.pacing import Pace
 from app.settings import Settings
 from app.validation import clean_text
 from app.viewer import Role, Viewer
@@ -141,7 +142,7 @@ def _failure(payment: Doc) -> UserInputError:
 # --- the payment document --------------------------------------------------------------------
 
 
-def _new_payment(
+def new_payment_doc(
     caller: ObjectId, key: str, invoice: Doc, amount_fen: int, method: str, note: str | None
 ) -> Doc:
     t = now()
@@ -404,7 +405,7 @@ async def pay_invoice(
     if method not in ONLINE_METHODS:
         errors.add(["method"], Code.INVALID_METHOD, "Pay online with WECHAT_PAY or ALIPAY.")
     errors.raise_if_any()
-    invoice = await db.invoices.find_one({"_id": invoice_id, "tenant_id": tenant_id})
+    invoice = await find_by_id(db.invoices, invoice_id, tenant_id=tenant_id)
     if invoice is None:
         raise NotFoundError("Invoice", field=["invoiceId"])
 
@@ -443,7 +444,7 @@ async def _start(
         if await _by_key(db, caller, key) is not None:
             return None
         raise
-    payment = _new_payment(caller, key, invoice, amount_fen, method, note)
+    payment = new_payment_doc(caller, key, invoice, amount_fen, method, note)
     try:
         await db.payments.insert_one(payment)
     except DuplicateKeyError:
@@ -488,7 +489,7 @@ async def record_payment(
         errors.add(["method"], Code.INVALID_METHOD, "Record CASH or BANK_TRANSFER here.")
     clean_note = clean_text(errors, ["note"], note, max_len=MAX_NOTE, required=False) or None
     errors.raise_if_any()
-    invoice = await db.invoices.find_one({"_id": invoice_id, "landlord_id": landlord_id})
+    invoice = await find_by_id(db.invoices, invoice_id, landlord_id=landlord_id)
     if invoice is None:
         raise NotFoundError("Invoice", field=["invoiceId"])
     payment = await _start(db, landlord_id, key, invoice, amount_fen, method, clean_note)
@@ -578,14 +579,20 @@ async def run_worker(
     ready: Callable[[], bool],
     interval: float = WORKER_INTERVAL_S,
 ) -> None:
-    """Every `interval` seconds: RENT_DUE notifications, then unfinished payments."""
+    """Every `interval` seconds (less often if a pass is slow: services/pacing.py): RENT_DUE
+    notifications, then unfinished payments."""
+    loop = asyncio.get_running_loop()
+    pace = Pace(interval)
     while True:
-        if ready():
-            try:
-                await rent.send_rent_due(db)
-                await reconcile(db, client, settings)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a database hiccup must not end the worker
-                log.exception("rent worker pass failed")
-        await asyncio.sleep(interval if ready() else 1.0)
+        if not ready():
+            await asyncio.sleep(1.0)
+            continue
+        started = loop.time()
+        try:
+            await rent.send_rent_due(db)
+            await reconcile(db, client, settings)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a database hiccup must not end the worker
+            log.exception("rent worker pass failed")
+        await asyncio.sleep(pace.ran(started, loop.time()))
