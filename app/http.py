@@ -21,8 +21,14 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
 ]
 
 
+EXPLAIN_HEADER = b"x-anju-capture-commands"
+
+
 class RequestContext:
-    """Gives each request an id (X-Request-Id) and a round-trip counter."""
+    """Gives each request an id (X-Request-Id) and a round-trip counter. Where
+    `capture_commands` is on (ANJU_BENCH_ROUTES, never in production), a request that sends
+    the `X-Anju-Capture-Commands` header also gets the commands themselves kept, for the
+    benchmark to explain; the others do not pay for it."""
 
     def __init__(self, app: ASGIApp, capture_commands: bool = False) -> None:
         self.app = app
@@ -34,7 +40,10 @@ class RequestContext:
             return
         request_id = secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = request_id
-        token = current_round_trips.set(RoundTrips(captured=[] if self.capture_commands else None))
+        capture = self.capture_commands and any(
+            name == EXPLAIN_HEADER for name, _ in scope.get("headers", ())
+        )
+        token = current_round_trips.set(RoundTrips(captured=[] if capture else None))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

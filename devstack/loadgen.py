@@ -11,6 +11,7 @@ import asyncio
 import json
 import statistics
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ class Result:
     p99_ms: float = 0.0
     max_ms: float = 0.0
     round_trips: float | None = None
+    error_kinds: dict[str, int] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list, repr=False)
 
     def summary(self) -> dict[str, Any]:
@@ -62,21 +64,28 @@ async def run(
     """Drives `send` from `concurrency` clients for `duration_s` (after a warm-up)."""
     result = Result(name, concurrency, duration_s)
     trips: list[int] = []
+    failures: Counter[str] = Counter()
+    kinds: Counter[str] = getattr(send, "error_kinds", Counter())
+    kinds.clear()
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
         warm_end = time.monotonic() + warmup_s
+        # the warm-up's failures are not counted, nor are their kinds
+        asyncio.get_running_loop().call_later(warmup_s, kinds.clear)
         end = warm_end + duration_s
 
         async def worker(i: int) -> None:
             while time.monotonic() < end and result.requests < max_requests:
-                start = time.monotonic()
+                start, raised = time.monotonic(), None
                 try:
                     ok, rt = await send(client, i)
-                except (httpx.HTTPError, ValueError, KeyError):
-                    ok, rt = False, -1
+                except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+                    ok, rt, raised = False, -1, type(exc).__name__
                 elapsed = time.monotonic() - start
                 if start < warm_end:
                     continue
+                if raised:
+                    failures[raised] += 1
                 result.requests += 1
                 result.latencies_ms.append(elapsed * 1000)
                 if not ok:
@@ -92,6 +101,7 @@ async def run(
     result.p99_ms = _percentile(lat, 0.99)
     result.max_ms = lat[-1] if lat else 0.0
     result.round_trips = statistics.fmean(trips) if trips else None
+    result.error_kinds = {**kinds, **failures}
     return result
 
 
@@ -110,11 +120,25 @@ def graphql_request(
             "/graphql", json={"query": query, "variables": variables(i)}, headers=headers
         )
         if response.status_code != 200:
+            error_kinds[f"HTTP {response.status_code}"] += 1
             return False, -1
         body = response.json()
         trips = body.get("extensions", {}).get("dbRoundTrips", -1)
-        return check(body), int(trips)
+        try:
+            ok = check(body)
+        except (KeyError, TypeError, IndexError):
+            ok = False
+        if not ok:
+            codes = [
+                str((e.get("extensions") or {}).get("code", e.get("message", "?")))
+                for e in body.get("errors") or []
+            ]
+            error_kinds[", ".join(codes) or "unexpected answer"] += 1
+        return ok, int(trips)
 
+    # what the failures were, by code, for the report
+    error_kinds: Counter[str] = Counter()
+    send.error_kinds = error_kinds  # type: ignore[attr-defined]
     return send
 
 
@@ -130,6 +154,10 @@ def table(results: list[Result]) -> str:
             f"{r.name:<34}{r.rps:>8.1f}{r.p50_ms:>9.1f}{r.p95_ms:>9.1f}"
             f"{r.p99_ms:>9.1f}{r.errors:>8}{trips:>10}"
         )
+    for r in results:
+        if r.error_kinds:
+            kinds = ", ".join(f"{k} x{n}" for k, n in sorted(r.error_kinds.items()))
+            rows.append(f"  errors of {r.name}: {kinds}")
     return "\n".join(rows)
 
 

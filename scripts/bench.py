@@ -36,6 +36,7 @@ from scripts.bench_analysis import (
     projection,
     with_children,
 )
+from scripts.city import CITY_VERSION
 from scripts.workload import _post as gql
 
 OUT = ROOT / ".bench"
@@ -82,10 +83,16 @@ def wait_ready(base: str, timeout: float = 60) -> None:
 
 
 def ensure_city(uri: str, db_name: str, scale: float, seed: int) -> dict[str, Any]:
-    """Builds the city unless this database already holds it (marker document)."""
+    """Builds the city unless this database already holds it, made by this version of the
+    generator (marker document)."""
     with MongoClient(uri) as client:
         marker = client[db_name].bench_marker.find_one({"_id": "city"})
-        if marker and marker.get("scale") == scale and marker.get("seed") == seed:
+        if (
+            marker
+            and marker.get("scale") == scale
+            and marker.get("seed") == seed
+            and marker.get("version") == CITY_VERSION
+        ):
             print(f"city at scale {scale} already loaded ({marker['summary']})", flush=True)
             return dict(marker)
     started = time.perf_counter()
@@ -115,6 +122,7 @@ def ensure_city(uri: str, db_name: str, scale: float, seed: int) -> dict[str, An
             "_id": "city",
             "scale": scale,
             "seed": seed,
+            "version": CITY_VERSION,
             "load_seconds": seconds,
             "summary": result.stdout.strip().splitlines()[-1] if result.stdout else "",
         }
@@ -331,6 +339,7 @@ def explain_operations(fx: Fixture, base: str, uri: str) -> dict[str, list[dict[
         for name, (query, variables, token) in fx.samples.items():
             t = token(0)
             headers = {"authorization": f"Bearer {t}"} if t else {}
+            headers["x-anju-capture-commands"] = "1"
             body = client.post(
                 "/graphql", json={"query": query, "variables": variables(0)}, headers=headers
             ).json()
@@ -410,7 +419,7 @@ def cpu_table(
 ) -> str:
     head = (
         f"{'operation':<34}{'anju':>8}{'db':>9}{'sim':>7}{'loadgen':>9}"
-        f"{'| proj. rps':>12}{'mean ms':>9}"
+        f"{'| proj. rps':>12}{'mean ms':>9}{'| load elsewhere: rps':>22}{'mean ms':>9}"
     )
     rows = [
         "\nCPU per request (ms), and a projection onto a MongoDB that answers each round trip",
@@ -424,6 +433,7 @@ def cpu_table(
             f"{r.name:<34}{c.get('anju', 0):>8.1f}{c.get('database', 0):>9.1f}"
             f"{c.get('simulator', 0):>7.1f}{c.get('load generator', 0):>9.1f}"
             f"{p.get('rps', 0):>12.0f}{p.get('mean_latency_ms', 0):>9.0f}"
+            f"{p.get('remote_load_rps', 0):>22.0f}{p.get('remote_load_mean_latency_ms', 0):>9.0f}"
         )
     return "\n".join(rows)
 
@@ -451,6 +461,12 @@ def main() -> None:
         type=float,
         default=0.3,
         help="database CPU per indexed command assumed by the MongoDB projection",
+    )
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=10,
+        help="how long to measure the processes' CPU with no requests before the operations",
     )
     parser.add_argument(
         "--postgresql-url",
@@ -512,6 +528,12 @@ def main() -> None:
             }
         )
         fx = Fixture(base, uri, db_name, f"http://127.0.0.1:{sport}")
+        idle = meter.measure_idle(args.idle_seconds)
+        print(
+            "CPU when idle (subtracted from each operation's): "
+            + ", ".join(f"{k} {v * 1000:.0f} ms/s" for k, v in idle.items()),
+            flush=True,
+        )
         ops = operations(fx)
         ops["realistic mix"] = mix(ops)
         wanted = [p.strip() for p in args.only.split(",") if p.strip()]
@@ -573,6 +595,7 @@ def main() -> None:
             "graphql_cost_ratio": ratio,
             "results": json.loads(dump(results)),
             "cpu_ms_per_request": cpu,
+            "idle_cpu_ms_per_s_subtracted": {k: round(v * 1000, 1) for k, v in idle.items()},
             "mongo_ms_per_command_assumed": args.mongo_ms_per_command,
             "projected_on_indexed_mongodb": projected,
             "plans": plans,

@@ -13,6 +13,7 @@ latency of C / throughput (Little's law)."""
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,10 +50,15 @@ def with_children(pid: int) -> list[int]:
 
 @dataclass
 class CpuMeter:
-    """CPU seconds of named groups of processes; `delta()` since the last `mark()`."""
+    """CPU seconds of named groups of processes; `delta()` since the last `mark()`, less
+    what the processes spend when no request arrives (`measure_idle()`: Anju's background
+    workers, the database's own housekeeping), so that an operation served a few times a
+    second is not charged for the sweeps that ran meanwhile."""
 
     groups: dict[str, list[int]]
     last: dict[str, float] = field(default_factory=dict)
+    idle_per_s: dict[str, float] = field(default_factory=dict)
+    marked_at: float = 0.0
 
     def _now(self) -> dict[str, float]:
         out = {name: sum(cpu_seconds(p) for p in pids) for name, pids in self.groups.items()}
@@ -60,12 +66,26 @@ class CpuMeter:
         out["load generator"] = t.user + t.system
         return out
 
+    def measure_idle(self, seconds: float) -> dict[str, float]:
+        """CPU per second of each group while nothing is asked of it."""
+        self.mark()
+        time.sleep(seconds)
+        raw = self.delta()
+        self.idle_per_s = {k: v / seconds for k, v in raw.items() if k != "load generator"}
+        return self.idle_per_s
+
     def mark(self) -> None:
         self.last = self._now()
+        self.marked_at = time.monotonic()
 
     def delta(self) -> dict[str, float]:
-        now = self._now()
-        return {name: now[name] - self.last.get(name, 0.0) for name in now}
+        now, elapsed = self._now(), time.monotonic() - self.marked_at
+        return {
+            name: max(
+                0.0, now[name] - self.last.get(name, 0.0) - self.idle_per_s.get(name, 0.0) * elapsed
+            )
+            for name in now
+        }
 
 
 def per_request_ms(delta: dict[str, float], requests: int) -> dict[str, float]:
@@ -183,16 +203,22 @@ def projection(
 ) -> dict[str, float]:
     """Throughput and mean latency if the database answered each command from an index:
     Anju's, the simulator's and the load generator's CPU stay as measured, the database's
-    becomes `mongo_ms_per_command` per round trip."""
+    becomes `mongo_ms_per_command` per round trip. The `remote_load_*` figures are the same
+    with the load generator on another machine (its CPU no longer shares the cores)."""
     ours = sum(v for k, v in cpu_ms.items() if k not in ("database",))
-    per_request = ours + (round_trips or 0) * mongo_ms_per_command
+    database = (round_trips or 0) * mongo_ms_per_command
+    per_request = ours + database
     if per_request <= 0:
         return {}
     rps = cores * 1000 / per_request
+    remote = max(per_request - cpu_ms.get("load generator", 0.0), 1e-6)
+    remote_rps = cores * 1000 / remote
     return {
         "cpu_ms_per_request": round(per_request, 2),
         "rps": round(rps, 1),
         "mean_latency_ms": round(concurrency / rps * 1000, 1),
+        "remote_load_rps": round(remote_rps, 1),
+        "remote_load_mean_latency_ms": round(concurrency / remote_rps * 1000, 1),
     }
 
 

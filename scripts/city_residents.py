@@ -9,8 +9,11 @@ store it (encrypted under ANJU_ID_NUMBER_KEY, keyed hash, masked), and an access
 current occupant a `current_registrations` entry. The documents are made by the services' own
 helpers (`leases.lease_doc`, `occupants.occupant_doc`, `occupants.registration_doc`).
 
-Not made: invoices (a lease made through the API has one per month of its term; the city's
-have none, to keep the load small), card jobs (the city has no doors), and ended leases.
+Each lease has its invoices, one per month of its term as the API makes them
+(`leases.invoice_docs`); of those due before the anchor 90% were paid in full and 4% half,
+each by one payment the landlord recorded (cash or bank transfer, shaped as
+`rent_payments.new_payment_doc` makes it, credited to the invoice), and 6% are overdue.
+Not made: card jobs (the city has no doors), and ended leases.
 Reproducible: everything, the encryption nonces included, is drawn from the extension's own
 seeded generator (never do that with real data: a nonce must be random).
 """
@@ -18,6 +21,7 @@ seeded generator (never do that with real data: a nonce must be random).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import random
 from collections.abc import Callable
@@ -26,10 +30,10 @@ from dataclasses import dataclass, field
 from pymongo.asynchronous.database import AsyncDatabase
 
 from app.db import Doc
-from app.services import cards, idnumbers, leases, occupants
+from app.services import cards, idnumbers, leases, occupants, rent_payments
 from app.services.accounts import hash_password
 from app.settings import Settings, load_settings
-from scripts.city import CITY_PASSWORD, CityBatch, CitySummary, _oid, _person
+from scripts.city import CITY_PASSWORD, CityBatch, CitySummary, _ms, _oid, _person
 
 # How many people live in an occupied room (mean 2.77: 1.3 million in the city's ~470,000).
 HOUSEHOLD = ((1, 17), (2, 28), (3, 28), (4, 16), (5, 7), (6, 4))
@@ -64,6 +68,42 @@ def id_number_of(n: int, offset: int) -> str:
     return idnumbers.with_check_digit(f"{REGIONS[region]}{born:%Y%m%d}{seq:03d}")
 
 
+# Of the invoices due before the anchor: paid in full, paid half, not paid (overdue).
+PAID_IN_FULL, PAID_HALF = 0.90, 0.04
+
+
+def _paid(rng: random.Random, lease: Doc, invoice: Doc, anchor: dt.date) -> Doc | None:
+    """The landlord's recorded payment of an invoice due before the anchor, credited to it
+    (the invoice's ledger fields change to match), or None if it is not due or not paid."""
+    if invoice["due_date"] >= anchor.isoformat():
+        return None
+    roll = rng.random()
+    if roll >= PAID_IN_FULL + PAID_HALF:
+        return None
+    amount = invoice["amount_fen"] if roll < PAID_IN_FULL else invoice["amount_fen"] // 2
+    due = dt.datetime.fromisoformat(invoice["due_date"]).replace(tzinfo=dt.UTC)
+    at = _ms(due - dt.timedelta(days=rng.randint(0, 5), minutes=rng.randint(-600, 600)))
+    method = rng.choice(sorted(rent_payments.OFFLINE_METHODS))
+    payment = rent_payments.new_payment_doc(
+        lease["landlord_id"], f"city-{invoice['_id']}", invoice, amount, method, None
+    )
+    payment |= {
+        "_id": _oid(rng, at),
+        "status": rent_payments.SUCCEEDED,
+        "applied": True,
+        "lock_until": None,
+        "created_at": at,
+        "updated_at": at,
+        "paid_at": at,
+    }
+    invoice |= {
+        "paid_fen": amount,
+        "open_fen": invoice["amount_fen"] - amount,
+        "credited_payment_ids": [payment["_id"]],
+    }
+    return payment
+
+
 def _months_later(day: dt.date, months: int) -> dt.date:
     month = day.month - 1 + months
     year, month = day.year + month // 12, month % 12 + 1
@@ -81,6 +121,8 @@ class CityResidents:
     leases: int = 0
     residents: int = 0
     tenants: int = 0
+    invoices: int = 0
+    payments: int = 0
     _password_hash: str | None = None
     _offset: int | None = None
 
@@ -95,6 +137,8 @@ class CityResidents:
             "leases": [],
             "occupants": [],
             "current_registrations": [],
+            "invoices": [],
+            "payments": [],
         }
         sizes, size_weights = zip(*HOUSEHOLD, strict=True)
         terms, term_weights = zip(*TERMS_MONTHS, strict=True)
@@ -157,8 +201,17 @@ class CityResidents:
                 made["current_registrations"].append(occupants.registration_doc(doc))
             made["accounts"].append(tenant)
             made["leases"].append(lease)
+            for invoice in leases.invoice_docs(
+                lease, start, end, rent, signed, new_id=functools.partial(_oid, rng, signed)
+            ):
+                made["invoices"].append(invoice)
+                payment = _paid(rng, lease, invoice, anchor)
+                if payment is not None:
+                    made["payments"].append(payment)
             batch.counters.add(room["place"], room["kind"], residents=count)
         self.leases += len(made["leases"])
+        self.invoices += len(made["invoices"])
+        self.payments += len(made["payments"])
         for name, docs in made.items():
             for i in range(0, len(docs), CHUNK):
                 await db[name].insert_many(docs[i : i + CHUNK], ordered=False)
@@ -166,5 +219,6 @@ class CityResidents:
     async def finish(self, db: AsyncDatabase[Doc], summary: CitySummary) -> None:
         self.log(
             f"  {self.leases} leases, {self.tenants} tenants, {self.residents} residents "
-            f"({self.residents / max(1, self.leases):.2f} per occupied room)"
+            f"({self.residents / max(1, self.leases):.2f} per occupied room), "
+            f"{self.invoices} invoices, {self.payments} payments"
         )

@@ -10,18 +10,27 @@ from typing import Any
 from pymongo import AsyncMongoClient, MongoClient
 
 from app.db import Doc
+from app.ids import encode_id, parse_id
 from app.services import accounts, idnumbers
 from app.settings import load_settings
 from scripts.city import CITY_PASSWORD, CitySummary, build_city
 from scripts.city_residents import CityResidents
 from tests.conftest import Stack
 from tests.lease_support import make_home, start_lease
+from tests.rent_support import record
 from tests.support import Api
 from tests.test_city import ANCHOR, shape
 
 MY_LEASES = """{ myLeases { id status startDate endDate room { id status }
   occupants { name idNumberMasked phone card { cardNumber validFrom validUntil } } } }"""
 STATS = "{ populationStats { occupiedRooms residents } }"
+MY_INVOICES = "{ myLeases { invoices(first: 50) { totalCount } } }"
+
+
+def lease_oid(lease: dict[str, Any]) -> Any:
+    parsed = parse_id(lease["id"])
+    assert parsed is not None
+    return parsed[1]
 
 
 def build(stack: Stack, db_name: str, scale: float, seed: int) -> tuple[CitySummary, CityResidents]:
@@ -74,6 +83,21 @@ def test_every_occupied_room_has_a_lease_and_residents(
     assert lease["status"] == "ACTIVE" and lease["room"]["status"] == "OCCUPIED"
     assert lease["occupants"][0]["phone"] == "18000000001"
     assert all("********" in o["idNumberMasked"] for o in lease["occupants"])
+    # and every lease has its invoices, those due before the anchor mostly paid, each paid
+    # one by a payment whose amount is what the invoice has been credited
+    assert residents.invoices == db.invoices.count_documents({}) > residents.leases * 3
+    assert residents.payments == db.payments.count_documents({"status": "SUCCEEDED"})
+    due = db.invoices.count_documents({"due_date": {"$lt": day}})
+    assert 0.85 * due < residents.payments <= due
+    credited = {p["invoice_id"]: p["amount_fen"] for p in db.payments.find()}
+    for invoice in db.invoices.find({"paid_fen": {"$gt": 0}}):
+        assert credited.pop(invoice["_id"]) == invoice["paid_fen"], invoice["_id"]
+        assert invoice["open_fen"] == invoice["amount_fen"] - invoice["paid_fen"]
+    assert credited == {}
+    assert not db.invoices.count_documents({"due_date": {"$gte": day}, "paid_fen": {"$gt": 0}})
+    # which the tenant sees
+    seen = tenant.data(MY_INVOICES)["myLeases"][0]["invoices"]
+    assert seen["totalCount"] == db.invoices.count_documents({"lease_id": lease_oid(lease)})
 
 
 def test_city_leases_and_occupants_have_the_shapes_the_services_write(
@@ -95,6 +119,13 @@ def test_city_leases_and_occupants_have_the_shapes_the_services_write(
     made["current_registrations"] = db.current_registrations.find_one(
         {"occupant_id": made["occupants"]["_id"]}
     )
+    # and one of its invoices paid in full by a payment the landlord recorded
+    lease_id = made["leases"]["_id"]
+    first = db.invoices.find_one({"lease_id": lease_id}, sort=[("due_date", 1)])
+    assert first is not None
+    paid = record(landlord, encode_id("Invoice", first["_id"]), first["amount_fen"])
+    assert paid["invoice"]["status"] == "PAID", paid
+    made["payments"] = db.payments.find_one({"invoice_id": first["_id"]})
     # then the city's documents of each collection have exactly the same fields and types
     for name, reference in made.items():
         assert reference is not None, name
@@ -104,6 +135,18 @@ def test_city_leases_and_occupants_have_the_shapes_the_services_write(
         assert city, name
         for doc in city:
             assert shape(doc) == shape(reference), (name, doc["_id"])
+    # and so do its invoices, paid (in full or in part) or not
+    for credited in (True, False):
+        reference = db.invoices.find_one(
+            {"lease_id": lease_id, "paid_fen": {"$gt": 0} if credited else 0}
+        )
+        assert reference is not None
+        city = db.invoices.find(
+            {"lease_id": {"$ne": lease_id}, "paid_fen": {"$gt": 0} if credited else 0}, limit=200
+        ).to_list()
+        assert city, credited
+        for doc in city:
+            assert shape(doc) == shape(reference), doc["_id"]
 
 
 def test_the_same_seed_makes_the_same_residents(
@@ -116,7 +159,14 @@ def test_the_same_seed_makes_the_same_residents(
 
         def dump(name: str) -> dict[str, list[Doc]]:
             out = {}
-            for coll in ("leases", "occupants", "current_registrations", "stats_counters"):
+            for coll in (
+                "leases",
+                "occupants",
+                "current_registrations",
+                "stats_counters",
+                "invoices",
+                "payments",
+            ):
                 out[coll] = mongo[name][coll].find({}, sort=[("_id", 1)]).to_list()
             tenants = mongo[name].accounts.find({"role": "TENANT"}, sort=[("_id", 1)]).to_list()
             out["tenants"] = [{k: v for k, v in t.items() if k != "password_hash"} for t in tenants]
