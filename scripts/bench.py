@@ -530,7 +530,7 @@ def main() -> None:
         fx = Fixture(base, uri, db_name, f"http://127.0.0.1:{sport}")
         idle = meter.measure_idle(args.idle_seconds)
         print(
-            "CPU when idle (subtracted from each operation's): "
+            "CPU when idle (Anju's and the simulator's subtracted from each operation's): "
             + ", ".join(f"{k} {v * 1000:.0f} ms/s" for k, v in idle.items()),
             flush=True,
         )
