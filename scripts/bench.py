@@ -569,7 +569,9 @@ def main() -> None:
         projected = {
             r.name: projection(
                 cpu.get(r.name, {}),
-                r.round_trips,
+                # the bare route sends the same queries as the GraphQL search (it does not
+                # report them): count the same database CPU for both
+                r.round_trips if r is not bare or graphql is None else graphql.round_trips,
                 cores=cores,
                 concurrency=args.concurrency,
                 mongo_ms_per_command=args.mongo_ms_per_command,
