@@ -2,8 +2,8 @@
 worker's reminders and reconciliation).
 
 Each pass runs at its interval, or less often when it is slow: after a pass that took d
-seconds, the next starts no sooner than d / share seconds after it began, so that background
-passes keep at most `share` of the time of a worker and of the database. On MongoDB these
+seconds, the next starts no sooner than d / share seconds after it began, so that each
+worker's passes keep at most `share` of its time and of the database's. On MongoDB these
 passes are indexed reads of a few documents and run at their interval. On FerretDB v1, which
 reads the whole collection for every query but `{_id: x}`, one pass over a city's occupants
 took about a minute: run every minute by every worker, the passes kept the database busy all
