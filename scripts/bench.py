@@ -171,8 +171,12 @@ class Fixture:
             prop = db.properties.find_one({"landlord_id": best["_id"]})
             assert prop is not None
             door = db.devices.find_one({"property_id": prop["_id"], "kind": "DOOR"})
-            # a room's door (an entrance would first receive every live card of the building)
-            room = db.rooms.find_one({"property_id": prop["_id"]})
+            # a room's door (an entrance would first receive every live card of the building),
+            # on a vacant room if there is one: registering a door on an occupied room puts its
+            # residents' cards, which looks them up (a scan of every occupant on FerretDB)
+            room = db.rooms.find_one(
+                {"property_id": prop["_id"], "status": "VACANT"}
+            ) or db.rooms.find_one({"property_id": prop["_id"]})
             assert room is not None
             if door is None:
                 from app.ids import encode_id
