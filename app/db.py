@@ -7,6 +7,7 @@ an index that exists is a no-op, so this is idempotent.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 from dataclasses import dataclass, field
@@ -310,6 +311,22 @@ async def find_by_id(
     return doc
 
 
+async def find_by_ids(
+    collection: AsyncCollection[Doc], ids: list[Any], point_lookups: bool
+) -> dict[Any, Doc]:
+    """The documents with these `_id`s, by `_id` (missing ones left out). With
+    `point_lookups` (FerretDB v1, where an `$in` is a scan and `{_id: x}` is not: see
+    services/listings.detect_capabilities), or for a single id, each is read by `_id`, all at
+    once; otherwise with one `$in`."""
+    distinct = list(dict.fromkeys(ids))
+    if not distinct:
+        return {}
+    if point_lookups or len(distinct) == 1:
+        found = await asyncio.gather(*(collection.find_one({"_id": i}) for i in distinct))
+        return {doc["_id"]: doc for doc in found if doc is not None}
+    return {doc["_id"]: doc async for doc in collection.find({"_id": {"$in": distinct}})}
+
+
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     """Creates the declared indexes that are missing, one at a time: FerretDB v1 drops the
     connection when one createIndexes command names several indexes that already exist."""
@@ -347,6 +364,7 @@ __all__ = [
     "current_round_trips",
     "ensure_indexes",
     "find_by_id",
+    "find_by_ids",
     "make_client",
     "ping",
 ]

@@ -2,13 +2,12 @@
 life of the server and leak one viewer's data to another).
 
 Each loader batches the keys asked for in one tick into one `$in` query (on FerretDB, `by_id`
-reads each key by `_id` instead, at once: see `_by_id_loader`) and returns results
+reads each key by `_id` instead, at once: see `db.find_by_ids`) and returns results
 in key order. Named `XByYLoader` after what they return and what they are keyed by.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -17,24 +16,14 @@ from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 from strawberry.dataloader import DataLoader
 
-from app.db import Doc
+from app.db import Doc, find_by_ids
 
 
 def _by_id_loader(
     db: AsyncDatabase[Doc], collection: str, point_lookups: bool
 ) -> DataLoader[ObjectId, Doc | None]:
     async def load(keys: list[ObjectId]) -> list[Doc | None]:
-        distinct = list(set(keys))
-        if point_lookups or len(distinct) == 1:
-            # `{_id: x}` is the one filter FerretDB v1 answers without reading the whole
-            # collection (an `$in` is a scan there): one read per key, at once
-            found_docs = await asyncio.gather(
-                *(db[collection].find_one({"_id": k}) for k in distinct)
-            )
-            docs = [d for d in found_docs if d is not None]
-        else:
-            docs = await db[collection].find({"_id": {"$in": distinct}}).to_list(None)
-        found = {d["_id"]: d for d in docs}
+        found = await find_by_ids(db[collection], keys, point_lookups)
         return [found.get(k) for k in keys]
 
     return DataLoader(load_fn=load)

@@ -34,7 +34,7 @@ from bson import ObjectId
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from app.db import Doc, find_by_id
+from app.db import Doc, find_by_id, find_by_ids
 from app.errors import Code, Collector, NotFoundError, UserInputError
 from app.geo import EARTH_RADIUS_KM, bounding_box, haversine_km
 from app.pagination import Page, SortSpec, after_filter, check_first, decode_cursor
@@ -504,7 +504,7 @@ async def _distance_page(
     keyed.sort()
     start = 0 if values is None else bisect.bisect_right(keyed, (float(values[0]), values[1]))
     window = keyed[start : start + limit]
-    by_id = await _by_ids(db, [oid for _, oid in window], point_lookups)
+    by_id = await find_by_ids(db.listings, [oid for _, oid in window], point_lookups)
     # a listing taken down between the two reads is left out of this page
     live = {oid: doc for oid, doc in by_id.items() if doc["live"]}
     items = [{**live[oid], "distance_km": d} for d, oid in window if oid in live]
@@ -519,17 +519,6 @@ class Capabilities(NamedTuple):
     # only {_id: x} is served by an index (FerretDB v1, whose SQLite backend scans for any
     # other filter): a page's documents are then read one by one rather than with one $in
     point_lookups: bool = False
-
-
-async def _by_ids(
-    db: AsyncDatabase[Doc], ids: list[ObjectId], point_lookups: bool
-) -> dict[ObjectId, Doc]:
-    if not ids:
-        return {}
-    if point_lookups:
-        found = await asyncio.gather(*(db.listings.find_one({"_id": oid}) for oid in ids))
-        return {doc["_id"]: doc for doc in found if doc is not None}
-    return {doc["_id"]: doc async for doc in db.listings.find({"_id": {"$in": ids}})}
 
 
 async def detect_capabilities(db: AsyncDatabase[Doc]) -> Capabilities:
