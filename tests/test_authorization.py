@@ -5,6 +5,7 @@ cannot ship unguarded."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -305,4 +306,13 @@ def test_the_policy_table_covers_the_public_contract() -> None:
         if t is not None
         for f in t.fields
     }
-    assert sorted(names - set(POLICY)) == []
+    # operations of the contract not built yet (tests/contract_pending.txt) join POLICY as
+    # they are built
+    from tests.test_schema import pending
+
+    unbuilt = {
+        m.group(1)
+        for line in pending()
+        if (m := re.match(r"FIELD_REMOVED Field ((?:Query|Mutation|Subscription)\.\w+) was", line))
+    }
+    assert sorted(names - set(POLICY) - unbuilt) == []
