@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pymongo.asynchronous.database import AsyncDatabase
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 
-from app.db import Doc
+from app.deps import Deps
 from app.loaders import Loaders
 from app.settings import Settings
 from app.viewer import Viewer
@@ -26,7 +26,6 @@ class Context:
     state: AppState
     viewer: Viewer
     request_id: str
-    loaders: Loaders
     # Set by strawberry from a WebSocket's connection_init payload.
     connection_params: dict[str, Any] | None = None
 
@@ -35,8 +34,14 @@ class Context:
         return self.state.settings
 
     @property
-    def db(self) -> AsyncDatabase[Doc]:
-        return self.state.db
+    def deps(self) -> Deps:
+        """What services are called with (SERVICE_UNAVAILABLE while Anju starts)."""
+        return self.state.deps
+
+    @functools.cached_property
+    def loaders(self) -> Loaders:
+        """This request's DataLoaders (never shared between requests)."""
+        return Loaders(self.deps.store)
 
 
 if TYPE_CHECKING:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bson import ObjectId
 from bson.errors import InvalidId
@@ -40,3 +41,25 @@ def decode_id(gid: object, type_name: str, field: Sequence[str] | None = None) -
     if parsed is None or parsed[0] != type_name:
         raise UserInputError(f"Not a valid {type_name} ID.", code=Code.INVALID_ID, field=field)
     return parsed[1]
+
+
+@dataclass(frozen=True)
+class GivenId:
+    """An id as a client gave it, decoded when a service asks (`oid()`): a police look-up
+    records what was asked even when the id is malformed."""
+
+    type_name: str
+    raw: str
+    field: tuple[str, ...]
+
+    def oid(self) -> ObjectId:
+        return decode_id(self.raw, self.type_name, self.field)
+
+    @property
+    def shown(self) -> str:
+        """The id as given, cut short for the audit log."""
+        return str(self.raw)[:64]
+
+
+def given_id(gid: object, type_name: str, *field: str) -> GivenId | None:
+    return None if gid is None else GivenId(type_name, str(gid), field)

@@ -1,87 +1,130 @@
 """DataLoaders, built per request in the context (a module-level loader would cache for the
 life of the server and leak one viewer's data to another).
 
-Each loader batches the keys asked for in one tick into one `$in` query (on FerretDB, `by_id`
-reads each key by `_id` instead, at once: see `db.find_by_ids`) and returns results
-in key order. Named `XByYLoader` after what they return and what they are keyed by.
+Each batches the keys asked for in one tick into one query and returns results in key order:
+`by_id` through the store's `find_by_ids`, the grouped ones with one `$in` on their field. The
+orders and conditions are the services' own (a lease's invoices in its order, pending card
+jobs): the schema's types ask for `loaders.invoices_by_lease(status)` and never see a query.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from bson import ObjectId
-from pymongo.asynchronous.database import AsyncDatabase
 from strawberry.dataloader import DataLoader
 
-from app.db import Doc, find_by_ids
+from app.store import Doc, SortSpec, Store
 
-
-def _by_id_loader(
-    db: AsyncDatabase[Doc], collection: str, point_lookups: bool
-) -> DataLoader[ObjectId, Doc | None]:
-    async def load(keys: list[ObjectId]) -> list[Doc | None]:
-        found = await find_by_ids(db[collection], keys, point_lookups)
-        return [found.get(k) for k in keys]
-
-    return DataLoader(load_fn=load)
-
-
-def _many_by_loader(
-    db: AsyncDatabase[Doc],
-    collection: str,
-    field: str,
-    sort: list[tuple[str, int]],
-    extra: Mapping[str, Any] | None = None,
-) -> DataLoader[ObjectId, list[Doc]]:
-    async def load(keys: list[ObjectId]) -> list[list[Doc]]:
-        query: dict[str, Any] = {field: {"$in": list(set(keys))}, **(extra or {})}
-        grouped: dict[Any, list[Doc]] = defaultdict(list)
-        async for doc in db[collection].find(query, sort=sort):
-            grouped[doc[field]].append(doc)
-        return [grouped.get(k, []) for k in keys]
-
-    return DataLoader(load_fn=load)
+ByKey = DataLoader[Any, list[Doc]]
 
 
 class Loaders:
     """The request's loaders, created on first use."""
 
-    def __init__(self, db: AsyncDatabase[Doc], *, point_lookups: bool = False) -> None:
-        self._db = db
-        # the database serves only `{_id: x}` from an index (FerretDB v1: see
-        # services/listings.detect_capabilities)
-        self._point_lookups = point_lookups
-        self._made: dict[tuple[Any, ...], DataLoader[Any, Any]] = {}
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._made: dict[Hashable, DataLoader[Any, Any]] = {}
 
-    def by_id(self, collection: str) -> DataLoader[ObjectId, Doc | None]:
-        key = ("id", collection)
+    def _once(self, key: Hashable, make: Callable[[], DataLoader[Any, Any]]) -> Any:
         if key not in self._made:
-            self._made[key] = _by_id_loader(self._db, collection, self._point_lookups)
+            self._made[key] = make()
         return self._made[key]
 
-    def many_by(
+    def by_id(self, collection: str) -> DataLoader[ObjectId, Doc | None]:
+        async def load(keys: list[ObjectId]) -> list[Doc | None]:
+            found = await self._store.find_by_ids(collection, keys)
+            return [found.get(k) for k in keys]
+
+        return self._once(("id", collection), lambda: DataLoader(load_fn=load))
+
+    def grouped(
         self,
         collection: str,
         field: str,
-        sort: Iterable[tuple[str, int]] = (("_id", 1),),
-        extra: Mapping[str, Any] | None = None,
-    ) -> DataLoader[ObjectId, list[Doc]]:
-        sort_list = list(sort)
-        # repr: the extra conditions may hold operators ({"$ne": True}), which do not hash
-        key = ("many", collection, field, tuple(sort_list), repr(sorted((extra or {}).items())))
-        if key not in self._made:
-            self._made[key] = _many_by_loader(self._db, collection, field, sort_list, extra)
-        return self._made[key]
+        sort: SortSpec = (("_id", 1),),
+        where: Mapping[str, Any] | None = None,
+    ) -> ByKey:
+        """The documents whose `field` is each key (and that match `where`), in `sort`."""
 
-    # Named loaders, so resolvers read in the domain's words.
+        async def load(keys: list[Any]) -> list[list[Doc]]:
+            query: dict[str, Any] = {field: {"$in": list(set(keys))}, **(where or {})}
+            groups: dict[Any, list[Doc]] = defaultdict(list)
+            async for doc in self._store[collection].find(query, sort=list(sort)):
+                groups[doc[field]].append(doc)
+            return [groups.get(k, []) for k in keys]
+
+        # repr: the conditions may hold operators ({"$ne": True}), which do not hash
+        key = ("grouped", collection, field, tuple(sort), repr(sorted((where or {}).items())))
+        return self._once(key, lambda: DataLoader(load_fn=load))
+
+    # --- named in the domain's words ---------------------------------------------------------
+
     @property
     def account_by_id(self) -> DataLoader[ObjectId, Doc | None]:
         return self.by_id("accounts")
 
     @property
-    def live_listings_by_room(self) -> DataLoader[ObjectId, list[Doc]]:
-        """A room's live listing (none or one): `live_key` is the room's id while live."""
-        return self.many_by("listings", "live_key")
+    def property_by_id(self) -> DataLoader[ObjectId, Doc | None]:
+        return self.by_id("properties")
+
+    @property
+    def room_by_id(self) -> DataLoader[ObjectId, Doc | None]:
+        return self.by_id("rooms")
+
+    @property
+    def device_by_id(self) -> DataLoader[ObjectId, Doc | None]:
+        return self.by_id("devices")
+
+    @property
+    def lease_by_id(self) -> DataLoader[ObjectId, Doc | None]:
+        return self.by_id("leases")
+
+    @property
+    def invoice_by_id(self) -> DataLoader[ObjectId, Doc | None]:
+        return self.by_id("invoices")
+
+    @property
+    def rooms_by_property(self) -> ByKey:
+        from app.services.rooms import ROOM_ORDER
+
+        return self.grouped("rooms", "property_id", ROOM_ORDER)
+
+    def devices_by(self, field: str) -> ByKey:
+        """A property's (`property_id`) or a room's (`room_id`) devices, oldest first."""
+        from app.services.devices import DEVICE_ORDER
+
+        return self.grouped("devices", field, DEVICE_ORDER)
+
+    @property
+    def active_lease_by_room(self) -> ByKey:
+        return self.grouped("leases", "room_id", where={"status": "ACTIVE"})
+
+    @property
+    def live_listing_by_room(self) -> ByKey:
+        return self.grouped("listings", "room_id", where={"live": True})
+
+    @property
+    def occupants_by_lease(self) -> ByKey:
+        from app.services.occupants import OCCUPANT_ORDER
+
+        return self.grouped("occupants", "lease_id", OCCUPANT_ORDER)
+
+    def invoices_by_lease(self, where: Mapping[str, Any]) -> ByKey:
+        from app.services.invoices import INVOICE_ORDER
+
+        return self.grouped("invoices", "lease_id", INVOICE_ORDER, where)
+
+    @property
+    def payments_by_invoice(self) -> ByKey:
+        from app.services.payments import PAYMENT_ORDER
+
+        return self.grouped("payments", "invoice_id", PAYMENT_ORDER)
+
+    def pending_card_jobs_by(self, field: str) -> ByKey:
+        """A lease's (`lease_id`) or an occupant's (`occupant_id`) card jobs not yet applied."""
+        from app.services.card_outbox import PENDING
+
+        return self.grouped("card_jobs", field, where={"state": PENDING})

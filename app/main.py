@@ -1,4 +1,6 @@
-"""create_app(): routes, the lifespan (database client, keys, indexes) and middleware."""
+"""create_app(): routes, the lifespan (database client, keys, indexes, workers) and
+middleware. The lifespan owns every shared resource and wires them explicitly: the store
+and the services' `Deps` once the database answers, then the background workers."""
 
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -21,23 +22,23 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
-from app import db as dbmod
+from app import workers
+from app.clients.gateway import GatewayClient
+from app.clients.payments import PaymentsClient
 from app.context import Context
-from app.gateway import GatewayClient
+from app.deps import Deps
 from app.http import BodyLimit, RequestContext, RequestTimeout
-from app.kiosk import kiosk_routes
-from app.loaders import Loaders
-from app.payments import PaymentsClient
-from app.payments_webhook import payments_webhook
+from app.live import LiveFeed
+from app.passwords import Passwords
+from app.routes import http_routes
 from app.schema import build_schema
-from app.services import accounts, cards, listings, rent_payments
-from app.services.live import LiveFeed
+from app.services import accounts
+from app.services.card_outbox import CardOutbox
 from app.settings import Settings, load_settings
-from app.snapshots import serve_snapshot
 from app.state import AppState
+from app.store import make_client, open_store
 from app.tokens import InvalidToken, KeySet
 from app.viewer import ANONYMOUS, Role, Scope, Viewer
-from app.webhooks import gateway_webhook
 
 log = logging.getLogger("anju")
 
@@ -78,7 +79,6 @@ class AnjuGraphQL(GraphQL[Context, None]):
             state=state,
             viewer=viewer,
             request_id=request.scope.get("state", {}).get("request_id", "-"),
-            loaders=Loaders(state.db, point_lookups=state.point_lookups),
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
@@ -100,23 +100,35 @@ class AnjuGraphQL(GraphQL[Context, None]):
 
 
 async def _prepare_database(state: AppState) -> None:
-    """Ensures indexes and the first admin; retries until the database answers, so Anju
-    starts (and /healthz answers) while the database is still down."""
+    """Opens the store (the engine found, the indexes ensured), the first admin, the
+    services' Deps and the workers; retries until the database answers, so Anju starts (and
+    /healthz answers) while the database is still down."""
+    passwords = Passwords(state.settings.password_hash_memory_kib)
     delay = 0.5
     while True:
         try:
-            await dbmod.ensure_indexes(state.db)
-            await accounts.ensure_admin(state.db, state.settings)
-            state.geo_native, state.point_lookups = await listings.detect_capabilities(state.db)
-            state.ready = True
-            log.info("database ready: indexes ensured")
-            return
+            store = await open_store(state.db)
+            await accounts.ensure_admin(store, state.settings, passwords)
+            break
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - keep retrying whatever the failure
             log.warning("database not ready (%s); retrying in %.1fs", exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
+    deps = Deps(
+        settings=state.settings,
+        store=store,
+        keys=state.keys,
+        passwords=passwords,
+        gateway=state.gateway,
+        payments=state.payments,
+        live=LiveFeed(state.db),
+        outbox=CardOutbox(store, state.gateway),
+    )
+    state.tasks += workers.start(deps)
+    state.ready_deps = deps
+    log.info("database ready (%s): indexes ensured", store.engine.name)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -134,36 +146,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        client = dbmod.make_client(settings)
-        gateway = GatewayClient(settings)
-        live = LiveFeed(client[settings.mongodb_db])
-        payments = PaymentsClient(settings)
         state = AppState(
             settings=settings,
-            client=client,
+            client=make_client(settings),
             keys=keys,
-            gateway=gateway,
-            live=live,
-            payments=payments,
+            gateway=GatewayClient(settings),
+            payments=PaymentsClient(settings),
         )
         app.state.anju = state
         preparing = asyncio.create_task(_prepare_database(state))
-        # rent: RENT_DUE notifications and unfinished payments
-        state.tasks.append(
-            asyncio.create_task(
-                rent_payments.run_worker(
-                    client[settings.mongodb_db], payments, settings, lambda: state.ready
-                ),
-                name="rent-worker",
-            )
-        )
-        # leases: the card-job outbox, applied to the gateway until it answers
-        state.tasks.append(
-            asyncio.create_task(
-                cards.run_worker(client[settings.mongodb_db], gateway, lambda: state.ready),
-                name="card-worker",
-            )
-        )
         try:
             yield
         finally:
@@ -175,42 +166,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
             for task in state.tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            await live.close()
-            await gateway.aclose()
-            await payments.aclose()
-            await client.close()
-
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "alive"})
-
-    async def readyz(request: Request) -> Response:
-        state: AppState = request.app.state.anju
-        try:
-            await asyncio.wait_for(dbmod.ping(state.db), timeout=2.0)
-        except Exception:  # noqa: BLE001 - any failure means not ready
-            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
-        if not state.ready:  # up, but indexes and the first admin are still being set up
-            return JSONResponse({"status": "starting", "database": "up"}, status_code=503)
-        return JSONResponse({"status": "ready", "database": "up"})
-
-    async def jwks(request: Request) -> Response:
-        return JSONResponse(keys.jwks(), headers={"cache-control": "public, max-age=300"})
+            if state.ready_deps is not None:
+                await state.ready_deps.live.close()
+            await state.gateway.aclose()
+            await state.payments.aclose()
+            await state.client.close()
 
     routes = [
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
-        Route("/healthz", healthz),
-        Route("/readyz", readyz),
-        Route("/.well-known/jwks.json", jwks),
-        Route("/webhooks/gateway", gateway_webhook, methods=["POST"]),
-        Route("/webhooks/payments", payments_webhook, methods=["POST"]),
-        Route("/snapshots/{snapshot_id}", serve_snapshot, methods=["GET"]),
-        *kiosk_routes(),
+        *http_routes(settings),
     ]
-    if settings.bench_routes:
-        from app.bench_route import bare_listings
-
-        routes.append(Route("/bench/listings", bare_listings))
     middleware = [
         Middleware(RequestContext, capture_commands=settings.bench_routes),
         Middleware(BodyLimit, limit=settings.max_body_bytes),

@@ -101,6 +101,8 @@ class Settings:
     login_lockout_s: int = 15 * 60
     door_rate_limit: int = 10
     door_rate_window_s: int = 60
+    # argon2id memory cost; lower only outside production (the test suite's accounts)
+    password_hash_memory_kib: int = 64 * 1024
     expose_metrics: bool = True
     bench_routes: bool = False
     dev_defaults_used: tuple[str, ...] = field(default_factory=tuple)
@@ -140,6 +142,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         for name in ("GATEWAY_URL", "PAYMENTS_URL", "ANJU_PUBLIC_URL", "ANJU_JWT_KEYS_DIR"):
             if not env.get(name):
                 raise SettingsError(f"ANJU_ENV=production needs {name}")
+    hash_memory = _int(env, "ANJU_PASSWORD_HASH_MEMORY_KIB", 64 * 1024)
+    if production and hash_memory < 64 * 1024:
+        raise SettingsError("ANJU_ENV=production needs ANJU_PASSWORD_HASH_MEMORY_KIB >= 65536")
+    if hash_memory < 1024:
+        raise SettingsError("ANJU_PASSWORD_HASH_MEMORY_KIB must be at least 1024")
 
     keys_dir = env.get("ANJU_JWT_KEYS_DIR")
     return Settings(
@@ -174,6 +181,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         login_lockout_s=_int(env, "ANJU_LOGIN_LOCKOUT_S", 15 * 60),
         door_rate_limit=_int(env, "ANJU_DOOR_RATE_LIMIT", 10),
         door_rate_window_s=_int(env, "ANJU_DOOR_RATE_WINDOW_S", 60),
+        password_hash_memory_kib=hash_memory,
         expose_metrics=_bool(env, "ANJU_EXPOSE_METRICS", not production),
         bench_routes=_bool(env, "ANJU_BENCH_ROUTES", False) and not production,
         dev_defaults_used=used_defaults,

@@ -1,19 +1,21 @@
-"""What the lifespan owns and hands to every request: settings, the database, the keys and
-the outbound HTTP clients. Made once per process, closed at shutdown."""
+"""What the lifespan owns: the settings, the database client, the keys, the outbound HTTP
+clients, the background tasks, and the services' `Deps` once the database is ready."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from app.db import Doc
-from app.gateway import GatewayClient
-from app.payments import PaymentsClient
-from app.services.live import LiveFeed
+from app.clients.gateway import GatewayClient
+from app.clients.payments import PaymentsClient
+from app.deps import Deps
+from app.errors import UnavailableError
 from app.settings import Settings
+from app.store import Doc
 from app.tokens import KeySet
 
 
@@ -23,15 +25,21 @@ class AppState:
     client: AsyncMongoClient[Doc]
     keys: KeySet
     gateway: GatewayClient
-    live: LiveFeed
     payments: PaymentsClient
-    # background workers (card jobs, reminders, ...) started by the lifespan
-    tasks: list[Any] = field(default_factory=list)
-    ready: bool = False
-    # what the database offers the listing search (services.listings.detect_capabilities)
-    geo_native: bool = False
-    point_lookups: bool = False
+    # set by the lifespan once the database answers and its indexes exist
+    ready_deps: Deps | None = None
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     @property
     def db(self) -> AsyncDatabase[Doc]:
         return self.client[self.settings.mongodb_db]
+
+    @property
+    def ready(self) -> bool:
+        return self.ready_deps is not None
+
+    @property
+    def deps(self) -> Deps:
+        if self.ready_deps is None:
+            raise UnavailableError("Anju is starting; try again in a moment.")
+        return self.ready_deps

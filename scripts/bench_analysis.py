@@ -21,7 +21,8 @@ from typing import Any
 from bson import json_util
 from pymongo import MongoClient
 
-from app.db import INDEXES
+from app.store import INDEXES, Engine
+from app.store.indexes import model_for
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SUBTRACT_IDLE = frozenset({"anju", "simulator"})
@@ -55,7 +56,7 @@ class CpuMeter:
     what Anju and the simulator spend when no request arrives (`measure_idle()`: their
     timers and pollers), so that an operation served a few times a second is not charged for
     them. The database's idle CPU is reported, not subtracted: what it does unasked is
-    mostly Anju's background passes (services/pacing.py), which come in bursts that a short
+    mostly Anju's background passes (workers/pacing.py), which come in bursts that a short
     idle window does not sample, and which requests do compete with."""
 
     groups: dict[str, list[int]]
@@ -121,7 +122,8 @@ def declared_index(collection: str, flt: Any, sort: Any = None) -> str:
         return "_id_"
     sort_keys = list(sort) if isinstance(sort, dict) else []
     best, best_len = None, 0
-    for model in INDEXES.get(collection, []):
+    for declared in INDEXES.get(collection, []):
+        model = model_for(declared, Engine("MongoDB"))  # the indexes MongoDB would have
         keys = list(model.document["key"])
         n = 0
         for key in keys:

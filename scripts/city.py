@@ -40,12 +40,12 @@ from bson import ObjectId
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from app import db as dbmod
-from app.db import Doc
+from app.passwords import Passwords
 from app.services import stats
-from app.services.accounts import ensure_admin, hash_password
+from app.services.accounts import ensure_admin
 from app.services.listings import listing_doc
 from app.settings import load_settings
+from app.store import Doc, Store, detect, ensure_indexes
 
 # What the generator makes: raised when that changes, so that a city kept by the benchmark
 # (.bench/) from an older generator is built again. 2: leases have invoices and payments.
@@ -376,10 +376,10 @@ class CityCounters:
         for name, delta in deltas.items():
             slot[name] += delta
 
-    async def store(self, db: AsyncDatabase[Doc]) -> None:
-        await db.stats_counters.delete_many({})
+    async def store(self, store: Store) -> None:
+        await store.stats_counters.delete_many({})
         if self.slots:
-            await db.stats_counters.insert_many(list(self.slots.values()), ordered=False)
+            await store.stats_counters.insert_many(list(self.slots.values()), ordered=False)
 
 
 @dataclass
@@ -627,11 +627,9 @@ class CityExtension(Protocol):
 
     name: str
 
-    async def extend(
-        self, db: AsyncDatabase[Doc], batch: CityBatch, rng: random.Random
-    ) -> None: ...
+    async def extend(self, store: Store, batch: CityBatch, rng: random.Random) -> None: ...
 
-    async def finish(self, db: AsyncDatabase[Doc], summary: CitySummary) -> None: ...
+    async def finish(self, store: Store, summary: CitySummary) -> None: ...
 
 
 CITY_COLLECTIONS = ("accounts", "properties", "rooms", "listings")
@@ -639,7 +637,7 @@ CITY_COLLECTIONS = ("accounts", "properties", "rooms", "listings")
 GENERATOR_ONLY = frozenset({"room_count", "occupied_count"})
 
 
-async def _store(db: AsyncDatabase[Doc], batch: CityBatch, chunk: int = 5000) -> None:
+async def _store(store: Store, batch: CityBatch, chunk: int = 5000) -> None:
     properties = [{k: v for k, v in p.items() if k not in GENERATOR_ONLY} for p in batch.properties]
     for name, docs in (
         ("accounts", batch.landlords),
@@ -648,7 +646,7 @@ async def _store(db: AsyncDatabase[Doc], batch: CityBatch, chunk: int = 5000) ->
         ("listings", batch.listings),
     ):
         for start in range(0, len(docs), chunk):
-            await db[name].insert_many(docs[start : start + chunk], ordered=False)
+            await store[name].insert_many(docs[start : start + chunk], ordered=False)
 
 
 async def wipe(db: AsyncDatabase[Doc]) -> None:
@@ -681,6 +679,8 @@ async def build_city(
         clock = t
 
     await wipe(db)
+    # through the store, which writes what the engine needs (app/store)
+    store = Store(db, await detect(db))
     rng = random.Random(seed)
     communities = build_geography(rng)
     plans = plan_properties(
@@ -692,7 +692,7 @@ async def build_city(
     summary.towns = len(TOWNS)
     summary.communities = len(communities)
     summary.grids = sum(len(c.grids) for c in communities)
-    generator = _Generator(rng, anchor, await hash_password(CITY_PASSWORD), summary.counters)
+    generator = _Generator(rng, anchor, await Passwords().hash(CITY_PASSWORD), summary.counters)
     ext_rngs = [random.Random(f"{seed}/{ext.name}") for ext in extensions]
     lap("plan")
     batches = generator.batches(communities, plans, batch_rooms)
@@ -704,10 +704,10 @@ async def build_city(
         if batch is None:
             break
         pending = asyncio.create_task(asyncio.to_thread(next, batches, None))
-        await _store(db, batch)
+        await _store(store, batch)
         lap("insert")
         for ext, ext_rng in zip(extensions, ext_rngs, strict=True):
-            await ext.extend(db, batch, ext_rng)
+            await ext.extend(store, batch, ext_rng)
             lap(ext.name)
         summary.landlords += len(batch.landlords)
         summary.properties += len(batch.properties)
@@ -719,11 +719,11 @@ async def build_city(
         summary.vacant += sum(1 for r in batch.rooms if r["status"] == "VACANT")
         log(f"  ... {summary.properties} properties, {summary.rooms} rooms")
     for ext in extensions:
-        await ext.finish(db, summary)
+        await ext.finish(store, summary)
         lap(ext.name)
-    await dbmod.ensure_indexes(db)
+    await ensure_indexes(db, store.engine)
     lap("indexes")
-    await summary.counters.store(db)
+    await summary.counters.store(store)
     lap("counters")
     return summary
 
@@ -768,7 +768,11 @@ async def _run(args: argparse.Namespace) -> CitySummary:
             log=log,
         )
         # the wipe took the first admin with it: restore it, as Anju's start-up would
-        await ensure_admin(client[args.db], load_settings())
+        settings = load_settings()
+        db = client[args.db]
+        await ensure_admin(
+            Store(db, await detect(db)), settings, Passwords(settings.password_hash_memory_kib)
+        )
         return summary
     finally:
         await client.close()

@@ -5,14 +5,14 @@ started up to a term before the anchor) with a tenant account (phones 1800000000
 city password) and 1 to 6 registered occupants, the tenant first: about 2.8 per occupied room,
 1.3 million residents at SCALE=1. Each occupant has a valid resident ID number (unique; 60% of
 Zhejiang, the rest of the provinces migrant workers in 温岭 come from), stored as the services
-store it (encrypted under ANJU_ID_NUMBER_KEY, keyed hash, masked), and an access card; each
-current occupant a `current_registrations` entry. The documents are made by the services' own
-helpers (`leases.lease_doc`, `occupants.occupant_doc`, `occupants.registration_doc`).
+store it (encrypted under ANJU_ID_NUMBER_KEY, keyed hash, masked), and an access card. The
+documents are made by the services' own helpers (`leases.lease_doc`, `occupants.occupant_doc`)
+and written through the store (app/store), as the services write them.
 
 Each lease has its invoices, one per month of its term as the API makes them
-(`leases.invoice_docs`); of those due before the anchor 90% were paid in full and 4% half,
+(`invoices.invoice_docs`); of those due before the anchor 90% were paid in full and 4% half,
 each by one payment the landlord recorded (cash or bank transfer, shaped as
-`rent_payments.new_payment_doc` makes it, credited to the invoice), and 6% are overdue.
+`payments.new_payment_doc` makes it, credited to the invoice), and 6% are overdue.
 Not made: card jobs (the city has no doors), and ended leases.
 Reproducible: everything, the encryption nonces included, is drawn from the extension's own
 seeded generator (never do that with real data: a nonce must be random).
@@ -27,12 +27,10 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pymongo.asynchronous.database import AsyncDatabase
-
-from app.db import Doc
-from app.services import cards, idnumbers, leases, occupants, rent_payments
-from app.services.accounts import hash_password
+from app.passwords import Passwords
+from app.services import cards, idnumbers, invoices, leases, occupants, payments
 from app.settings import Settings, load_settings
+from app.store import Doc, Store
 from scripts.city import CITY_PASSWORD, CityBatch, CitySummary, _ms, _oid, _person
 
 # How many people live in an occupied room (mean 2.77: 1.3 million in the city's ~470,000).
@@ -83,15 +81,14 @@ def _paid(rng: random.Random, lease: Doc, invoice: Doc, anchor: dt.date) -> Doc 
     amount = invoice["amount_fen"] if roll < PAID_IN_FULL else invoice["amount_fen"] // 2
     due = dt.datetime.fromisoformat(invoice["due_date"]).replace(tzinfo=dt.UTC)
     at = _ms(due - dt.timedelta(days=rng.randint(0, 5), minutes=rng.randint(-600, 600)))
-    method = rng.choice(sorted(rent_payments.OFFLINE_METHODS))
-    payment = rent_payments.new_payment_doc(
+    method = rng.choice(sorted(payments.OFFLINE_METHODS))
+    payment = payments.new_payment_doc(
         lease["landlord_id"], f"city-{invoice['_id']}", invoice, amount, method, None
     )
     payment |= {
         "_id": _oid(rng, at),
-        "status": rent_payments.SUCCEEDED,
+        "status": payments.SUCCEEDED,
         "applied": True,
-        "lock_until": None,
         "created_at": at,
         "updated_at": at,
         "paid_at": at,
@@ -126,9 +123,9 @@ class CityResidents:
     _password_hash: str | None = None
     _offset: int | None = None
 
-    async def extend(self, db: AsyncDatabase[Doc], batch: CityBatch, rng: random.Random) -> None:
+    async def extend(self, store: Store, batch: CityBatch, rng: random.Random) -> None:
         if self._password_hash is None:
-            self._password_hash = await hash_password(CITY_PASSWORD)
+            self._password_hash = await Passwords().hash(CITY_PASSWORD)
         if self._offset is None:
             self._offset = rng.randrange(ID_SPACE)
         cipher = idnumbers.cipher(self.settings)
@@ -136,7 +133,6 @@ class CityResidents:
             "accounts": [],
             "leases": [],
             "occupants": [],
-            "current_registrations": [],
             "invoices": [],
             "payments": [],
         }
@@ -198,10 +194,9 @@ class CityResidents:
                 )
                 doc["card"]["queued"] = True  # the city has no doors: nothing to send
                 made["occupants"].append(doc)
-                made["current_registrations"].append(occupants.registration_doc(doc))
             made["accounts"].append(tenant)
             made["leases"].append(lease)
-            for invoice in leases.invoice_docs(
+            for invoice in invoices.invoice_docs(
                 lease, start, end, rent, signed, new_id=functools.partial(_oid, rng, signed)
             ):
                 made["invoices"].append(invoice)
@@ -214,9 +209,9 @@ class CityResidents:
         self.payments += len(made["payments"])
         for name, docs in made.items():
             for i in range(0, len(docs), CHUNK):
-                await db[name].insert_many(docs[i : i + CHUNK], ordered=False)
+                await store[name].insert_many(docs[i : i + CHUNK], ordered=False)
 
-    async def finish(self, db: AsyncDatabase[Doc], summary: CitySummary) -> None:
+    async def finish(self, store: Store, summary: CitySummary) -> None:
         self.log(
             f"  {self.leases} leases, {self.tenants} tenants, {self.residents} residents "
             f"({self.residents / max(1, self.leases):.2f} per occupied room), "

@@ -6,17 +6,18 @@ from __future__ import annotations
 import asyncio
 import time
 
-from app import db as dbmod
 from app.services import stats
 from app.settings import load_settings
+from app.store import Store, detect, make_client
 
 
 async def main() -> None:
     settings = load_settings()
-    client = dbmod.make_client(settings)
+    client = make_client(settings)
     try:
         started = time.perf_counter()
-        n = await stats.recount(client[settings.mongodb_db])
+        db = client[settings.mongodb_db]
+        n = await stats.recount(Store(db, await detect(db)))
         print(f"{n} counter documents rebuilt in {time.perf_counter() - started:.1f}s")
     finally:
         await client.close()

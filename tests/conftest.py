@@ -18,9 +18,10 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient, MongoClient
 
-from app import db as dbmod
+from app.passwords import Passwords
 from app.services import accounts
 from app.settings import load_settings
+from app.store import Doc, open_store
 from devstack.anju import start_anju, start_simulator
 from devstack.ferretdb import start_ferretdb
 from devstack.procs import free_port, stop
@@ -59,6 +60,8 @@ def _test_env(
         "ANJU_CORS_ORIGINS": "https://app.anju.example",
         "ANJU_LOGIN_MAX_FAILURES": "5",
         "ANJU_LOGIN_LOCKOUT_S": "900",
+        # hundreds of accounts: a cheaper argon2 than production's (app/passwords.py)
+        "ANJU_PASSWORD_HASH_MEMORY_KIB": "1024",
     }
 
 
@@ -101,13 +104,14 @@ def stack() -> Iterator[Stack]:
 
 async def _reset_database(stack: Stack) -> None:
     settings = load_settings(stack.env)
-    client: AsyncMongoClient[dbmod.Doc] = AsyncMongoClient(stack.mongodb_uri, tz_aware=True)
+    client: AsyncMongoClient[Doc] = AsyncMongoClient(stack.mongodb_uri, tz_aware=True)
     try:
         db = client[stack.db_name]
         for name in await db.list_collection_names():
             await db[name].delete_many({})
-        await dbmod.ensure_indexes(db)
-        await accounts.ensure_admin(db, settings)
+        await accounts.ensure_admin(
+            await open_store(db), settings, Passwords(settings.password_hash_memory_kib)
+        )
     finally:
         await client.close()
 
@@ -127,7 +131,7 @@ def api(stack: Stack, http: httpx.Client) -> Api:
 
 
 @pytest.fixture
-def mongo(stack: Stack) -> Iterator[MongoClient[dbmod.Doc]]:
+def mongo(stack: Stack) -> Iterator[MongoClient[Doc]]:
     """Direct database access, for assertions on what is stored (never for set-up)."""
     with MongoClient(stack.mongodb_uri, tz_aware=True) as client:
         yield client

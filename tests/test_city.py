@@ -10,9 +10,10 @@ from typing import Any
 
 from pymongo import AsyncMongoClient, MongoClient
 
-from app.db import Doc
+from app.passwords import Passwords
 from app.services import accounts
 from app.settings import load_settings
+from app.store import Doc, open_store
 from scripts.city import CITY_PASSWORD, TOWNS, CitySummary, build_city
 from tests.conftest import Stack
 from tests.support import Api
@@ -33,7 +34,10 @@ def build(stack: Stack, db_name: str, scale: float, seed: int) -> CitySummary:
         try:
             db = client[db_name]
             summary = await build_city(db, scale, seed, anchor=ANCHOR)
-            await accounts.ensure_admin(db, load_settings(stack.env))
+            settings = load_settings(stack.env)
+            await accounts.ensure_admin(
+                await open_store(db), settings, Passwords(settings.password_hash_memory_kib)
+            )
             return summary
         finally:
             await client.close()

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from pymongo import MongoClient
 
-from app.db import Doc
+from app.store import Doc
 from tests.conftest import Stack
 from tests.lease_support import (
     END_LEASE,
@@ -224,7 +224,7 @@ def test_two_concurrent_leases_on_one_room_make_one_lease(
     db = mongo[stack.db_name]
     assert db.leases.count_documents({}) == 1
     assert db.occupants.count_documents({}) == 1
-    assert db.current_registrations.count_documents({}) == 1
+    assert db.occupants.count_documents({"current": True}) == 1
     room = landlord.data(ROOM_LEASE, {"id": home.room})["node"]
     assert room["status"] == "OCCUPIED"
     assert room["activeLease"]["id"] == results[won[0]]["lease"]["id"]

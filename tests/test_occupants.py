@@ -12,9 +12,9 @@ import pytest
 from bson import json_util
 from pymongo import MongoClient
 
-from app.db import Doc
 from app.services import idnumbers
 from app.settings import load_settings
+from app.store import Doc
 from tests.conftest import Stack
 from tests.lease_support import (
     DEREGISTER_OCCUPANT,

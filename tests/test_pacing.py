@@ -1,8 +1,8 @@
-"""Background passes keep to their share of the time (app/services/pacing.py)."""
+"""Background passes keep to their share of the time (app/workers/pacing.py)."""
 
 from __future__ import annotations
 
-from app.services.pacing import Pace
+from app.workers.pacing import Pace
 
 
 def test_a_fast_pass_runs_at_its_interval() -> None:

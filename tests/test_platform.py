@@ -114,7 +114,7 @@ def test_anju_survives_a_database_outage_without_restarting(http: httpx.Client) 
     ferret = anju = None
     try:
         # given Anju started while the database is down
-        anju = start_anju(aport, env, log_path=workdir / "anju.log")
+        anju = start_anju(aport, env, log_path=workdir / "anju.log", wait_ready=False)
         base = f"http://127.0.0.1:{aport}"
         assert http.get(f"{base}/healthz").status_code == 200
         assert http.get(f"{base}/readyz").status_code == 503

@@ -195,3 +195,36 @@ def test_adding_many_rooms_at_once_to_one_property_counts_them_all(api: Api, sta
     officer = api.provisioned("POLICE", scope={"town": PLACE["town"]})
     stats = officer.data(STATS, {"scope": {**PLACE, "grid": "网格8"}})["populationStats"]
     assert stats["rooms"] == 11
+
+
+def test_ending_leases_while_their_rent_is_recorded_loses_no_payment(
+    api: Api, stack: Stack
+) -> None:
+    # given six tenancies running from last month to a year ahead
+    from tests.lease_support import END_LEASE
+    from tests.rent_support import RECORD, key, tenancy, today
+
+    tenancies = [tenancy(api, months_back=1, months_ahead=11) for _ in range(6)]
+    day = today().isoformat()
+    # when each landlord ends theirs today while recording rent on its later months at once
+    calls: list[tuple[str, dict[str, Any], str | None]] = []
+    for t in tenancies:
+        move_out = {"leaseId": t.lease["id"], "moveOutDate": day}
+        calls.append((END_LEASE, {"input": move_out}, t.landlord.token))
+        for invoice in t.invoices:
+            if invoice["periodEnd"] < day:
+                continue
+            amount = invoice["amountFen"] if invoice["periodStart"] > day else 1000
+            given = {"invoiceId": invoice["id"], "amountFen": amount, "method": "CASH"}
+            calls.append((RECORD, {"input": {**given, "idempotencyKey": key()}}, t.landlord.token))
+    together(stack, calls)
+    # then every invoice has been credited exactly its succeeded payments, none of them lost
+    # to the lease's end, and a voided one has none
+    for t in tenancies:
+        for invoice in t.invoices:
+            node = t.invoice(invoice["id"], t.landlord)
+            succeeded = sum(p["amountFen"] for p in node["payments"] if p["status"] == "SUCCEEDED")
+            assert node["paidFen"] == succeeded, node
+            assert node["amountFen"] >= node["paidFen"], node
+            if node["status"] == "VOID":
+                assert succeeded == 0, node

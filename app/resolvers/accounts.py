@@ -5,7 +5,6 @@ from __future__ import annotations
 import strawberry
 
 from app.context import Info
-from app.resolvers.common import attempt
 from app.schema.accounts import (
     Account,
     AccountPayload,
@@ -18,11 +17,11 @@ from app.schema.accounts import (
     SignUpInput,
 )
 from app.schema.permissions import allow
-from app.services import accounts
+from app.services import accounts, sessions
 from app.viewer import Role, Scope
 
 
-def _auth_payload(session: accounts.Session) -> AuthPayload:
+def _auth_payload(session: sessions.Session) -> AuthPayload:
     return AuthPayload(
         access_token=session.access_token,
         refresh_token=session.refresh_token,
@@ -46,62 +45,35 @@ class AccountQueries:
 class AccountMutations:
     @strawberry.mutation
     async def sign_up(self, info: Info, input: SignUpInput) -> AuthPayload:
-        ctx = info.context
-
-        async def work() -> AuthPayload:
-            return _auth_payload(
-                await accounts.sign_up(
-                    ctx.db,
-                    ctx.state.keys,
-                    ctx.settings,
-                    role=input.role,
-                    name=input.name,
-                    phone=input.phone,
-                    password=input.password,
-                )
-            )
-
-        return await attempt(AuthPayload, work)
+        session = await accounts.sign_up(
+            info.context.deps,
+            role=input.role,
+            name=input.name,
+            phone=input.phone,
+            password=input.password,
+        )
+        return _auth_payload(session)
 
     @strawberry.mutation
     async def log_in(self, info: Info, input: LogInInput) -> AuthPayload:
-        ctx = info.context
-
-        async def work() -> AuthPayload:
-            return _auth_payload(
-                await accounts.log_in(
-                    ctx.db,
-                    ctx.state.keys,
-                    ctx.settings,
-                    phone=input.phone,
-                    password=input.password,
-                )
-            )
-
-        return await attempt(AuthPayload, work)
+        session = await sessions.log_in(
+            info.context.deps, phone=input.phone, password=input.password
+        )
+        return _auth_payload(session)
 
     @strawberry.mutation(
         description="Exchanges a refresh token for a new pair; the old refresh token stops working."
     )
     async def refresh_session(self, info: Info, input: RefreshSessionInput) -> AuthPayload:
-        ctx = info.context
-
-        async def work() -> AuthPayload:
-            return _auth_payload(
-                await accounts.refresh_session(
-                    ctx.db, ctx.state.keys, ctx.settings, refresh_token=input.refresh_token
-                )
-            )
-
-        return await attempt(AuthPayload, work)
+        session = await sessions.refresh_session(
+            info.context.deps, refresh_token=input.refresh_token
+        )
+        return _auth_payload(session)
 
     @strawberry.mutation
     async def log_out(self, info: Info, input: LogOutInput) -> LogOutPayload:
-        async def work() -> LogOutPayload:
-            await accounts.log_out(info.context.db, refresh_token=input.refresh_token)
-            return LogOutPayload(ok=True)
-
-        return await attempt(LogOutPayload, work)
+        await sessions.log_out(info.context.deps, refresh_token=input.refresh_token)
+        return LogOutPayload(ok=True)
 
     @strawberry.mutation(permission_classes=[allow(Role.ADMIN)])
     async def create_account(self, info: Info, input: CreateAccountInput) -> AccountPayload:
@@ -111,17 +83,13 @@ class AccountMutations:
             if input.scope
             else None
         )
-
-        async def work() -> AccountPayload:
-            doc = await accounts.create_account(
-                ctx.db,
-                ctx.viewer,
-                role=input.role,
-                name=input.name,
-                phone=input.phone,
-                password=input.password,
-                scope=scope,
-            )
-            return AccountPayload(account=Account.from_doc(doc))
-
-        return await attempt(AccountPayload, work)
+        doc = await accounts.create_account(
+            ctx.deps,
+            ctx.viewer,
+            role=input.role,
+            name=input.name,
+            phone=input.phone,
+            password=input.password,
+            scope=scope,
+        )
+        return AccountPayload(account=Account.from_doc(doc))

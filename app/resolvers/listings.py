@@ -6,10 +6,9 @@ import strawberry
 
 from app.context import Info
 from app.ids import decode_id
-from app.resolvers.common import attempt
+from app.schema.connection import Connection
 from app.schema.listings import (
     Listing,
-    ListingConnection,
     ListingFilter,
     ListingPayload,
     ListingSort,
@@ -17,7 +16,7 @@ from app.schema.listings import (
     UnpublishListingInput,
 )
 from app.schema.permissions import allow
-from app.services import listings as svc
+from app.services import listing_search, listings
 from app.viewer import Role
 
 LANDLORD = [allow(Role.LANDLORD)]
@@ -33,18 +32,15 @@ class ListingQueries:
         sort: ListingSort | None = ListingSort.NEWEST,
         first: int | None = 20,
         after: str | None = None,
-    ) -> ListingConnection:
-        ctx = info.context
-        page, spec = await svc.search(
-            ctx.db,
-            filter.to_query() if filter else svc.ListingQuery(),
+    ) -> Connection[Listing]:
+        page = await listing_search.search(
+            info.context.deps,
+            filter.to_query() if filter else listing_search.ListingQuery(),
             (sort or ListingSort.NEWEST).value,
             first=first,
             after=after,
-            geo_native=ctx.state.geo_native,
-            point_lookups=ctx.state.point_lookups,
         )
-        return ListingConnection.from_page(page, spec)
+        return Connection.of(page, Listing.from_doc)
 
 
 @strawberry.type
@@ -52,30 +48,22 @@ class ListingMutations:
     @strawberry.mutation(permission_classes=LANDLORD)
     async def publish_listing(self, info: Info, input: PublishListingInput) -> ListingPayload:
         ctx = info.context
-
-        async def work() -> ListingPayload:
-            doc = await svc.publish_listing(
-                ctx.db,
-                ctx.viewer,
-                decode_id(input.room_id, "Room", ["roomId"]),
-                title=input.title,
-                description=input.description,
-                available_from=input.available_from,
-                monthly_rent_fen=input.monthly_rent_fen,
-                contact_phone=input.contact_phone,
-            )
-            return ListingPayload(listing=Listing.from_doc(doc))
-
-        return await attempt(ListingPayload, work)
+        doc = await listings.publish_listing(
+            ctx.deps,
+            ctx.viewer,
+            decode_id(input.room_id, "Room", ["roomId"]),
+            title=input.title,
+            description=input.description,
+            available_from=input.available_from,
+            monthly_rent_fen=input.monthly_rent_fen,
+            contact_phone=input.contact_phone,
+        )
+        return ListingPayload(listing=Listing.from_doc(doc))
 
     @strawberry.mutation(permission_classes=LANDLORD)
     async def unpublish_listing(self, info: Info, input: UnpublishListingInput) -> ListingPayload:
         ctx = info.context
-
-        async def work() -> ListingPayload:
-            doc = await svc.unpublish_listing(
-                ctx.db, ctx.viewer, decode_id(input.listing_id, "Listing", ["listingId"])
-            )
-            return ListingPayload(listing=Listing.from_doc(doc))
-
-        return await attempt(ListingPayload, work)
+        doc = await listings.unpublish_listing(
+            ctx.deps, ctx.viewer, decode_id(input.listing_id, "Listing", ["listingId"])
+        )
+        return ListingPayload(listing=Listing.from_doc(doc))

@@ -19,9 +19,13 @@ from strawberry.tools import merge_types
 
 from app.context import Info
 from app.ids import parse_id
+from app.resolvers.access_events import AccessEventQueries
 from app.resolvers.accounts import AccountMutations, AccountQueries
 from app.resolvers.alarms import AlarmMutations, AlarmQueries, AlarmSubscriptions
-from app.resolvers.doors import DoorMutations, DoorQueries
+from app.resolvers.audit import AuditQueries
+from app.resolvers.devices import DeviceMutations
+from app.resolvers.doors import DoorMutations
+from app.resolvers.invoices import InvoiceMutations, InvoiceQueries
 from app.resolvers.leases import LeaseMutations, LeaseQueries
 from app.resolvers.listings import ListingMutations, ListingQueries
 from app.resolvers.notifications import (
@@ -29,11 +33,16 @@ from app.resolvers.notifications import (
     NotificationQueries,
     NotificationSubscriptions,
 )
-from app.resolvers.police import PoliceQueries
+from app.resolvers.occupants import OccupantMutations
+from app.resolvers.payments import PaymentMutations
 from app.resolvers.properties import PropertyMutations, PropertyQueries
-from app.resolvers.rent import RentMutations, RentQueries
+from app.resolvers.residents import ResidentQueries
+from app.resolvers.rooms import RoomMutations
+from app.resolvers.snapshots import SnapshotQueries
+from app.resolvers.stats import StatsQueries
 from app.schema.common import SCALAR_MAP, Node
 from app.schema.extensions import CodedErrors, DocumentCache, PoliceReadOnly, RoundTripFigures
+from app.schema.mutation import UserErrors, has_user_errors
 from app.schema.node import NODE_RESOLVERS
 from app.settings import Settings
 
@@ -59,27 +68,34 @@ class NodeQueries:
         return await resolver(info, parsed[1]) if resolver else None
 
 
-# One line per domain, so that adding a domain is adding a line.
+# One line per domain, so that adding a domain is adding a line (in the order of the API).
 QUERY_PARTS: tuple[type, ...] = (
     NodeQueries,
     AccountQueries,
     PropertyQueries,
     ListingQueries,
-    PoliceQueries,
+    StatsQueries,
+    ResidentQueries,
+    AuditQueries,
     AlarmQueries,
     LeaseQueries,
-    DoorQueries,
-    RentQueries,
+    AccessEventQueries,
+    SnapshotQueries,
+    InvoiceQueries,
     NotificationQueries,
 )
 MUTATION_PARTS: tuple[type, ...] = (
     AccountMutations,
     PropertyMutations,
+    RoomMutations,
+    DeviceMutations,
     ListingMutations,
     AlarmMutations,
     LeaseMutations,
+    OccupantMutations,
     DoorMutations,
-    RentMutations,
+    PaymentMutations,
+    InvoiceMutations,
     NotificationMutations,
 )
 SUBSCRIPTION_PARTS: tuple[type, ...] = (AlarmSubscriptions, NotificationSubscriptions)
@@ -96,6 +112,8 @@ for _field in Mutation.__strawberry_definition__.fields:  # type: ignore[attr-de
         "log_out",
     }:
         _field.extensions.append(PoliceReadOnly())
+    if has_user_errors(_field):
+        _field.extensions.append(UserErrors())
 
 
 # The depth and alias validators are classes made by their extensions: made once, so that

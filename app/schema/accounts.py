@@ -6,10 +6,10 @@ from typing import Any
 
 import strawberry
 
-from app.db import Doc
 from app.ids import encode_id
 from app.schema.common import Node, UserError
 from app.schema.node import register_node
+from app.store import Doc
 from app.viewer import Role
 
 # The domain enum, exposed as is (strawberry.enum registers the class itself).

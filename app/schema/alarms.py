@@ -9,14 +9,15 @@ from typing import Any
 import strawberry
 
 from app.context import Info
-from app.db import Doc
 from app.ids import encode_id
-from app.pagination import Page
 from app.schema.accounts import Account
-from app.schema.common import Node, PageInfo, UserError, page_edges
+from app.schema.common import Node, UserError
+from app.schema.devices import SmokeDetector
 from app.schema.node import register_node
-from app.schema.properties import Property, Room, SmokeDetector, property_by_id, room_by_id
+from app.schema.properties import Property, property_by_id
+from app.schema.rooms import Room, room_by_id
 from app.services import alarms as svc
+from app.store import Doc
 
 
 @strawberry.enum
@@ -63,7 +64,7 @@ class Alarm(Node):
 
     @strawberry.field
     async def detector(self, info: Info) -> SmokeDetector:
-        doc = await info.context.loaders.by_id("devices").load(self.doc["detector_id"])
+        doc = await info.context.loaders.device_by_id.load(self.doc["detector_id"])
         assert doc is not None
         return SmokeDetector.from_doc(doc)
 
@@ -91,26 +92,6 @@ async def _alarm_node(info: Info, oid: Any) -> Alarm | None:
         return None
     doc = await info.context.loaders.by_id("alarms").load(oid)
     return Alarm.from_doc(doc) if doc and svc.can_see(viewer, doc) else None
-
-
-@strawberry.type
-class AlarmEdge:
-    node: Alarm
-    cursor: str
-
-
-@strawberry.type
-class AlarmConnection:
-    edges: list[AlarmEdge]
-    page_info: PageInfo
-    total_count: int
-
-    @classmethod
-    def from_page(cls, page: Page, sort: list[tuple[str, int]]) -> AlarmConnection:
-        edges, info = page_edges(
-            page, sort, lambda d, c: AlarmEdge(node=Alarm.from_doc(d), cursor=c)
-        )
-        return cls(edges=edges, page_info=info, total_count=page.total_count or 0)
 
 
 @strawberry.type(description="How fast alarms in one community were handled.")

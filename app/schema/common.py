@@ -1,17 +1,12 @@
-"""Parts of the API every domain uses: scalars, Node, PageInfo, UserError, payload helpers."""
+"""Parts of the API every domain uses: the scalars, Node and UserError (connections are in
+connection.py, the mutation helper in mutation.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import TypeVar
 
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
-
-from app.db import Doc
-from app.errors import AnjuError, Code, UserInputError, ValidationErrors
-from app.pagination import Page, SortSpec
 
 
 def _serialize_datetime(value: dt.datetime) -> str:
@@ -60,59 +55,9 @@ class Node:
 
 
 @strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-
-
-@strawberry.type
 class UserError:
     field: list[str] | None = strawberry.field(
         description='Path to the input field at fault, e.g. ["input", "idNumber"].'
     )
     message: str
     code: str
-
-
-E = TypeVar("E")
-
-
-def page_edges(
-    page: Page, sort: SortSpec, make_edge: Callable[[Doc, str], E]
-) -> tuple[list[E], PageInfo]:
-    """A connection's edges and page info from one page of documents."""
-    items = page.items
-    edges = [make_edge(doc, page.cursor(doc, sort)) for doc in items]
-    end = page.cursor(items[-1], sort) if items else None
-    return edges, PageInfo(has_next_page=page.has_next, end_cursor=end)
-
-
-def user_errors(error: UserInputError) -> list[UserError]:
-    """The `userErrors` entries of a refused mutation, paths rooted at `input`."""
-    errors = error.errors if isinstance(error, ValidationErrors) else [error]
-    return [
-        UserError(
-            field=(["input", *e.field] if e.field and e.field[0] != "input" else e.field),
-            message=e.message,
-            code=e.code,
-        )
-        for e in errors
-    ]
-
-
-def user_error(code: str, message: str, *field: str) -> list[UserError]:
-    return [UserError(field=["input", *field] if field else None, message=message, code=code)]
-
-
-__all__ = [
-    "DATE",
-    "DATETIME",
-    "SCALAR_MAP",
-    "AnjuError",
-    "Code",
-    "Node",
-    "PageInfo",
-    "UserError",
-    "user_error",
-    "user_errors",
-]

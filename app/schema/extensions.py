@@ -14,8 +14,8 @@ from graphql.error import GraphQLError
 from pymongo.errors import ConnectionFailure, PyMongoError
 from strawberry.extensions import FieldExtension, MaskErrors, SchemaExtension
 
-from app.db import current_round_trips
 from app.errors import AnjuError, Code, ForbiddenError
+from app.store import current_round_trips
 from app.viewer import Role
 
 log = logging.getLogger("anju.graphql")

@@ -1,4 +1,4 @@
-"""Listings (published vacancies) and their search: types, inputs, payloads, connection."""
+"""Listings (published vacancies) and their search: types, inputs and payloads."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from typing import Any
 import strawberry
 
 from app.context import Info
-from app.db import Doc
 from app.ids import encode_id
-from app.pagination import Page, SortSpec
-from app.schema.common import Node, PageInfo, UserError, page_edges
+from app.schema.common import Node, UserError
 from app.schema.node import register_node
-from app.schema.properties import GeoPoint, Place, Room
-from app.services import listings as svc
+from app.schema.properties import GeoPoint, Place
+from app.schema.rooms import Room
+from app.services import listing_search, listings
+from app.store import Doc
 
 
 @strawberry.type(
@@ -65,37 +65,17 @@ class Listing(Node):
 
     @strawberry.field(description="Only the owning landlord sees the room; others get null.")
     async def room(self, info: Info) -> Room | None:
-        if not svc.owns(info.context.viewer, self.doc):
+        if not listings.owns(info.context.viewer, self.doc):
             return None
-        doc = await info.context.loaders.by_id("rooms").load(self.doc["room_id"])
+        doc = await info.context.loaders.room_by_id.load(self.doc["room_id"])
         return Room.from_doc(doc) if doc else None
-
-
-@strawberry.type
-class ListingEdge:
-    node: Listing
-    cursor: str
-
-
-@strawberry.type
-class ListingConnection:
-    edges: list[ListingEdge]
-    page_info: PageInfo
-    total_count: int
-
-    @classmethod
-    def from_page(cls, page: Page, sort: SortSpec) -> ListingConnection:
-        edges, info = page_edges(
-            page, sort, lambda d, c: ListingEdge(node=Listing.from_doc(d), cursor=c)
-        )
-        return cls(edges=edges, page_info=info, total_count=page.total_count or 0)
 
 
 @strawberry.input
 class NearInput:
     lat: float
     lng: float
-    radius_km: float = strawberry.field(description=f"At most {svc.MAX_RADIUS_KM:g} km.")
+    radius_km: float = strawberry.field(description=f"At most {listing_search.MAX_RADIUS_KM:g} km.")
 
 
 @strawberry.input
@@ -115,8 +95,8 @@ class ListingFilter:
         default=None, description="Listings available on or before this date."
     )
 
-    def to_query(self) -> svc.ListingQuery:
-        return svc.ListingQuery(
+    def to_query(self) -> listing_search.ListingQuery:
+        return listing_search.ListingQuery(
             text=self.text,
             town=self.town,
             community=self.community,
@@ -125,7 +105,9 @@ class ListingFilter:
             min_area_sqm=self.min_area_sqm,
             max_area_sqm=self.max_area_sqm,
             near=(
-                svc.Near(self.near.lat, self.near.lng, self.near.radius_km) if self.near else None
+                listing_search.Near(self.near.lat, self.near.lng, self.near.radius_km)
+                if self.near
+                else None
             ),
             available_by=self.available_by,
         )
@@ -168,4 +150,4 @@ class ListingPayload:
 @register_node("Listing")
 async def _listing_node(info: Info, oid: Any) -> Listing | None:
     doc = await info.context.loaders.by_id("listings").load(oid)
-    return Listing.from_doc(doc) if doc and svc.can_see(info.context.viewer, doc) else None
+    return Listing.from_doc(doc) if doc and listings.can_see(info.context.viewer, doc) else None

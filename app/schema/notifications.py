@@ -9,15 +9,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from app.context import Info
-from app.db import Doc
 from app.ids import encode_id
-from app.pagination import Page, SortSpec
 from app.schema.alarms import Alarm
-from app.schema.common import Node, PageInfo, UserError, page_edges
+from app.schema.common import Node, UserError
 from app.schema.node import register_node
+from app.services import notifications
+from app.store import Doc
 
 if TYPE_CHECKING:
-    from app.schema.leases import Invoice, Lease
+    from app.schema.invoices import Invoice
+    from app.schema.leases import Lease
 
 
 @strawberry.enum
@@ -62,12 +63,12 @@ class Notification(Node):
     @strawberry.field
     async def invoice(
         self, info: Info
-    ) -> Annotated[Invoice, strawberry.lazy("app.schema.leases")] | None:
-        from app.schema.leases import Invoice
+    ) -> Annotated[Invoice, strawberry.lazy("app.schema.invoices")] | None:
+        from app.schema.invoices import Invoice
 
         if self.doc.get("invoice_id") is None:
             return None
-        doc = await info.context.loaders.by_id("invoices").load(self.doc["invoice_id"])
+        doc = await info.context.loaders.invoice_by_id.load(self.doc["invoice_id"])
         return Invoice.from_doc(doc) if doc else None
 
     @strawberry.field
@@ -78,36 +79,16 @@ class Notification(Node):
 
         if self.doc.get("lease_id") is None:
             return None
-        doc = await info.context.loaders.by_id("leases").load(self.doc["lease_id"])
+        doc = await info.context.loaders.lease_by_id.load(self.doc["lease_id"])
         return Lease.from_doc(doc) if doc else None
 
 
 @register_node("Notification")
 async def _notification_node(info: Info, oid: Any) -> Notification | None:
-    viewer = info.context.viewer
     doc = await info.context.loaders.by_id("notifications").load(oid)
-    if doc is None or viewer.account_id is None or doc["account_id"] != viewer.account_id:
+    if doc is None or not notifications.can_see(info.context.viewer, doc):
         return None
     return Notification.from_doc(doc)
-
-
-@strawberry.type
-class NotificationEdge:
-    node: Notification
-    cursor: str
-
-
-@strawberry.type
-class NotificationConnection:
-    edges: list[NotificationEdge]
-    page_info: PageInfo
-
-    @classmethod
-    def from_page(cls, page: Page, sort: SortSpec) -> NotificationConnection:
-        edges, info = page_edges(
-            page, sort, lambda d, c: NotificationEdge(node=Notification.from_doc(d), cursor=c)
-        )
-        return cls(edges=edges, page_info=info)
 
 
 @strawberry.input

@@ -1,9 +1,7 @@
 """Smoke alarms: raised from the gateway's smoke events, seen and handled by the people who
-must act. One unresolved alarm per detector: repeats while it is unresolved add nothing.
-
-The unresolved alarm of a detector is held by a lock document (`active_alarms`, _id = the
-detector) inserted before the alarm: its unique _id makes two concurrent `smoke.alarm`
-events raise one alarm, on FerretDB and MongoDB alike, with no transaction.
+must act. One open (unresolved) alarm per detector: a rule of the store
+(`UniqueWhile("one_open_per_detector")`), kept by the insert that raises it, so two
+concurrent `smoke.alarm` events raise one alarm and repeats while it is open add a signal.
 """
 
 from __future__ import annotations
@@ -11,38 +9,40 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from bson import ObjectId
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo import ReturnDocument
 
-from app.db import Doc
+from app.clock import now
+from app.deps import Deps
 from app.errors import Code, Collector, NotFoundError, UserInputError
-from app.services import gateway_events, locks
-from app.services.clock import now
 from app.services.notifications import notify
+from app.store import Doc, Page, Store
 from app.validation import clean_text
 from app.viewer import Role, Scope, Viewer
 
 ACTIVE, ACKNOWLEDGED, RESOLVED = "ACTIVE", "ACKNOWLEDGED", "RESOLVED"
+ALARM_ORDER = [("raised_at", -1), ("_id", -1)]
+MAX_FIGURE_DAYS = 366
 Notifier = Callable[..., Awaitable[Any]]
 
 
-async def on_smoke_event(db: AsyncDatabase[Doc], detector: Doc, event: Doc) -> None:
-    """Registered with the gateway webhook: smoke.alarm raises, smoke.cleared is noted."""
+async def on_smoke_event(store: Store, detector: Doc, event: Doc) -> None:
+    """From the gateway's webhook: smoke.alarm raises, smoke.cleared is noted. Idempotent:
+    a failed delivery is retried by the gateway."""
     if event["type"] == "smoke.alarm":
         level = str((event.get("data") or {}).get("level", "smoke"))
         await raise_alarm(
-            db, detector, at=event["at"], level=level, event_id=event["_id"], notify=notify
+            store, detector, at=event["at"], level=level, event_id=event["_id"], notify=notify
         )
     elif event["type"] == "smoke.cleared":
-        await note_cleared(db, detector, at=event["at"])
+        await note_cleared(store, detector, at=event["at"])
 
 
 async def raise_alarm(
-    db: AsyncDatabase[Doc],
+    store: Store,
     detector: Doc,
     *,
     at: dt.datetime,
@@ -50,37 +50,13 @@ async def raise_alarm(
     event_id: str | None = None,
     notify: Notifier = notify,
 ) -> Doc | None:
-    """Raises the detector's alarm unless one is unresolved; returns the new alarm or None.
+    """Raises the detector's alarm unless one is open; returns the new alarm or None.
 
-    Safe to run again for the same event (the webhook retries a failed delivery): the alarm
-    is found by its lock, and the notifications carry keys, so nobody is told twice."""
-    alarm_id = ObjectId()
-    try:
-        await db.active_alarms.insert_one({"_id": detector["_id"], "alarm_id": alarm_id})
-    except DuplicateKeyError:
-        lock = await db.active_alarms.find_one({"_id": detector["_id"]})
-        existing = await db.alarms.find_one({"_id": lock["alarm_id"]}) if lock else None
-        if existing is not None:
-            if event_id is not None and existing.get("event_id") == event_id:
-                await _notify_all(db, existing, detector, notify)  # a retried delivery
-                return None
-            async with locks.held(db, _lock_name(existing["_id"])):
-                await db.alarms.update_one(
-                    {"_id": existing["_id"]},
-                    {"$set": {"last_signal_at": at}, "$inc": {"signals": 1}},
-                )
-            return None
-        # a lock left by a crash between the two inserts: take it over (once)
-        async with locks.held(db, f"active-alarm:{detector['_id']}"):
-            taken = await db.active_alarms.find_one_and_update(
-                {"_id": detector["_id"], "alarm_id": lock["alarm_id"] if lock else None},
-                {"$set": {"alarm_id": alarm_id}},
-            )
-        if taken is None:
-            return None
+    Safe to run again for the same event (the webhook retries a failed delivery): the open
+    alarm is found, and the notifications carry keys, so nobody is told twice."""
     created = now()
     alarm: Doc = {
-        "_id": alarm_id,
+        "_id": ObjectId(),
         "detector_id": detector["_id"],
         "device_id": detector["device_id"],
         "room_id": detector["room_id"],
@@ -94,6 +70,7 @@ async def raise_alarm(
         "last_signal_at": at,
         "signals": 1,
         "status": ACTIVE,
+        "open": True,
         "cleared_at": None,
         "acknowledged_at": None,
         "acknowledged_by": None,
@@ -101,22 +78,34 @@ async def raise_alarm(
         "resolved_by": None,
         "note": None,
     }
-    await db.alarms.insert_one(alarm)
-    await _notify_all(db, alarm, detector, notify)
+    if not await store.insert_once("alarms", alarm):
+        existing = await store.alarms.find_one({"detector_id": detector["_id"], "open": True})
+        if existing is None:
+            return None  # resolved meanwhile: the next signal raises a new one
+        if event_id is not None and existing.get("event_id") == event_id:
+            await _notify_all(store, existing, detector, notify)  # a retried delivery
+            return None
+        async with store.exclusive(_guard(existing["_id"])):
+            await store.alarms.update_one(
+                {"_id": existing["_id"]},
+                {"$set": {"last_signal_at": at}, "$inc": {"signals": 1}},
+            )
+        return None
+    await _notify_all(store, alarm, detector, notify)
     return alarm
 
 
-async def _notify_all(db: AsyncDatabase[Doc], alarm: Doc, detector: Doc, notify: Notifier) -> None:
-    room = await db.rooms.find_one({"_id": alarm["room_id"]}, {"number": 1})
-    prop = await db.properties.find_one({"_id": alarm["property_id"]}, {"name": 1, "address": 1})
+async def _notify_all(store: Store, alarm: Doc, detector: Doc, notify: Notifier) -> None:
+    room = await store.rooms.find_one({"_id": alarm["room_id"]}, {"number": 1})
+    prop = await store.properties.find_one({"_id": alarm["property_id"]}, {"name": 1, "address": 1})
     where = f"{prop['name'] if prop else ''} {room['number'] if room else ''}".strip()
     body = (
         f"{where} ({prop['address'] if prop else ''}): smoke detector {detector['name']} "
         f"reports {alarm['level']} at {alarm['raised_at'].strftime('%H:%M:%S')} UTC."
     )
-    for account_id in await recipients(db, alarm):
+    for account_id in await recipients(store, alarm):
         await notify(
-            db,
+            store,
             account_id,
             "SMOKE_ALARM",
             f"火警 Smoke alarm: {where}",
@@ -126,17 +115,17 @@ async def _notify_all(db: AsyncDatabase[Doc], alarm: Doc, detector: Doc, notify:
         )
 
 
-async def recipients(db: AsyncDatabase[Doc], alarm: Doc) -> list[ObjectId]:
+async def recipients(store: Store, alarm: Doc) -> list[ObjectId]:
     """The landlord, the tenant of the room's active lease, and every responder whose scope
     contains the property."""
     people: list[ObjectId] = [alarm["landlord_id"]]
-    lease = await db.leases.find_one(
+    lease = await store.leases.find_one(
         {"room_id": alarm["room_id"], "status": "ACTIVE"}, {"tenant_id": 1}
     )
     if lease:
         people.append(lease["tenant_id"])
     town = alarm["place"].get("town")
-    async for responder in db.accounts.find(
+    async for responder in store.accounts.find(
         {"role": Role.RESPONDER.value, "$or": [{"scope": None}, {"scope.town": town}]},
         {"scope": 1},
     ):
@@ -146,12 +135,13 @@ async def recipients(db: AsyncDatabase[Doc], alarm: Doc) -> list[ObjectId]:
     return list(dict.fromkeys(people))
 
 
-async def note_cleared(db: AsyncDatabase[Doc], detector: Doc, *, at: dt.datetime) -> None:
-    lock = await db.active_alarms.find_one({"_id": detector["_id"]})
-    if lock:
-        await db.alarms.update_one(
-            {"_id": lock["alarm_id"], "cleared_at": None}, {"$set": {"cleared_at": at}}
-        )
+async def note_cleared(store: Store, detector: Doc, *, at: dt.datetime) -> None:
+    alarm = await store.alarms.find_one({"detector_id": detector["_id"], "open": True})
+    if alarm:
+        async with store.exclusive(_guard(alarm["_id"])):
+            await store.alarms.update_one(
+                {"_id": alarm["_id"], "cleared_at": None}, {"$set": {"cleared_at": at}}
+            )
 
 
 def visible_filter(viewer: Viewer) -> dict[str, Any]:
@@ -170,32 +160,26 @@ def can_see(viewer: Viewer, alarm: Doc) -> bool:
     return False
 
 
-def _lock_name(alarm_id: ObjectId) -> str:
+def _guard(alarm_id: ObjectId) -> str:
     return f"alarm:{alarm_id}"
 
 
 async def _handled(
-    db: AsyncDatabase[Doc],
+    store: Store,
     viewer: Viewer,
     alarm_id: ObjectId,
     *,
     allowed_from: list[str],
     changes: dict[str, Any],
 ) -> Doc:
-    """Moves the alarm on if its status allows: read, check and write under the alarm's lock,
-    so of two people acting at once exactly one succeeds and a resolved alarm never goes
-    back to acknowledged (FerretDB does not make a conditional update exclusive)."""
+    """Moves the alarm on if its status allows, by one conditional update: of two people
+    acting at once exactly one succeeds, and a resolved alarm never goes back to
+    acknowledged."""
     account_id = viewer.require(Role.LANDLORD, Role.RESPONDER)
-    async with locks.held(db, _lock_name(alarm_id)):
-        alarm = await db.alarms.find_one({"_id": alarm_id})
+    async with store.exclusive(_guard(alarm_id)):
+        alarm = await store.alarms.find_one({"_id": alarm_id})
         if alarm is None or not can_see(viewer, alarm):
             raise NotFoundError("Alarm", field=["alarmId"])
-        if alarm["status"] not in allowed_from:
-            raise UserInputError(
-                f"The alarm is {alarm['status'].lower()}.",
-                code=Code.INVALID_TRANSITION,
-                field=["alarmId"],
-            )
         stamp = now()
         filled = {
             k: (stamp if v == "now" else account_id if v == "me" else v) for k, v in changes.items()
@@ -203,13 +187,23 @@ async def _handled(
         # resolving an alarm never acknowledged counts as acknowledging it then
         if filled.get("status") == RESOLVED and alarm.get("acknowledged_at") is None:
             filled |= {"acknowledged_at": stamp, "acknowledged_by": account_id}
-        await db.alarms.update_one({"_id": alarm_id}, {"$set": filled})
-    return {**alarm, **filled}
+        moved = await store.alarms.find_one_and_update(
+            {"_id": alarm_id, "status": {"$in": allowed_from}},
+            {"$set": filled},
+            return_document=ReturnDocument.AFTER,
+        )
+    if moved is None:
+        current = await store.alarms.find_one({"_id": alarm_id}, {"status": 1})
+        status = current["status"] if current else alarm["status"]
+        raise UserInputError(
+            f"The alarm is {status.lower()}.", code=Code.INVALID_TRANSITION, field=["alarmId"]
+        )
+    return moved
 
 
-async def acknowledge(db: AsyncDatabase[Doc], viewer: Viewer, alarm_id: ObjectId) -> Doc:
+async def acknowledge(deps: Deps, viewer: Viewer, alarm_id: ObjectId) -> Doc:
     return await _handled(
-        db,
+        deps.store,
         viewer,
         alarm_id,
         allowed_from=[ACTIVE],
@@ -217,32 +211,55 @@ async def acknowledge(db: AsyncDatabase[Doc], viewer: Viewer, alarm_id: ObjectId
     )
 
 
-async def resolve(db: AsyncDatabase[Doc], viewer: Viewer, alarm_id: ObjectId, note: str) -> Doc:
+async def resolve(deps: Deps, viewer: Viewer, alarm_id: ObjectId, note: str) -> Doc:
     errors = Collector()
     clean = clean_text(errors, ["note"], note, max_len=500, multiline=True)
     errors.raise_if_any()
-    alarm = await _handled(
-        db,
+    return await _handled(
+        deps.store,
         viewer,
         alarm_id,
         allowed_from=[ACTIVE, ACKNOWLEDGED],
-        changes={"status": RESOLVED, "resolved_at": "now", "resolved_by": "me", "note": clean},
+        changes={
+            "status": RESOLVED,
+            "open": False,
+            "resolved_at": "now",
+            "resolved_by": "me",
+            "note": clean,
+        },
     )
-    await db.active_alarms.delete_one({"_id": alarm["detector_id"], "alarm_id": alarm_id})
-    return alarm
 
 
-async def response_figures(
-    db: AsyncDatabase[Doc], viewer: Viewer, since: dt.datetime
-) -> list[dict[str, Any]]:
+async def alarms(
+    deps: Deps, viewer: Viewer, status: str | None, *, first: int | None, after: str | None
+) -> Page:
+    """LANDLORD (own properties), RESPONDER and POLICE (their scope), newest first."""
+    query = visible_filter(viewer)
+    if status is not None:
+        query["status"] = status
+    return await deps.store.page(
+        "alarms", query, ALARM_ORDER, first=first, after=after, with_total=True
+    )
+
+
+async def watch_raised(deps: Deps, viewer: Viewer) -> AsyncIterator[Doc]:
+    """Alarms raised from now on that the viewer may see (the subscription)."""
+    visible_filter(viewer)  # refuses other roles before anything is watched
+    async for doc in deps.live.watch("alarms", lambda d: can_see(viewer, d)):
+        yield doc
+
+
+async def response_figures(deps: Deps, viewer: Viewer, days: int) -> list[dict[str, Any]]:
     """Per community: alarms, and the median and 90th percentile seconds to acknowledge and
-    to resolve, over alarms raised since `since` in the responder's scope."""
+    to resolve, over alarms raised in the last `days` days (1 to a year) in the caller's
+    scope."""
     viewer.require(Role.RESPONDER, Role.POLICE)
+    since = now() - dt.timedelta(days=max(1, min(days, MAX_FIGURE_DAYS)))
     query = {**viewer.scope.place_filter(), "raised_at": {"$gte": since}}
     ack: dict[tuple[str, str], list[float]] = defaultdict(list)
     res: dict[tuple[str, str], list[float]] = defaultdict(list)
     counts: dict[tuple[str, str], int] = defaultdict(int)
-    async for alarm in db.alarms.find(
+    async for alarm in deps.store.alarms.find(
         query, {"place": 1, "raised_at": 1, "acknowledged_at": 1, "resolved_at": 1}
     ):
         key = (alarm["place"]["town"], alarm["place"]["community"])
@@ -273,6 +290,3 @@ async def response_figures(
         }
         for town, community in sorted(counts)
     ]
-
-
-gateway_events.SMOKE_EVENT_HOOKS.append(on_smoke_event)

@@ -2,40 +2,34 @@
 strictly, stored once per eventId, then applied.
 
 Exactly once, with no transaction: the event is inserted first into `gateway_events` with
-_id = eventId (unique), carrying a claim (`claimed_at`) and `processed_at` null; it is applied;
-only then is `processed_at` set. A delivery whose eventId is already processed is answered
-at once without touching anything. One that finds it unprocessed was an earlier delivery
-that failed (its claim was released) or crashed (its claim is older than CLAIM_TIMEOUT): it
-takes the claim over and applies the event again. Every effect is idempotent for a re-run
-(the access event's _id is fixed at the first insert, door commands move to OPENED once,
-device updates are conditional on `at`), so applying twice changes nothing twice.
+_id = eventId (unique) and `processed_at` null; it is applied holding the event's claim
+(app/store); only then is `processed_at` set. A delivery whose eventId is already processed
+is answered at once without touching anything. One that finds it unprocessed was an earlier
+delivery that failed or crashed: it takes the claim (a crashed holder's expires) and applies
+the event again. Every effect is idempotent for a re-run (the access event's _id is fixed at
+the first insert, door commands move to OPENED once, device updates are conditional on `at`),
+so applying twice changes nothing twice.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from pymongo import ReturnDocument
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
-from app.db import Doc, find_by_id
-from app.services import doors, locks
-from app.services.clock import now
+from app.clock import now
+from app.services import access_events, alarms, doors
+from app.store import Doc, Store
 
 log = logging.getLogger("anju.gateway_events")
 
 MAX_EVENT_BYTES = 16 * 1024
-CLAIM_TIMEOUT = dt.timedelta(seconds=30)
 MAX_FUTURE = dt.timedelta(hours=1)  # a clock that far ahead is not a clock we trust
 SMOKE_LEVELS = frozenset({"smoke", "heat", "test"})
 _EVENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
@@ -52,14 +46,6 @@ DATA_FIELDS: dict[str, frozenset[str]] = {
     "device.offline": frozenset(),
 }
 EVENT_FIELDS = frozenset({"eventId", "type", "deviceId", "at", "data"})
-
-# Called as `await hook(db, detector, event)` after a smoke.alarm or smoke.cleared event of a
-# registered detector is stored: `detector` is its devices document, `event` the stored
-# gateway_events document (type, at, data.level, room_id, property_id...). A hook that
-# raises makes the delivery fail (HTTP 500) and the gateway's retry runs it again, so hooks
-# must be idempotent. The alarms domain registers here.
-SmokeHook = Callable[[AsyncDatabase[Doc], Doc, Doc], Awaitable[Any]]
-SMOKE_EVENT_HOOKS: list[SmokeHook] = []
 
 
 class MalformedEvent(ValueError):
@@ -142,62 +128,49 @@ def _check_data(kind: str, data: dict[str, Any]) -> None:
 PROCESSED, DUPLICATE, BUSY = "processed", "duplicate", "busy"
 
 
-async def ingest(db: AsyncDatabase[Doc], event: GatewayEvent) -> str:
+async def ingest(store: Store, event: GatewayEvent) -> str:
     """Stores and applies an event once: PROCESSED, DUPLICATE (already done: nothing
     changed), or BUSY (another delivery of it is being applied right now: retry later)."""
-    t = now()
     doc: Doc = {
         "_id": event.event_id,
         "type": event.type,
         "device_id": event.device_id,
         "at": event.at,
         "data": event.data,
-        "received_at": t,
-        "claimed_at": t,
+        "received_at": now(),
         "processed_at": None,
-        "attempts": 1,
-        # the _id of the access event this event writes, fixed now so that a re-run
-        # after a failure writes the same one
+        "attempts": 0,  # applications begun, failed ones included
+        # the _id of the access event this event writes, fixed now so that a re-run after
+        # a failure writes the same one
         "effect_id": ObjectId(),
     }
-    try:
-        await db.gateway_events.insert_one(doc)
-    except DuplicateKeyError:
-        existing = await db.gateway_events.find_one({"_id": event.event_id}, {"processed_at": 1})
+    if not await store.insert_once("gateway_events", doc):
+        existing = await store.gateway_events.find_one({"_id": event.event_id})
         if existing is None or existing.get("processed_at") is not None:
             return DUPLICATE
-        # the event's lock makes the claim exclusive on FerretDB too (locks.py)
-        async with locks.held(db, f"gateway-event:{event.event_id}"):
-            taken = await db.gateway_events.find_one_and_update(
-                {
-                    "_id": event.event_id,
-                    "processed_at": None,
-                    "$or": [{"claimed_at": None}, {"claimed_at": {"$lte": t - CLAIM_TIMEOUT}}],
-                },
-                {"$set": {"claimed_at": t}, "$inc": {"attempts": 1}},
-                return_document=ReturnDocument.AFTER,
-            )
-        if taken is None:
-            return BUSY
-        doc = taken
+        doc = existing
+    claim = await store.claim(f"gateway-event:{event.event_id}")
+    if claim is None:
+        return BUSY
     try:
-        await apply(db, doc)
-    except Exception:
-        # release the claim so that the gateway's retry applies the event again at once (if
-        # even this fails, the claim goes stale after CLAIM_TIMEOUT)
-        with contextlib.suppress(Exception):
-            await db.gateway_events.update_one({"_id": doc["_id"]}, {"$set": {"claimed_at": None}})
-        raise
-    await db.gateway_events.update_one(
-        {"_id": doc["_id"]}, {"$set": {"processed_at": now(), "claimed_at": None}}
-    )
+        current = await store.gateway_events.find_one_and_update(
+            {"_id": event.event_id}, {"$inc": {"attempts": 1}}
+        )
+        if current is None or current.get("processed_at") is not None:
+            return DUPLICATE
+        await apply(store, current)
+        await store.gateway_events.update_one(
+            {"_id": doc["_id"]}, {"$set": {"processed_at": now()}}
+        )
+    finally:
+        await store.release(claim)
     return PROCESSED
 
 
-async def apply(db: AsyncDatabase[Doc], event: Doc) -> None:
+async def apply(store: Store, event: Doc) -> None:
     """The effects of one stored event. Unknown devices (and events that do not fit the
     device's kind) change nothing: the event stays stored for the record."""
-    device = await db.devices.find_one({"device_id": event["device_id"]})
+    device = await store.devices.find_one({"device_id": event["device_id"]})
     if device is None:
         return
     link = {
@@ -208,28 +181,25 @@ async def apply(db: AsyncDatabase[Doc], event: Doc) -> None:
         "landlord_id": device["landlord_id"],
         "place": device.get("place"),
     }
-    await db.gateway_events.update_one({"_id": event["_id"]}, {"$set": link})
+    await store.gateway_events.update_one({"_id": event["_id"]}, {"$set": link})
     event = {**event, **link}
     kind, at = event["type"], event["at"]
     if kind in {"device.online", "device.offline"}:
-        await _set_online(db, device, online=kind == "device.online", at=at)
+        await _set_online(store, device, online=kind == "device.online", at=at)
     elif kind == "door.card" and device["kind"] == "DOOR":
-        await _card_swiped(db, device, event)
+        await _card_swiped(store, device, event)
     elif kind == "door.opened" and device["kind"] == "DOOR":
-        await _door_opened(db, device, event)
+        await _door_opened(store, device, event)
     elif kind in {"smoke.alarm", "smoke.cleared"} and device["kind"] == "SMOKE_DETECTOR":
         if kind == "smoke.alarm":
-            await db.devices.update_one({"_id": device["_id"]}, {"$max": {"last_alarm_at": at}})
-        for hook in SMOKE_EVENT_HOOKS:
-            await hook(db, device, event)
+            await store.devices.update_one({"_id": device["_id"]}, {"$max": {"last_alarm_at": at}})
+        await alarms.on_smoke_event(store, device, event)
 
 
-async def _set_online(
-    db: AsyncDatabase[Doc], device: Doc, *, online: bool, at: dt.datetime
-) -> None:
+async def _set_online(store: Store, device: Doc, *, online: bool, at: dt.datetime) -> None:
     """Applies the newest state only: an event older than the last applied one (by the
     gateway's `at`) arrived late and is ignored."""
-    await db.devices.update_one(
+    await store.devices.update_one(
         {
             "_id": device["_id"],
             "$or": [{"online_changed_at": None}, {"online_changed_at": {"$lte": at}}],
@@ -238,16 +208,16 @@ async def _set_online(
     )
 
 
-async def _card_swiped(db: AsyncDatabase[Doc], door: Doc, event: Doc) -> None:
+async def _card_swiped(store: Store, door: Doc, event: Doc) -> None:
     number = event["data"]["cardNumber"]
-    occupant = await db.occupants.find_one(
+    occupant = await store.occupants.find_one(
         {"card.card_number": number}, {"_id": 1, "tenant_id": 1, "landlord_id": 1}
     )
-    await doors.record_access(
-        db,
+    await access_events.record(
+        store,
         door=door,
         at=event["at"],
-        method=doors.CARD,
+        method=access_events.CARD,
         granted=event["data"]["granted"],
         card_number=number,
         occupant=occupant,
@@ -256,8 +226,8 @@ async def _card_swiped(db: AsyncDatabase[Doc], door: Doc, event: Doc) -> None:
     )
 
 
-async def _door_opened(db: AsyncDatabase[Doc], door: Doc, event: Doc) -> None:
-    await db.devices.update_one({"_id": door["_id"]}, {"$max": {"last_event_at": event["at"]}})
+async def _door_opened(store: Store, door: Doc, event: Doc) -> None:
+    await store.devices.update_one({"_id": door["_id"]}, {"$max": {"last_event_at": event["at"]}})
     raw = event["data"].get("commandId")
     if raw is None:
         return  # a key or the button inside: nothing of ours to confirm
@@ -265,6 +235,6 @@ async def _door_opened(db: AsyncDatabase[Doc], door: Doc, event: Doc) -> None:
         command_id = ObjectId(raw)
     except (InvalidId, TypeError):
         return
-    command = await find_by_id(db.door_commands, command_id, {"_id": 1}, door_id=door["_id"])
+    command = await store.find_by_id("door_commands", command_id, {"_id": 1}, door_id=door["_id"])
     if command is not None:
-        await doors.mark_opened(db, command_id, event["at"])
+        await doors.mark_opened(store, command_id, event["at"])

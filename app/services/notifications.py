@@ -11,23 +11,28 @@ Documents carry `created_at` for the live feed of the `notifications` subscripti
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from bson import ObjectId
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
-from app.db import Doc
-from app.services.clock import now
+from app.clock import now
+from app.deps import Deps
+from app.errors import Code, UserInputError
+from app.store import Doc, Page, Store
+from app.viewer import Role, Viewer
 
 KINDS = frozenset({"SMOKE_ALARM", "RENT_DUE", "RENT_REMINDER", "PAYMENT_RECEIVED", "LEASE_CHANGED"})
 MAX_MARK = 100
 ORDER = [("created_at", -1), ("_id", -1)]
 
 
+def yuan(fen: int) -> str:
+    return f"¥{fen / 100:.2f}"
+
+
 async def notify(
-    db: AsyncDatabase[Doc],
+    store: Store,
     account_id: ObjectId,
     kind: str,
     title: str,
@@ -55,29 +60,51 @@ async def notify(
         "created_at": now(),
         "read_at": None,
     }
-    try:
-        await db.notifications.insert_one(doc)
-    except DuplicateKeyError:
-        return None
-    return doc
+    return doc if await store.insert_once("notifications", doc) else None
 
 
-def own_filter(account_id: ObjectId, unread_only: bool) -> dict[str, Any]:
+async def inbox(
+    deps: Deps, viewer: Viewer, *, unread_only: bool, first: int | None, after: str | None
+) -> Page:
+    """The signed-in account's notifications, newest first."""
+    from app.services.rent_reminders import send_rent_due
+
+    account_id = viewer.require()
+    if viewer.role is Role.TENANT and after is None:
+        # catch up on RENT_DUE now rather than wait for the worker's next pass
+        await send_rent_due(deps.store, tenant_id=account_id)
     query: dict[str, Any] = {"account_id": account_id}
     if unread_only:
         query["read_at"] = None
-    return query
+    return await deps.store.page("notifications", query, ORDER, first=first, after=after)
 
 
-async def mark_read(
-    db: AsyncDatabase[Doc], account_id: ObjectId, notification_ids: Sequence[ObjectId]
-) -> int:
-    """Marks the account's own notifications read; ids of others' (or of none) are ignored,
+async def mark_read(deps: Deps, viewer: Viewer, notification_ids: Sequence[ObjectId]) -> int:
+    """Marks the caller's own notifications read; ids of others' (or of none) are ignored,
     exactly as unknown ones. Returns how many became read now."""
+    account_id = viewer.require()
+    if len(notification_ids) > MAX_MARK:
+        raise UserInputError(
+            f"At most {MAX_MARK} notifications at a time.",
+            code=Code.INVALID_ARGUMENT,
+            field=["notificationIds"],
+        )
     if not notification_ids:
         return 0
-    result = await db.notifications.update_many(
+    result = await deps.store.notifications.update_many(
         {"_id": {"$in": list(set(notification_ids))}, "account_id": account_id, "read_at": None},
         {"$set": {"read_at": now()}},
     )
     return result.modified_count
+
+
+async def watch(deps: Deps, viewer: Viewer) -> AsyncIterator[Doc]:
+    """The account's notifications as they are created (the subscription)."""
+    account_id = viewer.require()
+    async for doc in deps.live.watch("notifications", lambda d: d.get("account_id") == account_id):
+        yield doc
+
+
+def can_see(viewer: Viewer, notification: Doc) -> bool:
+    """A notification is its account's alone."""
+    return viewer.account_id is not None and notification["account_id"] == viewer.account_id

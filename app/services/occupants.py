@@ -1,10 +1,11 @@
 """Real-name registration of the people living in a room (实名登记): registered on arrival with
 their resident ID number, deregistered on departure, each holding one access card.
 
-One person is a current occupant of one room at a time. That rule lives in a unique index, and
-is enforced through inserts (reliable on FerretDB and MongoDB alike): `current_registrations`
-holds one document per current occupant, `_id` the keyed hash of their ID number, inserted on
-arrival and deleted on departure.
+One person is a current occupant of one room at a time: a rule of the store
+(`UniqueWhile("one_room_per_person")`: the keyed hash of the ID number is unique among
+current occupants), kept by the insert that registers them. Everything that changes a lease's
+occupants (and so their cards) holds the lease's claim (card_outbox.lease_claim), released
+before the gateway is called.
 """
 
 from __future__ import annotations
@@ -14,19 +15,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bson import ObjectId
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
-from app.db import Doc
-from app.errors import Code, Collector, UserInputError
-from app.services import cards, idnumbers, stats
-from app.services.clock import now
+from app.clock import now, today
+from app.deps import Deps
+from app.errors import Code, Collector, NotFoundError, UserInputError
+from app.services import audit, cards, idnumbers, stats
+from app.services.card_outbox import lease_claim
+from app.store import Doc, Store
 from app.validation import check_phone, clean_text
 from app.viewer import Role, Viewer
 
 MAX_OCCUPANTS = 10
 MAX_NAME = 50
 CARD_NUMBER_TRIES = 5
+OCCUPANT_ORDER = [("arrived_at", 1), ("_id", 1)]
 
 
 @dataclass(frozen=True)
@@ -48,12 +50,12 @@ class Person:
 
 
 def check_person(
-    errors: Collector, field: Sequence[str], given: OccupantIn, today: dt.date
+    errors: Collector, field: Sequence[str], given: OccupantIn, day: dt.date
 ) -> Person:
     name = clean_text(errors, [*field, "name"], given.name, max_len=MAX_NAME)
     phone = check_phone(errors, [*field, "phone"], given.phone)
     number = idnumbers.normalize(given.id_number)
-    why = idnumbers.problem(number, today)
+    why = idnumbers.problem(number, day)
     if why is not None:
         errors.add([*field, "idNumber"], Code.INVALID_ID_NUMBER, why)
     return Person(name, number, phone)
@@ -85,37 +87,59 @@ def occupant_doc(
         **cipher.stored_fields(person.id_number, nonce),
         "arrived_at": arrived_at,
         "left_at": None,
+        "current": True,
         "card": cards.card_doc(card_number, valid_from, valid_until, arrived_at),
         "created_at": arrived_at,
     }
 
 
-def registration_doc(occupant: Doc) -> Doc:
-    return {
-        "_id": occupant["id_number_hash"],
-        "occupant_id": occupant["_id"],
-        "lease_id": occupant["lease_id"],
-        "room_id": occupant["room_id"],
-        "since": occupant["arrived_at"],
+def can_see_occupant(viewer: Viewer, occupant: Doc) -> bool:
+    """The landlord and the tenant of the occupant's lease."""
+    if viewer.account_id is None:
+        return False
+    if viewer.role is Role.LANDLORD:
+        return bool(occupant.get("landlord_id") == viewer.account_id)
+    if viewer.role is Role.TENANT:
+        return bool(occupant.get("tenant_id") == viewer.account_id)
+    return False
+
+
+async def current_occupants(store: Store, lease_id: ObjectId) -> list[Doc]:
+    return await store.occupants.find(
+        {"lease_id": lease_id, "current": True}, sort=OCCUPANT_ORDER
+    ).to_list(None)
+
+
+def _already_registered(field: Sequence[str]) -> UserInputError:
+    return UserInputError(
+        "This person is registered as living in another room; they must be deregistered "
+        "there first.",
+        code=Code.ALREADY_REGISTERED,
+        field=list(field),
+    )
+
+
+class _CardNumberTaken(UserInputError):
+    pass
+
+
+async def _insert(store: Store, doc: Doc, field: Sequence[str]) -> None:
+    """Registers one occupant; a card number already taken is drawn again."""
+    refusals = {
+        "one_room_per_person": _already_registered(field),
+        "card_number_unique": _CardNumberTaken("card number taken"),
     }
-
-
-async def _insert_with_card(db: AsyncDatabase[Doc], doc: Doc) -> Doc:
-    """Inserts an occupant; a card number already taken (the unique index says so) is drawn
-    again."""
-    for attempt in range(CARD_NUMBER_TRIES):
+    for _ in range(CARD_NUMBER_TRIES):
         try:
-            await db.occupants.insert_one(doc)
-            return doc
-        except DuplicateKeyError:
-            if attempt == CARD_NUMBER_TRIES - 1:
-                raise
+            await store.insert_unique("occupants", doc, refusals)
+            return
+        except _CardNumberTaken:
             doc["card"]["card_number"] = cards.new_card_number()
-    raise AssertionError("unreachable")
+    raise UserInputError("No free card number; try again.", code=Code.BUSY)
 
 
 async def register(
-    db: AsyncDatabase[Doc],
+    store: Store,
     lease: Doc,
     people: Sequence[Person],
     fields: Sequence[Sequence[str]],
@@ -141,78 +165,104 @@ async def register(
         )
         for person in people
     ]
-    taken: list[Doc] = []
     inserted: list[Doc] = []
     try:
         for doc, field in zip(docs, fields, strict=True):
-            try:
-                await db.current_registrations.insert_one(registration_doc(doc))
-            except DuplicateKeyError as exc:
-                raise UserInputError(
-                    "This person is registered as living in another room; they must be "
-                    "deregistered there first.",
-                    code=Code.ALREADY_REGISTERED,
-                    field=list(field),
-                ) from exc
-            taken.append(doc)
-        for doc in docs:
-            inserted.append(await _insert_with_card(db, doc))
+            await _insert(store, doc, field)
+            inserted.append(doc)
     except BaseException:
-        await _unregister(db, taken, inserted)
+        if inserted:
+            await store.occupants.delete_many({"_id": {"$in": [d["_id"] for d in inserted]}})
         raise
     return docs
 
 
-async def _unregister(db: AsyncDatabase[Doc], taken: list[Doc], inserted: list[Doc]) -> None:
-    if inserted:
-        await db.occupants.delete_many({"_id": {"$in": [d["_id"] for d in inserted]}})
-    for doc in taken:
-        await db.current_registrations.delete_one(
-            {"_id": doc["id_number_hash"], "occupant_id": doc["_id"]}
-        )
-
-
 async def deregister(
-    db: AsyncDatabase[Doc], occupant: Doc, lease: Doc, at: dt.datetime
+    deps: Deps, occupant: Doc, lease: Doc, at: dt.datetime
 ) -> tuple[Doc | None, list[str]]:
-    """Marks a current occupant departed and revokes their card, in one update; then queues
-    the revocation for every door and frees the person to register elsewhere. Returns the
-    occupant after it and the card jobs' keys, or (None, []) if they had already left."""
+    """Marks a current occupant departed and revokes their card, in one update (which also
+    frees the person to register elsewhere); then queues the revocation for every door.
+    Returns the occupant after it and the card jobs' keys, or (None, []) if they had left."""
     after = await cards.change_card(
-        db,
-        {"_id": occupant["_id"], "left_at": None},
+        deps.store,
+        {"_id": occupant["_id"], "current": True},
         {"revoked_at": at},
-        extra={"left_at": at},
+        extra={"left_at": at, "current": False},
     )
     if after is None:
         return None, []
-    keys = await cards.enqueue(db, after)
-    await db.current_registrations.delete_one(
-        {"_id": after["id_number_hash"], "occupant_id": after["_id"]}
-    )
-    await stats.bump(db, lease["place"], lease["kind"], residents=-1)
+    keys = await deps.outbox.enqueue(after)
+    await stats.bump(deps.store, lease["place"], lease["kind"], residents=-1)
     return after, keys
 
 
-def can_see_occupant(viewer: Viewer, occupant: Doc) -> bool:
-    """The landlord and the tenant of the occupant's lease."""
-    if viewer.account_id is None:
-        return False
-    if viewer.role is Role.LANDLORD:
-        return bool(occupant.get("landlord_id") == viewer.account_id)
-    if viewer.role is Role.TENANT:
-        return bool(occupant.get("tenant_id") == viewer.account_id)
-    return False
+async def register_occupant(
+    deps: Deps, viewer: Viewer, lease_id: ObjectId, given: OccupantIn
+) -> Doc:
+    """LANDLORD: someone moving in later; their card goes on the doors."""
+    from app.services.leases import check_running, owned_lease
+
+    landlord_id = viewer.require(Role.LANDLORD)
+    errors = Collector()
+    person = check_person(errors, ["occupant"], given, today())
+    errors.raise_if_any()
+    store = deps.store
+    await owned_lease(store, viewer, lease_id)
+    async with store.claimed(lease_claim(lease_id)):
+        lease = await owned_lease(store, viewer, lease_id)
+        check_running(lease)
+        present = await store.occupants.count_documents({"lease_id": lease_id, "current": True})
+        if present >= MAX_OCCUPANTS:
+            raise UserInputError(
+                f"A lease has at most {MAX_OCCUPANTS} current occupants.",
+                code=Code.OUT_OF_RANGE,
+                field=["occupant"],
+            )
+        valid_from, valid_until = cards.lease_window(lease["start_date"], lease["end_date"])
+        # someone moving in later holds a card from now (to the second: the gateway's unit)
+        valid_from = max(valid_from, now().replace(microsecond=0))
+        (doc,) = await register(
+            store,
+            lease,
+            [person],
+            [["occupant", "idNumber"]],
+            valid_from=valid_from,
+            valid_until=valid_until,
+        )
+        await stats.bump(store, lease["place"], lease["kind"], residents=1)
+        keys = await deps.outbox.enqueue(doc)
+        await audit.record(
+            store,
+            landlord_id,
+            "occupant.register",
+            target=("Occupant", doc["_id"]),
+            details={"leaseId": str(lease_id)},
+        )
+    await deps.outbox.apply_now(keys)
+    return doc
 
 
-__all__ = [
-    "MAX_OCCUPANTS",
-    "OccupantIn",
-    "Person",
-    "can_see_occupant",
-    "check_person",
-    "deregister",
-    "occupant_doc",
-    "register",
-    "registration_doc",
-]
+async def deregister_occupant(deps: Deps, viewer: Viewer, occupant_id: ObjectId) -> Doc:
+    """LANDLORD: someone has left; their card is revoked at once. Idempotent: a departed
+    occupant comes back as is."""
+    landlord_id = viewer.require(Role.LANDLORD)
+    store = deps.store
+    found = await store.find_by_id("occupants", occupant_id, landlord_id=landlord_id)
+    if found is None:
+        raise NotFoundError("Occupant", field=["occupantId"])
+    async with store.claimed(lease_claim(found["lease_id"])):
+        doc = await store.occupants.find_one({"_id": occupant_id})
+        if doc is None or not doc["current"]:
+            return doc or found
+        lease = await store.leases.find_one({"_id": doc["lease_id"]})
+        assert lease is not None
+        after, keys = await deregister(deps, doc, lease, now())
+        await audit.record(
+            store,
+            landlord_id,
+            "occupant.deregister",
+            target=("Occupant", occupant_id),
+            details={"leaseId": str(lease["_id"])},
+        )
+    await deps.outbox.apply_now(keys)
+    return after or doc

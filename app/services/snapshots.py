@@ -4,8 +4,7 @@ in `snapshots`, and served by a signed URL on Anju.
 The URL is the capability (an <img src> carries no bearer token): `/snapshots/<id>?exp=
 <unix seconds>&sig=<hex>`, where sig is HMAC-SHA256 under ANJU_URL_SIGNING_KEY of
 `snapshot:<id>:<exp>`. A changed id or exp breaks the signature; after exp it is refused
-even with a good one, and the stored image itself expires then. FerretDB has no TTL index,
-so expired images are deleted as new ones are taken.
+even with a good one, and the stored image itself expires then (a TTL index: app/store).
 """
 
 from __future__ import annotations
@@ -17,20 +16,19 @@ import hmac
 
 from bson import Binary, ObjectId
 from bson.errors import InvalidId
-from pymongo.asynchronous.database import AsyncDatabase
 
-from app.db import Doc, find_by_id
-from app.errors import AnjuError, Code, NotFoundError, UnavailableError
-from app.gateway import (
+from app.clients.gateway import (
     DeviceOffline,
     DeviceUnknown,
     GatewayBadAnswer,
-    GatewayClient,
     GatewayError,
     GatewayTimeout,
 )
-from app.services.clock import now
+from app.clock import now
+from app.deps import Deps
+from app.errors import AnjuError, Code, NotFoundError, UnavailableError
 from app.settings import Settings
+from app.store import Doc, Store
 from app.viewer import Role, Viewer
 
 SNAPSHOT_TTL = dt.timedelta(minutes=5)
@@ -57,22 +55,20 @@ def check_signature(settings: Settings, snapshot_id: str, exp: str, sig: str) ->
     return int(exp) > now().timestamp()
 
 
-async def take_snapshot(
-    db: AsyncDatabase[Doc],
-    gateway: GatewayClient,
-    settings: Settings,
-    viewer: Viewer,
-    camera_id: ObjectId,
-) -> Doc:
-    """A fresh still from the landlord's camera, stored until its URL expires."""
+async def take_snapshot(deps: Deps, viewer: Viewer, camera_id: ObjectId) -> tuple[Doc, Doc, str]:
+    """A fresh still from the landlord's camera, stored until its URL expires: (the stored
+    still, the camera, its signed URL)."""
+    settings = deps.settings
     landlord_id = viewer.require(Role.LANDLORD)
-    camera = await find_by_id(db.devices, camera_id, kind="CAMERA", landlord_id=landlord_id)
+    camera = await deps.store.find_by_id(
+        "devices", camera_id, kind="CAMERA", landlord_id=landlord_id
+    )
     if camera is None:
         raise NotFoundError("Camera", field=["cameraId"])
     try:
         # the client bounds each read; this bounds the whole download
         async with asyncio.timeout(settings.gateway_timeout_s * 2):
-            data, content_type = await gateway.snapshot(camera["device_id"])
+            data, content_type = await deps.gateway.snapshot(camera["device_id"])
     except DeviceOffline as exc:
         raise UnavailableError("The camera is offline.", code=Code.DEVICE_OFFLINE) from exc
     except DeviceUnknown as exc:
@@ -101,15 +97,14 @@ async def take_snapshot(
         "expires_at": (taken + SNAPSHOT_TTL).replace(microsecond=0),
         "created_at": taken,
     }
-    await db.snapshots.insert_one(doc)
-    await db.snapshots.delete_many({"expires_at": {"$lte": taken}})
-    return doc
+    await deps.store.snapshots.insert_one(doc)
+    return doc, camera, signed_url(settings, doc["_id"], doc["expires_at"])
 
 
-async def stored_snapshot(db: AsyncDatabase[Doc], snapshot_id: str) -> Doc | None:
+async def stored_snapshot(store: Store, snapshot_id: str) -> Doc | None:
     """A still that has not expired, for a URL whose signature was checked."""
     try:
         oid = ObjectId(snapshot_id)
     except (InvalidId, TypeError):
         return None
-    return await db.snapshots.find_one({"_id": oid, "expires_at": {"$gt": now()}})
+    return await store.snapshots.find_one({"_id": oid, "expires_at": {"$gt": now()}})

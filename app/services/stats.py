@@ -13,11 +13,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from pymongo.asynchronous.database import AsyncDatabase
-
-from app.db import Doc
+from app.deps import Deps
 from app.errors import ForbiddenError
-from app.services import locks
+from app.services import audit
+from app.store import Store
 from app.viewer import Role, Scope, Viewer
 
 COUNTERS = (
@@ -45,7 +44,7 @@ def counter_id(key: dict[str, Any]) -> str:
     return "|".join(str(key[k] or "") for k in ("town", "community", "grid", "kind"))
 
 
-async def bump(db: AsyncDatabase[Doc], place: dict[str, Any], kind: str, **deltas: int) -> None:
+async def bump(store: Store, place: dict[str, Any], kind: str, **deltas: int) -> None:
     """Adds `deltas` (e.g. rooms=1, residents=-2) to the counters of a place and kind."""
     changes = {k: v for k, v in deltas.items() if v}
     if not changes:
@@ -55,9 +54,8 @@ async def bump(db: AsyncDatabase[Doc], place: dict[str, Any], kind: str, **delta
         raise ValueError(f"unknown counters {unknown}")
     key = counter_key(place, kind)
     cid = counter_id(key)
-    # the lock makes the $inc exclusive on FerretDB too (see app/services/locks.py)
-    async with locks.held(db, f"counter:{cid}"):
-        await db.stats_counters.update_one(
+    async with store.exclusive(f"counter:{cid}"):
+        await store.stats_counters.update_one(
             {"_id": cid}, {"$inc": changes, "$setOnInsert": key}, upsert=True
         )
 
@@ -76,10 +74,26 @@ def effective_scope(viewer: Viewer, requested: Scope | None) -> Scope:
     return Scope(**merged)
 
 
-async def population_stats(db: AsyncDatabase[Doc], scope: Scope) -> dict[str, Any]:
+async def population_stats(deps: Deps, viewer: Viewer, asked: Scope | None) -> dict[str, Any]:
+    """POLICE and RESPONDER: the counters of a town, community or grid within the caller's
+    scope. A police look-up is audited."""
+    scope = effective_scope(viewer, asked)
+    totals = await _totals(deps.store, scope)
+    if viewer.role is Role.POLICE:
+        await audit.record(
+            deps.store,
+            viewer.account_id,
+            "police.populationStats",
+            target="scope:" + "/".join(scope.as_claim().values()),
+            details={"scope": scope.as_claim()},
+        )
+    return totals
+
+
+async def _totals(store: Store, scope: Scope) -> dict[str, Any]:
     totals: dict[str, int] = dict.fromkeys(COUNTERS, 0)
     by_kind: dict[str, dict[str, int]] = defaultdict(lambda: {"properties": 0, "rooms": 0})
-    async for doc in db.stats_counters.find(scope.as_claim()):
+    async for doc in store.stats_counters.find(scope.as_claim()):
         for name in COUNTERS:
             totals[name] += int(doc.get(name, 0))
         by_kind[doc["kind"]]["properties"] += int(doc.get("properties", 0))
@@ -90,7 +104,7 @@ async def population_stats(db: AsyncDatabase[Doc], scope: Scope) -> dict[str, An
     }
 
 
-async def recount(db: AsyncDatabase[Doc]) -> int:
+async def recount(store: Store) -> int:
     """Rebuilds every counter from properties, rooms and occupants; returns the number of
     counter documents. Uses only $match/$group/$sum, which FerretDB supports."""
     counters: dict[str, dict[str, Any]] = {}
@@ -100,26 +114,26 @@ async def recount(db: AsyncDatabase[Doc]) -> int:
         return counters.setdefault(counter_id(key), {**key, **dict.fromkeys(COUNTERS, 0)})
 
     homes: dict[Any, tuple[dict[str, Any], str]] = {}
-    async for prop in db.properties.find({}, {"place": 1, "kind": 1, "safety": 1}):
+    async for prop in store.properties.find({}, {"place": 1, "kind": 1, "safety": 1}):
         homes[prop["_id"]] = (prop["place"], prop["kind"])
         s = slot(prop["place"], prop["kind"])
         s["properties"] += 1
         for name in ("extinguishers", "smoke_detectors", "escape_windows"):
             s[name] += int(prop.get("safety", {}).get(name, 0))
     # counted here rather than with $group, which FerretDB runs slowly over many groups
-    async for room in db.rooms.find({}, {"property_id": 1, "status": 1}):
+    async for room in store.rooms.find({}, {"property_id": 1, "status": 1}):
         if room["property_id"] in homes:
             place, kind = homes[room["property_id"]]
             s = slot(place, kind)
             s["rooms"] += 1
             if room.get("status") == "OCCUPIED":
                 s["occupied_rooms"] += 1
-    async for occupant in db.occupants.find({"left_at": None}, {"property_id": 1}):
+    async for occupant in store.occupants.find({"current": True}, {"property_id": 1}):
         if occupant["property_id"] in homes:
             place, kind = homes[occupant["property_id"]]
             slot(place, kind)["residents"] += 1
-    await db.stats_counters.delete_many({})
+    await store.stats_counters.delete_many({})
     docs = [{"_id": cid, **values} for cid, values in counters.items()]
     if docs:
-        await db.stats_counters.insert_many(docs)
+        await store.stats_counters.insert_many(docs)
     return len(docs)

@@ -1,0 +1,2 @@
+"""Outbound clients: the device gateway and the payment provider (explicit timeouts; their
+failures become domain errors here)."""

@@ -1,0 +1,31 @@
+"""What the services work with: the store and the world outside, made once per process by
+the lifespan when the database is ready, and handed to every service call as `deps`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from app.clients.gateway import GatewayClient
+from app.clients.payments import PaymentsClient
+from app.live import LiveFeed
+from app.passwords import Passwords
+from app.settings import Settings
+from app.store import Store
+from app.tokens import KeySet
+
+if TYPE_CHECKING:
+    from app.services.card_outbox import CardOutbox
+
+
+@dataclass(frozen=True)
+class Deps:
+    settings: Settings
+    store: Store
+    keys: KeySet
+    passwords: Passwords
+    gateway: GatewayClient
+    payments: PaymentsClient
+    live: LiveFeed
+    # the card jobs waiting for the gateway (app/services/card_outbox.py)
+    outbox: CardOutbox

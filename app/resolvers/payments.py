@@ -1,0 +1,47 @@
+"""payInvoice, recordPayment."""
+
+from __future__ import annotations
+
+import strawberry
+
+from app.context import Info
+from app.ids import decode_id
+from app.schema.invoices import Invoice
+from app.schema.payments import PayInvoiceInput, Payment, PaymentPayload, RecordPaymentInput
+from app.schema.permissions import allow
+from app.services import payments
+from app.viewer import Role
+
+
+@strawberry.type
+class PaymentMutations:
+    @strawberry.mutation(
+        description="TENANT: pays their own invoice online.",
+        permission_classes=[allow(Role.TENANT)],
+    )
+    async def pay_invoice(self, info: Info, input: PayInvoiceInput) -> PaymentPayload:
+        payment, invoice = await payments.pay_invoice(
+            info.context.deps,
+            info.context.viewer,
+            invoice_id=decode_id(input.invoice_id, "Invoice", ["invoiceId"]),
+            amount_fen=input.amount_fen,
+            method=input.method.value,
+            idempotency_key=input.idempotency_key,
+        )
+        return PaymentPayload(payment=Payment.from_doc(payment), invoice=Invoice.from_doc(invoice))
+
+    @strawberry.mutation(
+        description="LANDLORD: records rent received offline.",
+        permission_classes=[allow(Role.LANDLORD)],
+    )
+    async def record_payment(self, info: Info, input: RecordPaymentInput) -> PaymentPayload:
+        payment, invoice = await payments.record_payment(
+            info.context.deps,
+            info.context.viewer,
+            invoice_id=decode_id(input.invoice_id, "Invoice", ["invoiceId"]),
+            amount_fen=input.amount_fen,
+            method=input.method.value,
+            idempotency_key=input.idempotency_key,
+            note=input.note,
+        )
+        return PaymentPayload(payment=Payment.from_doc(payment), invoice=Invoice.from_doc(invoice))

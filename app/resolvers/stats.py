@@ -1,0 +1,29 @@
+"""populationStats."""
+
+from __future__ import annotations
+
+import strawberry
+
+from app.context import Info
+from app.schema.accounts import StatsScope
+from app.schema.permissions import allow
+from app.schema.stats import PopulationStats
+from app.services import stats
+from app.viewer import Role, Scope
+
+
+@strawberry.type
+class StatsQueries:
+    @strawberry.field(
+        description="POLICE and RESPONDER: counts for a town, community or grid (all when "
+        "scope is empty).",
+        permission_classes=[allow(Role.POLICE, Role.RESPONDER)],
+    )
+    async def population_stats(
+        self, info: Info, scope: StatsScope | None = None
+    ) -> PopulationStats:
+        asked = (
+            Scope(town=scope.town, community=scope.community, grid=scope.grid) if scope else None
+        )
+        totals = await stats.population_stats(info.context.deps, info.context.viewer, asked)
+        return PopulationStats.from_totals(totals)

@@ -1,0 +1,29 @@
+"""Every HTTP route that is not GraphQL: health, the webhooks, snapshots, the kiosk and the
+benchmark's baseline."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Route
+
+from app.routes.health import healthz, jwks, readyz
+from app.routes.kiosk import kiosk_routes
+from app.routes.snapshots import serve_snapshot
+from app.routes.webhooks import gateway_webhook, payments_webhook
+from app.settings import Settings
+
+
+def http_routes(settings: Settings) -> list[BaseRoute]:
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/.well-known/jwks.json", jwks),
+        Route("/webhooks/gateway", gateway_webhook, methods=["POST"]),
+        Route("/webhooks/payments", payments_webhook, methods=["POST"]),
+        Route("/snapshots/{snapshot_id}", serve_snapshot, methods=["GET"]),
+        *kiosk_routes(),
+    ]
+    if settings.bench_routes:  # never in production (app/settings.py)
+        from app.routes.bench import bare_listings
+
+        routes.append(Route("/bench/listings", bare_listings))
+    return routes

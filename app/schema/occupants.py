@@ -1,0 +1,123 @@
+"""Occupants and their access cards: types, inputs and payload."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+
+from app.context import Info
+from app.ids import encode_id
+from app.schema.common import Node, UserError
+from app.schema.node import register_node
+from app.schema.rooms import Room, room_by_id
+from app.services.occupants import can_see_occupant
+from app.store import Doc
+
+if TYPE_CHECKING:
+    from app.schema.leases import Lease
+
+
+@strawberry.type(
+    description="One card per person (一人一卡), valid on the room's doors and the building "
+    "entrance."
+)
+class AccessCard:
+    doc: strawberry.Private[Doc]
+    card_number: str
+    valid_from: dt.datetime
+    valid_until: dt.datetime
+    revoked_at: dt.datetime | None
+
+    @strawberry.field(
+        description="False while a change of this card (issued, extended, revoked) has not yet "
+        "been confirmed by every door: the gateway was unreachable, and Anju keeps retrying."
+    )
+    async def synced_at_gateway(self, info: Info) -> bool:
+        loader = info.context.loaders.pending_card_jobs_by("occupant_id")
+        return not await loader.load(self.doc["_id"])
+
+    @classmethod
+    def from_occupant(cls, doc: Doc) -> AccessCard:
+        card = doc["card"]
+        return cls(
+            doc=doc,
+            card_number=card["card_number"],
+            valid_from=card["valid_from"],
+            valid_until=card["valid_until"],
+            revoked_at=card.get("revoked_at"),
+        )
+
+
+@strawberry.type(
+    description="Real-name registration of a person living in a room: registered on arrival, "
+    "deregistered on departure."
+)
+class Occupant(Node):
+    doc: strawberry.Private[Doc]
+    name: str
+    id_number_masked: str = strawberry.field(
+        description="Resident ID number with the middle digits hidden, e.g. 330782********1234."
+    )
+    phone: str
+    arrived_at: dt.datetime
+    left_at: dt.datetime | None
+
+    @classmethod
+    def from_doc(cls, doc: Doc) -> Occupant:
+        return cls(
+            id=strawberry.ID(encode_id("Occupant", doc["_id"])),
+            doc=doc,
+            name=doc["name"],
+            id_number_masked=doc["id_number_masked"],
+            phone=doc["phone"],
+            arrived_at=doc["arrived_at"],
+            left_at=doc.get("left_at"),
+        )
+
+    @strawberry.field
+    async def room(self, info: Info) -> Room:
+        return await room_by_id(info, self.doc["room_id"])
+
+    @strawberry.field
+    def card(self) -> AccessCard | None:
+        return AccessCard.from_occupant(self.doc) if self.doc.get("card") else None
+
+    @strawberry.field(description="The lease under which this person is registered.")
+    async def lease(self, info: Info) -> Annotated[Lease, strawberry.lazy("app.schema.leases")]:
+        from app.schema.leases import lease_by_id
+
+        return await lease_by_id(info, self.doc["lease_id"])
+
+
+@register_node("Occupant")
+async def _occupant_node(info: Info, oid: Any) -> Occupant | None:
+    doc = await info.context.loaders.by_id("occupants").load(oid)
+    return Occupant.from_doc(doc) if doc and can_see_occupant(info.context.viewer, doc) else None
+
+
+@strawberry.input
+class OccupantInput:
+    name: str
+    id_number: str = strawberry.field(
+        description="18-character PRC resident ID number; its check digit is verified."
+    )
+    phone: str
+
+
+@strawberry.input
+class RegisterOccupantInput:
+    lease_id: strawberry.ID
+    occupant: OccupantInput
+
+
+@strawberry.input
+class DeregisterOccupantInput:
+    occupant_id: strawberry.ID
+
+
+@strawberry.type
+class OccupantPayload:
+    occupant: Occupant | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)

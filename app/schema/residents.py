@@ -1,0 +1,77 @@
+"""The police register: Resident and its filter."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+
+from app.context import Info
+from app.ids import given_id
+from app.schema.accounts import Account
+from app.schema.occupants import Occupant
+from app.schema.properties import Property, property_by_id
+from app.schema.rooms import Room, room_by_id
+from app.services import residents
+from app.store import Doc
+
+
+@strawberry.type(description="The police view of one registration, with the full ID number.")
+class Resident:
+    doc: strawberry.Private[Doc]
+    name: str
+    id_number: str
+    phone: str
+    arrived_at: dt.datetime
+    left_at: dt.datetime | None
+
+    @classmethod
+    def from_doc(cls, doc: Doc, id_number: str) -> Resident:
+        return cls(
+            doc=doc,
+            name=doc["name"],
+            id_number=id_number,
+            phone=doc["phone"],
+            arrived_at=doc["arrived_at"],
+            left_at=doc.get("left_at"),
+        )
+
+    @strawberry.field
+    def occupant(self) -> Occupant:
+        return Occupant.from_doc(self.doc)
+
+    @strawberry.field
+    async def property(self, info: Info) -> Property:
+        return await property_by_id(info, self.doc["property_id"])
+
+    @strawberry.field
+    async def room(self, info: Info) -> Room:
+        return await room_by_id(info, self.doc["room_id"])
+
+    @strawberry.field
+    async def landlord(self, info: Info) -> Account:
+        doc = await info.context.loaders.account_by_id.load(self.doc["landlord_id"])
+        assert doc is not None
+        return Account.from_doc(doc)
+
+
+@strawberry.input
+class ResidentFilter:
+    id_number: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    property_id: strawberry.ID | None = None
+    town: str | None = None
+    community: str | None = None
+    current_only: bool | None = True
+
+    def to_query(self) -> residents.ResidentQuery:
+        return residents.ResidentQuery(
+            id_number=self.id_number,
+            name=self.name,
+            phone=self.phone,
+            property_id=given_id(self.property_id, "Property", "filter", "propertyId"),
+            town=self.town,
+            community=self.community,
+            current_only=self.current_only is not False,
+        )

@@ -1,0 +1,179 @@
+"""The ledger on each invoice, kept by every write below:
+
+    amount_fen = paid_fen + pending_fen + open_fen, each >= 0
+    paid_fen    credited by SUCCEEDED payments, whose ids are in `credited_payment_ids`
+    pending_fen reserved by PENDING online payments, whose ids are in `pending_payment_ids`
+    open_fen    what a new payment may still take
+
+A payment id enters `pending_payment_ids` once, leaves it once, either into
+`credited_payment_ids` (credit) or back to `open_fen` (release), and enters
+`credited_payment_ids` at most once: never credited twice, and payments together never take
+more than is owed.
+
+Each write is one conditional update of the invoice (the condition is the rule: enough open,
+this payment not yet counted), inside `store.exclusive(invoice_guard(id))`: on MongoDB the
+update's atomicity keeps the ledger, on FerretDB v1 the guard does (app/store). No
+multi-document transactions anywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bson import ObjectId
+
+from app.clock import now
+from app.errors import Code
+from app.store import Doc, Store
+
+RESERVED, CREDITED = "reserved", "credited"
+
+
+def invoice_guard(invoice_id: ObjectId) -> str:
+    return f"invoice:{invoice_id}"
+
+
+def ledger_fields(amount_fen: int) -> Doc:
+    """The money fields of a new invoice."""
+    return {
+        "paid_fen": 0,
+        "pending_fen": 0,
+        "open_fen": amount_fen,
+        "pending_payment_ids": [],
+        "credited_payment_ids": [],
+    }
+
+
+def _refusal(invoice: Doc, amount: int) -> str | None:
+    if invoice.get("void") or int(invoice["paid_fen"]) >= int(invoice["amount_fen"]):
+        return Code.INVOICE_NOT_PAYABLE
+    if int(invoice["open_fen"]) < amount:
+        return Code.AMOUNT_EXCEEDS_BALANCE
+    return None
+
+
+async def reserve(store: Store, invoice_id: ObjectId, pid: ObjectId, amount: int) -> str:
+    """Moves `amount` from open to pending for an online payment: RESERVED (now or
+    before), or the code of why not."""
+    async with store.exclusive(invoice_guard(invoice_id)):
+        invoice = await store.invoices.find_one({"_id": invoice_id})
+        if invoice is None:
+            return Code.INVOICE_NOT_PAYABLE
+        if pid in invoice["pending_payment_ids"] or pid in invoice["credited_payment_ids"]:
+            return RESERVED
+        refused = _refusal(invoice, amount)
+        if refused:
+            return refused
+        result = await store.invoices.update_one(
+            {
+                "_id": invoice_id,
+                "void": {"$ne": True},
+                "open_fen": {"$gte": amount},
+                "pending_payment_ids": {"$ne": pid},
+                "credited_payment_ids": {"$ne": pid},
+            },
+            {
+                "$inc": {"open_fen": -amount, "pending_fen": amount},
+                "$push": {"pending_payment_ids": pid},
+            },
+        )
+    return RESERVED if result.matched_count else Code.AMOUNT_EXCEEDS_BALANCE
+
+
+async def credit_reserved(store: Store, invoice_id: ObjectId, pid: ObjectId, amount: int) -> bool:
+    """Moves a reserved amount from pending to paid, once. False if the payment holds no
+    reservation and was never credited."""
+    async with store.exclusive(invoice_guard(invoice_id)):
+        result = await store.invoices.update_one(
+            {"_id": invoice_id, "pending_payment_ids": pid, "pending_fen": {"$gte": amount}},
+            {
+                "$inc": {"pending_fen": -amount, "paid_fen": amount},
+                "$pull": {"pending_payment_ids": pid},
+                "$push": {"credited_payment_ids": pid},
+            },
+        )
+    if result.matched_count:
+        return True
+    invoice = await store.invoices.find_one({"_id": invoice_id}, {"credited_payment_ids": 1})
+    return invoice is not None and pid in invoice.get("credited_payment_ids", [])
+
+
+async def release(store: Store, invoice_id: ObjectId, pid: ObjectId, amount: int) -> None:
+    """Gives a failed payment's reservation back to open, once."""
+    async with store.exclusive(invoice_guard(invoice_id)):
+        await store.invoices.update_one(
+            {"_id": invoice_id, "pending_payment_ids": pid, "pending_fen": {"$gte": amount}},
+            {
+                "$inc": {"pending_fen": -amount, "open_fen": amount},
+                "$pull": {"pending_payment_ids": pid},
+            },
+        )
+
+
+async def take(store: Store, invoice_id: ObjectId, pid: ObjectId, amount: int) -> str:
+    """Credits an offline payment straight from open, once: CREDITED (now or before), or
+    the code of why not."""
+    async with store.exclusive(invoice_guard(invoice_id)):
+        invoice = await store.invoices.find_one({"_id": invoice_id})
+        if invoice is None:
+            return Code.INVOICE_NOT_PAYABLE
+        if pid in invoice["credited_payment_ids"]:
+            return CREDITED
+        refused = _refusal(invoice, amount)
+        if refused:
+            return refused
+        result = await store.invoices.update_one(
+            {
+                "_id": invoice_id,
+                "void": {"$ne": True},
+                "open_fen": {"$gte": amount},
+                "credited_payment_ids": {"$ne": pid},
+                "pending_payment_ids": {"$ne": pid},
+            },
+            {
+                "$inc": {"open_fen": -amount, "paid_fen": amount},
+                "$push": {"credited_payment_ids": pid},
+            },
+        )
+    return CREDITED if result.matched_count else Code.AMOUNT_EXCEEDS_BALANCE
+
+
+async def change_amount(
+    store: Store,
+    invoice_id: ObjectId,
+    expected_fen: int,
+    new_amount_fen: int,
+    *,
+    period_end: str | None = None,
+) -> bool:
+    """Changes an invoice's amount from `expected_fen` (a prorated last month), and its
+    period end if given, keeping the ledger; False (nothing changed) when the amount is no
+    longer `expected_fen` or the change would take it below what is paid or pending."""
+    delta = new_amount_fen - expected_fen
+    query: dict[str, Any] = {"_id": invoice_id, "amount_fen": expected_fen, "void": {"$ne": True}}
+    if delta < 0:
+        query["open_fen"] = {"$gte": -delta}
+    update: dict[str, Any] = {"$inc": {"amount_fen": delta, "open_fen": delta}}
+    if period_end is not None:
+        update["$set"] = {"period_end": period_end}
+    async with store.exclusive(invoice_guard(invoice_id)):
+        result = await store.invoices.update_one(query, update)
+    return result.matched_count == 1
+
+
+async def void_if_unpaid(store: Store, invoice_id: ObjectId) -> bool:
+    """Voids an invoice on which nothing is paid or awaiting the provider; False if
+    something is (or it is void already)."""
+    async with store.exclusive(invoice_guard(invoice_id)):
+        result = await store.invoices.update_one(
+            {"_id": invoice_id, "void": {"$ne": True}, "paid_fen": 0, "pending_fen": 0},
+            {"$set": {"void": True, "voided_at": now()}},
+        )
+    return result.matched_count == 1
+
+
+async def mark_rent_due_sent(store: Store, invoice_id: ObjectId) -> None:
+    """Marks an invoice told about (RENT_DUE) or found paid. Under the guard: on FerretDB an
+    update rewrites the whole document, and a payment credited meanwhile would be lost."""
+    async with store.exclusive(invoice_guard(invoice_id)):
+        await store.invoices.update_one({"_id": invoice_id}, {"$set": {"rent_due_sent": True}})

@@ -1,0 +1,444 @@
+"""Payments of rent: online through the provider (payInvoice) and offline (recordPayment).
+
+A payment document is inserted first: its unique (account_id, idempotency_key) makes any
+number of concurrent calls with one key one payment. The caller that inserted it drives it
+(the claim `payment-drive:<id>`, app/store); the others answer with it as it stands. Its
+status moves PENDING -> SUCCEEDED or PENDING -> FAILED once, by a conditional update: the
+first outcome wins, a contradicting later one is recorded on the payment
+(`conflicting_outcomes`) and never acted on. Its effect on the invoice goes through the
+ledger (app/services/invoice_ledger.py), whose every operation is idempotent per payment; then
+the landlord is told (once: a unique key) and the payment is marked `applied`. Whatever a
+crash leaves between those steps, the worker's `reconcile` finishes.
+
+Online: reserve the amount on the invoice (so that two keys cannot overpay), then
+`POST /v1/charges` with the key `anju-payment-<payment id>` (idempotent at the provider:
+retrying, or re-asking later, never makes a second charge). A synchronous `succeeded` or
+`failed` answer and the webhook (app/services/payment_events.py) go through the same
+`settle`. Provider unreachable or refusing (nothing charged): FAILED, reservation released,
+PAYMENT_PROVIDER_ERROR. Provider silent (timeout, 5xx: a charge may exist): stays PENDING with
+its reservation, PAYMENT_PROVIDER_ERROR; calling again with the same key, or the worker, asks
+again and settles it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from bson import ObjectId
+from pymongo import ReturnDocument
+
+from app.clients.payments import PaymentsRefused, PaymentsUnavailable, PaymentsUncertain
+from app.clock import now
+from app.deps import Deps
+from app.errors import Code, Collector, NotFoundError, UserInputError
+from app.services import invoice_ledger, invoices
+from app.services.notifications import notify, yuan
+from app.store import Doc, Store
+from app.validation import clean_text
+from app.viewer import Role, Viewer
+
+log = logging.getLogger("anju.rent")
+
+PENDING, SUCCEEDED, FAILED = "PENDING", "SUCCEEDED", "FAILED"
+ONLINE_METHODS = frozenset({"WECHAT_PAY", "ALIPAY"})
+OFFLINE_METHODS = frozenset({"CASH", "BANK_TRANSFER"})
+ONLINE, OFFLINE = "ONLINE", "OFFLINE"
+# charge_state: NONE = the provider has taken no request for it; UNKNOWN = a request got no
+# usable answer (a charge may exist); KNOWN = charge_id is set.
+CHARGE_NONE, CHARGE_UNKNOWN, CHARGE_KNOWN = "NONE", "UNKNOWN", "KNOWN"
+PAYMENT_ORDER = [("created_at", 1), ("_id", 1)]
+
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:\-]+$")
+MAX_KEY = 100
+MAX_AMOUNT_FEN = 100_000_000_000
+MAX_NOTE = 200
+
+FAILURE_MESSAGES = {
+    Code.AMOUNT_EXCEEDS_BALANCE: "That is more than is still owed on this invoice.",
+    Code.INVOICE_NOT_PAYABLE: "Nothing can be paid on this invoice.",
+    Code.PAYMENT_PROVIDER_ERROR: "The payment provider was unavailable; nothing was charged. "
+    "Pay again with a new idempotency key.",
+    Code.PAYMENT_DECLINED: "The payment provider declined the charge; nothing was paid.",
+}
+
+
+def provider_key(payment_id: ObjectId) -> str:
+    return f"anju-payment-{payment_id}"
+
+
+def drive_claim(payment_id: ObjectId) -> str:
+    return f"payment-drive:{payment_id}"
+
+
+def can_see_payment(viewer: Viewer, payment: Doc) -> bool:
+    return viewer.account_id is not None and viewer.account_id in (
+        payment["tenant_id"],
+        payment["landlord_id"],
+    )
+
+
+# --- input checks ----------------------------------------------------------------------------
+
+
+def _check_common(errors: Collector, amount_fen: int, idempotency_key: str) -> str:
+    key = (idempotency_key or "").strip()
+    if not key:
+        errors.add(["idempotencyKey"], Code.REQUIRED, "An idempotency key is required.")
+    elif len(key) > MAX_KEY:
+        errors.add(["idempotencyKey"], Code.TOO_LONG, f"At most {MAX_KEY} characters.")
+    elif not IDEMPOTENCY_KEY.match(key):
+        errors.add(
+            ["idempotencyKey"],
+            Code.INVALID_ARGUMENT,
+            "Letters, digits and . _ : - only (a UUID makes a good key).",
+        )
+    if not 1 <= amount_fen <= MAX_AMOUNT_FEN:
+        errors.add(["amountFen"], Code.INVALID_AMOUNT, "The amount must be at least 1 fen.")
+    return key
+
+
+def _check_payable(invoice: Doc, amount_fen: int) -> None:
+    status = invoices.invoice_status(invoice)
+    if status in (invoices.PAID, invoices.VOID):
+        raise UserInputError(
+            f"This invoice is {status.lower()}; nothing can be paid on it.",
+            code=Code.INVOICE_NOT_PAYABLE,
+            field=["invoiceId"],
+        )
+    available = int(invoice["open_fen"])
+    if amount_fen > available:
+        waiting = int(invoice.get("pending_fen", 0))
+        extra = f"; {waiting} fen more await the provider's confirmation" if waiting else ""
+        raise UserInputError(
+            f"At most {available} fen can be paid on this invoice now{extra}.",
+            code=Code.AMOUNT_EXCEEDS_BALANCE,
+            field=["amountFen"],
+        )
+
+
+def _check_same(existing: Doc, invoice_id: ObjectId, amount_fen: int, method: str) -> None:
+    if (
+        existing["invoice_id"] != invoice_id
+        or existing["amount_fen"] != amount_fen
+        or existing["method"] != method
+    ):
+        raise UserInputError(
+            "This idempotency key was used for a different payment.",
+            code=Code.IDEMPOTENCY_CONFLICT,
+            field=["idempotencyKey"],
+        )
+
+
+def _failure(payment: Doc) -> UserInputError:
+    code = payment.get("failure_code") or Code.PAYMENT_DECLINED
+    field = ["amountFen"] if code == Code.AMOUNT_EXCEEDS_BALANCE else None
+    return UserInputError(FAILURE_MESSAGES.get(code, "The payment failed."), code=code, field=field)
+
+
+# --- the payment document --------------------------------------------------------------------
+
+
+def new_payment_doc(
+    caller: ObjectId, key: str, invoice: Doc, amount_fen: int, method: str, note: str | None
+) -> Doc:
+    t = now()
+    return {
+        "_id": ObjectId(),
+        "account_id": caller,
+        "idempotency_key": key,
+        "invoice_id": invoice["_id"],
+        "lease_id": invoice.get("lease_id"),
+        "landlord_id": invoice["landlord_id"],
+        "tenant_id": invoice["tenant_id"],
+        "amount_fen": amount_fen,
+        "method": method,
+        "kind": ONLINE if method in ONLINE_METHODS else OFFLINE,
+        "status": PENDING,
+        "note": note,
+        "reserved": False,
+        "charge_id": None,
+        "charge_state": CHARGE_NONE,
+        "failure_code": None,
+        "applied": False,  # the outcome's effects (invoice, notification) are all done
+        "conflicting_outcomes": [],
+        "created_at": t,
+        "updated_at": t,
+        "paid_at": None,
+        "failed_at": None,
+    }
+
+
+async def fresh(store: Store, pid: ObjectId) -> Doc:
+    doc = await store.payments.find_one({"_id": pid})
+    assert doc is not None
+    return doc
+
+
+async def update(store: Store, pid: ObjectId, changes: Doc, **where: object) -> Doc | None:
+    """Sets fields of a payment (if it still matches `where`); the payment after, or None."""
+    return await store.payments.find_one_and_update(
+        {"_id": pid, **where},
+        {"$set": {**changes, "updated_at": now()}},
+        return_document=ReturnDocument.AFTER,
+    )
+
+
+# --- outcomes --------------------------------------------------------------------------------
+
+
+async def finish(
+    store: Store,
+    payment: Doc,
+    status: str,
+    *,
+    failure_code: str | None = None,
+    event_id: str | None = None,
+) -> Doc:
+    """PENDING -> `status`, once (the first outcome wins), then its effects."""
+    pid = payment["_id"]
+    t = now()
+    changes: Doc = {"status": status}
+    if status == SUCCEEDED:
+        changes["paid_at"] = t
+    else:
+        changes |= {"failed_at": t, "failure_code": failure_code or Code.PAYMENT_DECLINED}
+    async with store.exclusive(f"payment:{pid}"):
+        done = await update(store, pid, changes, status=PENDING)
+    if done is None:
+        current = await fresh(store, pid)
+        if current["status"] != status:
+            log.warning(
+                "payment %s is %s; a later %s (event %s) is recorded and ignored",
+                pid,
+                current["status"],
+                status,
+                event_id,
+            )
+            await store.payments.update_one(
+                {"_id": pid},
+                {
+                    "$push": {
+                        "conflicting_outcomes": {"status": status, "at": t, "event_id": event_id}
+                    }
+                },
+            )
+            return current
+        done = current
+    return await apply_outcome(store, done)
+
+
+async def apply_outcome(store: Store, payment: Doc) -> Doc:
+    """The effects of a finished payment, each idempotent: the invoice's ledger, the
+    landlord told, then `applied`."""
+    if payment["applied"] or payment["status"] == PENDING:
+        return payment
+    pid, invoice_id, amount = payment["_id"], payment["invoice_id"], payment["amount_fen"]
+    if payment["status"] == SUCCEEDED and payment["kind"] == ONLINE:
+        if not await invoice_ledger.credit_reserved(store, invoice_id, pid, amount):
+            log.error("payment %s succeeded without a reservation on its invoice", pid)
+        await _notify_received(store, payment)
+    elif payment["status"] == FAILED:  # a reservation, if any, goes back to open
+        await invoice_ledger.release(store, invoice_id, pid, amount)
+    return await update(store, pid, {"applied": True}) or payment
+
+
+async def _notify_received(store: Store, payment: Doc) -> None:
+    tenant = await store.accounts.find_one({"_id": payment["tenant_id"]}, {"name": 1})
+    invoice = await store.invoices.find_one({"_id": payment["invoice_id"]}, {"period_start": 1})
+    who = tenant["name"] if tenant else "Your tenant"
+    period = f" for the rent from {invoice['period_start']}" if invoice else ""
+    await notify(
+        store,
+        payment["landlord_id"],
+        "PAYMENT_RECEIVED",
+        "收到租金 Rent received",
+        f"{who} paid {yuan(payment['amount_fen'])} by {payment['method']}{period}.",
+        invoice_id=payment["invoice_id"],
+        lease_id=payment.get("lease_id"),
+        key=f"PAYMENT_RECEIVED:{payment['_id']}",
+    )
+
+
+async def settle(store: Store, payment: Doc, outcome: str, *, event_id: str | None = None) -> Doc:
+    """The provider's outcome ("succeeded"/"failed") of an online payment, from its answer
+    or its webhook: one code path, idempotent."""
+    status = SUCCEEDED if outcome == "succeeded" else FAILED
+    return await finish(
+        store, payment, status, failure_code=Code.PAYMENT_DECLINED, event_id=event_id
+    )
+
+
+# --- online ----------------------------------------------------------------------------------
+
+
+async def _charge(deps: Deps, payment: Doc) -> Doc:
+    """Reserves the amount, then asks the provider for the charge (the caller drives it)."""
+    store, pid, invoice_id = deps.store, payment["_id"], payment["invoice_id"]
+    if not payment["reserved"]:
+        reserved = await invoice_ledger.reserve(store, invoice_id, pid, payment["amount_fen"])
+        if reserved != invoice_ledger.RESERVED:
+            return await finish(store, payment, FAILED, failure_code=reserved)
+        payment = await update(store, pid, {"reserved": True}) or payment
+    invoice = await store.invoices.find_one({"_id": invoice_id}, {"period_start": 1})
+    try:
+        charge = await deps.payments.create_charge(
+            idempotency_key=provider_key(pid),
+            amount_fen=payment["amount_fen"],
+            method=payment["method"],
+            description=f"Anju rent from {invoice['period_start'] if invoice else '?'}",
+            notify_url=f"{deps.settings.public_url}/webhooks/payments",
+        )
+    except PaymentsUncertain as exc:
+        log.warning("payment %s: outcome unknown (%s); it stays PENDING", pid, exc)
+        await update(store, pid, {"charge_state": CHARGE_UNKNOWN}, charge_state=CHARGE_NONE)
+        raise UserInputError(
+            "The payment provider did not confirm the charge; nothing has been recorded as "
+            "paid. Call again with the same idempotency key to learn the outcome.",
+            code=Code.PAYMENT_PROVIDER_ERROR,
+        ) from exc
+    except (PaymentsUnavailable, PaymentsRefused) as exc:
+        log.warning("payment %s: the provider did not take the charge (%s)", pid, exc)
+        if payment["charge_state"] == CHARGE_NONE:  # no charge can exist: fail and release
+            return await finish(store, payment, FAILED, failure_code=Code.PAYMENT_PROVIDER_ERROR)
+        raise UserInputError(
+            "The payment provider is unavailable; nothing has been recorded as paid. Call "
+            "again with the same idempotency key later.",
+            code=Code.PAYMENT_PROVIDER_ERROR,
+        ) from exc
+    current = await update(
+        store, pid, {"charge_id": charge.charge_id, "charge_state": CHARGE_KNOWN}, charge_id=None
+    )
+    if current is None:
+        current = await fresh(store, pid)
+        if current["charge_id"] != charge.charge_id:
+            log.error("payment %s: the provider answered another charge %s", pid, charge.charge_id)
+    if charge.status == "pending":
+        return current
+    return await settle(store, current, charge.status)
+
+
+async def drive_online(deps: Deps, payment: Doc) -> Doc:
+    """Takes a PENDING online payment as far as it can go now; only the caller holding its
+    drive claim acts, anyone else gets it as it stands."""
+    if payment["status"] != PENDING:
+        return await apply_outcome(deps.store, payment)
+    claim = await deps.store.claim(drive_claim(payment["_id"]))
+    if claim is None:
+        return await fresh(deps.store, payment["_id"])
+    try:
+        current = await fresh(deps.store, payment["_id"])
+        if current["status"] != PENDING:
+            return await apply_outcome(deps.store, current)
+        return await _charge(deps, current)
+    finally:
+        await deps.store.release(claim)
+
+
+async def _outcome(store: Store, payment: Doc) -> tuple[Doc, Doc]:
+    if payment["status"] == FAILED:
+        raise _failure(payment)
+    invoice = await store.invoices.find_one({"_id": payment["invoice_id"]})
+    assert invoice is not None
+    return payment, invoice
+
+
+async def _by_key(store: Store, account_id: ObjectId, key: str) -> Doc | None:
+    return await store.payments.find_one({"account_id": account_id, "idempotency_key": key})
+
+
+async def _start(
+    store: Store,
+    caller: ObjectId,
+    key: str,
+    invoice: Doc,
+    amount_fen: int,
+    method: str,
+    note: str | None,
+) -> Doc | None:
+    """Inserts the payment for a new key, or None when the key has one (then it answers)."""
+    if await _by_key(store, caller, key) is not None:
+        return None
+    try:
+        _check_payable(invoice, amount_fen)
+    except UserInputError:
+        # a concurrent call with this very key may be what used the balance up
+        if await _by_key(store, caller, key) is not None:
+            return None
+        raise
+    payment = new_payment_doc(caller, key, invoice, amount_fen, method, note)
+    return payment if await store.insert_once("payments", payment) else None
+
+
+async def pay_invoice(
+    deps: Deps,
+    viewer: Viewer,
+    *,
+    invoice_id: ObjectId,
+    amount_fen: int,
+    method: str,
+    idempotency_key: str,
+) -> tuple[Doc, Doc]:
+    """TENANT: pays their invoice online. Returns (payment, invoice)."""
+    tenant_id = viewer.require(Role.TENANT)
+    errors = Collector()
+    key = _check_common(errors, amount_fen, idempotency_key)
+    if method not in ONLINE_METHODS:
+        errors.add(["method"], Code.INVALID_METHOD, "Pay online with WECHAT_PAY or ALIPAY.")
+    errors.raise_if_any()
+    store = deps.store
+    invoice = await store.find_by_id("invoices", invoice_id, tenant_id=tenant_id)
+    if invoice is None:
+        raise NotFoundError("Invoice", field=["invoiceId"])
+    payment = await _start(store, tenant_id, key, invoice, amount_fen, method, None)
+    if payment is None:
+        existing = await _by_key(store, tenant_id, key)
+        assert existing is not None
+        _check_same(existing, invoice_id, amount_fen, method)
+        payment = existing
+    return await _outcome(store, await drive_online(deps, payment))
+
+
+# --- offline ---------------------------------------------------------------------------------
+
+
+async def complete_offline(store: Store, payment: Doc) -> Doc:
+    if payment["status"] != PENDING:
+        return await apply_outcome(store, payment)
+    taken = await invoice_ledger.take(
+        store, payment["invoice_id"], payment["_id"], payment["amount_fen"]
+    )
+    if taken == invoice_ledger.CREDITED:
+        return await finish(store, payment, SUCCEEDED)
+    return await finish(store, payment, FAILED, failure_code=taken)
+
+
+async def record_payment(
+    deps: Deps,
+    viewer: Viewer,
+    *,
+    invoice_id: ObjectId,
+    amount_fen: int,
+    method: str,
+    idempotency_key: str,
+    note: str | None,
+) -> tuple[Doc, Doc]:
+    """LANDLORD: records rent received in cash or by bank transfer. Returns (payment, invoice)."""
+    landlord_id = viewer.require(Role.LANDLORD)
+    errors = Collector()
+    key = _check_common(errors, amount_fen, idempotency_key)
+    if method not in OFFLINE_METHODS:
+        errors.add(["method"], Code.INVALID_METHOD, "Record CASH or BANK_TRANSFER here.")
+    clean_note = clean_text(errors, ["note"], note, max_len=MAX_NOTE, required=False) or None
+    errors.raise_if_any()
+    store = deps.store
+    invoice = await store.find_by_id("invoices", invoice_id, landlord_id=landlord_id)
+    if invoice is None:
+        raise NotFoundError("Invoice", field=["invoiceId"])
+    payment = await _start(store, landlord_id, key, invoice, amount_fen, method, clean_note)
+    if payment is None:
+        existing = await _by_key(store, landlord_id, key)
+        assert existing is not None
+        _check_same(existing, invoice_id, amount_fen, method)
+        payment = existing
+    return await _outcome(store, await complete_offline(store, payment))

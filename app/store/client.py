@@ -1,0 +1,74 @@
+"""The one database client of a process, and the per-request count of its commands.
+
+The client is made in the application's lifespan (never at import, never before a fork) and
+closed in `finally`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo import AsyncMongoClient, monitoring
+from pymongo.asynchronous.database import AsyncDatabase
+
+from app.settings import Settings
+from app.store.types import Doc
+
+
+@dataclass
+class RoundTrips:
+    """Database commands sent on behalf of one request."""
+
+    count: int = 0
+    commands: list[str] = field(default_factory=list)
+    # the commands themselves, kept only when the benchmark asks (ANJU_BENCH_ROUTES), so that
+    # it can explain each query an operation sends
+    captured: list[dict[str, Any]] | None = None
+
+
+current_round_trips: contextvars.ContextVar[RoundTrips | None] = contextvars.ContextVar(
+    "current_round_trips", default=None
+)
+
+
+EXPLAINABLE = frozenset({"find", "count", "aggregate", "findAndModify", "update", "delete"})
+_SESSION_FIELDS = frozenset({"lsid", "$db", "$clusterTime", "$readPreference", "txnNumber"})
+
+
+class _RoundTripCounter(monitoring.CommandListener):
+    """Counts commands per request (the figure the benchmark and the DataLoader tests read)."""
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        counter = current_round_trips.get()
+        if counter is not None:
+            counter.count += 1
+            counter.commands.append(event.command_name)
+            if counter.captured is not None and event.command_name in EXPLAINABLE:
+                kept = {k: v for k, v in event.command.items() if k not in _SESSION_FIELDS}
+                counter.captured.append({**kept, "$db": event.database_name})
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+def make_client(settings: Settings) -> AsyncMongoClient[Doc]:
+    return AsyncMongoClient(
+        settings.effective_mongodb_uri,
+        tz_aware=True,
+        serverSelectionTimeoutMS=3000,
+        connectTimeoutMS=2000,
+        socketTimeoutMS=settings.mongodb_socket_timeout_ms,
+        # the per-request command count costs an event object per command: only where the
+        # figures are shown (development, tests, benchmarks)
+        event_listeners=[_RoundTripCounter()] if settings.expose_metrics else [],
+        appname="anju",
+    )
+
+
+async def ping(db: AsyncDatabase[Doc]) -> None:
+    await db.command("ping")

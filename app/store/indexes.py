@@ -1,0 +1,225 @@
+"""Every collection's indexes, declared in one list and ensured at start-up (idempotently).
+
+Unique indexes carry rules the services rely on (one device bound once, one payment per
+idempotency key, one card number per card). `UniqueWhile` carries a rule that holds only for
+documents in a state (one *live* listing per room, one *active* lease per room, one *current*
+registration per person, one *open* alarm per detector): a partial unique index on MongoDB,
+restored on engines without partial indexes by the store (app/store/shadow.py). Indexes with
+`expireAfterSeconds` are TTL indexes; on engines without them the store's expiry pass removes
+what has expired (app/store/store.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
+
+from app.store.engine import Engine
+from app.store.types import Doc
+
+A, D = ASCENDING, DESCENDING
+
+
+@dataclass(frozen=True)
+class UniqueWhile:
+    """At most one document per value of `key` while the document's `field` equals `value`."""
+
+    name: str
+    key: str
+    field: str
+    value: Any
+
+    @property
+    def shadow(self) -> str:
+        """The field that carries the rule on an engine without partial indexes: the key's
+        value while the state holds, the document's own `_id` after."""
+        return f"unique_{self.name}"
+
+    def model(self, engine: Engine) -> IndexModel:
+        if engine.partial_indexes:
+            return IndexModel(
+                [(self.key, A)],
+                unique=True,
+                partialFilterExpression={self.field: self.value},
+                name=self.name,
+            )
+        return IndexModel([(self.shadow, A)], unique=True, name=self.name)
+
+
+def ix(*keys: tuple[str, int], name: str, **options: Any) -> IndexModel:
+    return IndexModel(list(keys), name=name, **options)
+
+
+Declared = IndexModel | UniqueWhile
+
+INDEXES: dict[str, list[Declared]] = {
+    "accounts": [
+        ix(("phone", A), name="phone_unique", unique=True),
+        ix(("role", A), ("_id", A), name="role"),
+    ],
+    "refresh_tokens": [ix(("session_id", A), name="session")],
+    "sessions": [ix(("account_id", A), name="account")],
+    "login_attempts": [],
+    "audit_log": [ix(("at", D), ("_id", D), name="at")],
+    "properties": [
+        ix(("landlord_id", A), ("_id", A), name="landlord"),
+        ix(("place.town", A), ("place.community", A), ("place.grid", A), name="place"),
+    ],
+    "rooms": [
+        ix(("property_id", A), ("number", A), name="number_unique_in_property", unique=True),
+        ix(("property_id", A), ("floor", A), ("number", A), ("_id", A), name="property_order"),
+        ix(("landlord_id", A), name="landlord"),
+    ],
+    "stats_counters": [ix(("town", A), ("community", A), ("grid", A), name="place")],
+    "alarms": [
+        UniqueWhile("one_open_per_detector", key="detector_id", field="open", value=True),
+        ix(("landlord_id", A), ("raised_at", D), ("_id", D), name="landlord"),
+        ix(("place.town", A), ("place.community", A), ("raised_at", D), ("_id", D), name="place"),
+        ix(("created_at", A), ("_id", A), name="live"),
+    ],
+    "devices": [
+        ix(("device_id", A), name="device_bound_once", unique=True),
+        ix(("property_id", A), ("kind", A), name="property"),
+        ix(("room_id", A), name="room"),
+    ],
+    # one index per search shape: equality (live, town or community), then the sort, then
+    # the ranges (rent, area, location box, available date)
+    "listings": [
+        UniqueWhile("one_live_per_room", key="room_id", field="live", value=True),
+        ix(("property_id", A), name="property"),
+        ix(("live", A), ("published_at", D), ("_id", D), name="newest"),
+        ix(
+            ("live", A),
+            ("place.community", A),
+            ("published_at", D),
+            ("_id", D),
+            name="community_newest",
+        ),
+        ix(("live", A), ("place.town", A), ("published_at", D), ("_id", D), name="town_newest"),
+        ix(("live", A), ("monthly_rent_fen", A), ("_id", A), name="rent"),
+        ix(("live", A), ("area_sqm", A), ("_id", A), name="area"),
+        ix(("live", A), ("location.lat", A), ("location.lng", A), name="location_box"),
+        ix(("live", A), ("available_from", A), name="available"),
+    ],
+    # the access log is read newest first, by door, property, landlord, person or card
+    "access_events": [
+        ix(("door_id", A), ("at", D), ("_id", D), name="door"),
+        ix(("property_id", A), ("at", D), ("_id", D), name="property"),
+        ix(("landlord_id", A), ("at", D), ("_id", D), name="landlord"),
+        ix(("occupant_id", A), ("at", D), ("_id", D), name="occupant"),
+        ix(("card_number", A), ("at", D), ("_id", D), name="card"),
+    ],
+    "door_commands": [ix(("door_id", A), ("requested_at", D), name="door")],
+    "door_rate": [ix(("account_id", A), ("at", A), name="account")],
+    "gateway_events": [ix(("device_id", A), ("at", D), name="device")],
+    "snapshots": [ix(("expires_at", A), name="expiry", expireAfterSeconds=0)],
+    "leases": [
+        UniqueWhile("one_active_per_room", key="room_id", field="status", value="ACTIVE"),
+        ix(("tenant_id", A), ("created_at", D), ("_id", D), name="tenant"),
+        ix(("landlord_id", A), ("_id", A), name="landlord"),
+        ix(("room_id", A), ("status", A), name="room"),
+    ],
+    # one card number per card (a swipe finds its occupant by it); the ID number's keyed
+    # hash for exact look-up; the police register by name, phone and place; a lease's,
+    # room's and property's current occupants; card changes not yet queued
+    "occupants": [
+        UniqueWhile("one_room_per_person", key="id_number_hash", field="current", value=True),
+        ix(("card.card_number", A), name="card_number_unique", unique=True),
+        ix(("id_number_hash", A), name="id_number"),
+        ix(("name", A), ("arrived_at", D), name="register_name"),
+        ix(("phone", A), ("arrived_at", D), name="register_phone"),
+        ix(("place.town", A), ("place.community", A), ("arrived_at", D), name="register_place"),
+        ix(("lease_id", A), ("arrived_at", A), ("_id", A), name="lease"),
+        ix(("room_id", A), ("current", A), name="room_current"),
+        ix(("property_id", A), ("current", A), name="property_current"),
+        ix(("card.queued", A), ("card.changed_at", A), name="unqueued"),
+    ],
+    # named units of work held by one caller at a time (app/store/store.py)
+    "claims": [ix(("expires_at", A), name="expiry", expireAfterSeconds=0)],
+    # the card outbox, one job per (door, card, version): due jobs, a pair's versions, and
+    # what is pending per lease and person
+    "card_jobs": [
+        ix(("state", A), ("next_attempt_at", A), name="due"),
+        ix(("key", A), ("state", A), ("version", D), name="pair"),
+        ix(("lease_id", A), ("state", A), name="lease"),
+        ix(("occupant_id", A), ("state", A), name="occupant"),
+    ],
+    # a lease's invoices in order; a landlord's by month (rent roll); by due date (RENT_DUE)
+    "invoices": [
+        ix(("lease_id", A), ("period_start", A), ("_id", A), name="lease"),
+        ix(("landlord_id", A), ("period_start", A), name="rent_roll"),
+        ix(("due_date", A), name="due"),
+        ix(("tenant_id", A), ("due_date", A), name="tenant_due"),
+    ],
+    # one payment per caller and idempotency key; the webhook finds it by charge id
+    "payments": [
+        ix(("account_id", A), ("idempotency_key", A), name="idempotency_key_unique", unique=True),
+        ix(("charge_id", A), name="charge"),
+        ix(("invoice_id", A), ("created_at", A), name="invoice"),
+        ix(("applied", A), ("updated_at", A), name="unfinished"),
+    ],
+    "payment_events": [],  # _id is the provider's eventId: processed once
+    "notifications": [
+        ix(("key", A), name="key_unique", unique=True),
+        ix(("account_id", A), ("created_at", D), ("_id", D), name="account"),
+        ix(("created_at", A), ("_id", A), name="live"),
+    ],
+}
+
+
+def unique_while(collection: str) -> list[UniqueWhile]:
+    return [d for d in INDEXES.get(collection, []) if isinstance(d, UniqueWhile)]
+
+
+def ttl_fields(engine: Engine) -> list[tuple[str, str, int]]:
+    """(collection, field, seconds) of the TTL indexes the engine does not keep itself."""
+    if engine.ttl_indexes:
+        return []
+    found = []
+    for collection, declared in INDEXES.items():
+        for model in declared:
+            if isinstance(model, IndexModel) and "expireAfterSeconds" in model.document:
+                (field, _), *_ = model.document["key"].items()
+                found.append((collection, field, int(model.document["expireAfterSeconds"])))
+    return found
+
+
+def model_for(declared: Declared, engine: Engine) -> IndexModel:
+    """The index to create on this engine."""
+    if isinstance(declared, UniqueWhile):
+        return declared.model(engine)
+    if "expireAfterSeconds" in declared.document and not engine.ttl_indexes:
+        options = {k: v for k, v in declared.document.items() if k not in ("key", "name")}
+        options.pop("expireAfterSeconds")
+        return IndexModel(
+            list(declared.document["key"].items()), name=declared.document["name"], **options
+        )
+    return declared
+
+
+async def ensure_indexes(db: AsyncDatabase[Doc], engine: Engine) -> None:
+    """Creates the declared indexes that are missing, one at a time: FerretDB v1 drops the
+    connection when one createIndexes command names several indexes that already exist."""
+    for collection, declared in INDEXES.items():
+        if not declared:
+            continue
+        existing = await _index_names(db, collection)
+        for model in (model_for(d, engine) for d in declared):
+            if model.document["name"] in existing:
+                continue
+            try:
+                await db[collection].create_indexes([model])
+            except OperationFailure:
+                # Another process (a second worker starting, the city loader) created it
+                # between our listing and our command: FerretDB answers "already exists"
+                # where MongoDB accepts the same index twice. Anything else is raised.
+                if model.document["name"] not in await _index_names(db, collection):
+                    raise
+
+
+async def _index_names(db: AsyncDatabase[Doc], collection: str) -> set[str]:
+    return {ix["name"] async for ix in await db[collection].list_indexes()}

@@ -1,0 +1,198 @@
+"""Keyset pagination over an indexed sort key; never skip/offset.
+
+A cursor is the sort-key values of the last row returned, base64url-encoded JSON with
+type tags, so it survives inserts before or after it: the next page starts strictly after
+that key. The last sort field is always `_id`, which makes every key unique.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo.asynchronous.collection import AsyncCollection
+
+from app.errors import Code, UserInputError
+
+MAX_FIRST = 100
+
+SortSpec = Sequence[tuple[str, int]]
+
+
+@dataclass
+class Page:
+    """One page of documents in `sort` order; a connection's edges and cursors come from it."""
+
+    items: list[dict[str, Any]]
+    has_next: bool
+    sort: SortSpec
+    total_count: int | None = None
+
+    def cursor(self, doc: Mapping[str, Any]) -> str:
+        return encode_cursor([_get(doc, name) for name, _ in self.sort])
+
+
+def check_first(first: int | None, default: int = 20) -> int:
+    if first is None:
+        return default
+    if not 0 <= first <= MAX_FIRST:
+        raise UserInputError(
+            f"`first` must be between 0 and {MAX_FIRST}.", code=Code.INVALID_ARGUMENT
+        )
+    return first
+
+
+def _get(doc: Mapping[str, Any], dotted: str) -> Any:
+    value: Any = doc
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
+
+
+def _tag(value: Any) -> Any:
+    if isinstance(value, ObjectId):
+        return {"o": str(value)}
+    if isinstance(value, dt.datetime):
+        return {"t": value.astimezone(dt.UTC).isoformat()}
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    raise TypeError(f"cannot put {type(value).__name__} in a cursor")
+
+
+def _untag(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"o"} and isinstance(value["o"], str):
+            try:
+                return ObjectId(value["o"])
+            except InvalidId as exc:
+                raise ValueError("bad object id") from exc
+        if set(value) == {"t"} and isinstance(value["t"], str):
+            return dt.datetime.fromisoformat(value["t"])
+        raise ValueError("unknown tag")
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    raise ValueError("bad cursor value")
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    raw = json.dumps([_tag(v) for v in values], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, length: int) -> list[Any]:
+    try:
+        if len(cursor) > 512:
+            raise ValueError("too long")
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+        if not isinstance(values, list) or len(values) != length:
+            raise ValueError("wrong shape")
+        return [_untag(v) for v in values]
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise UserInputError("Invalid cursor.", code=Code.INVALID_CURSOR, field=["after"]) from exc
+
+
+def after_filter(sort: SortSpec, values: Sequence[Any]) -> dict[str, Any]:
+    """The documents strictly after `values` in the order `sort`."""
+    clauses: list[dict[str, Any]] = []
+    for i, (name, direction) in enumerate(sort):
+        clause: dict[str, Any] = {sort[j][0]: values[j] for j in range(i)}
+        clause[name] = {"$gt" if direction > 0 else "$lt": values[i]}
+        clauses.append(clause)
+    return {"$or": clauses}
+
+
+async def paginate(
+    collection: AsyncCollection[dict[str, Any]],
+    query: Mapping[str, Any],
+    sort: SortSpec,
+    *,
+    first: int | None,
+    after: str | None,
+    default_first: int = 20,
+    with_total: bool = False,
+    projection: Mapping[str, Any] | None = None,
+) -> Page:
+    """One page of `query` in `sort` order (which must end with `_id`)."""
+    if not sort or sort[-1][0] != "_id":
+        raise ValueError("the sort must end with _id")
+    limit = check_first(first, default_first)
+    full: dict[str, Any] = dict(query)
+    if after:
+        values = decode_cursor(after, len(sort))
+        full = (
+            {"$and": [dict(query), after_filter(sort, values)]}
+            if query
+            else after_filter(sort, values)
+        )
+    items: list[dict[str, Any]] = []
+    if limit:
+        cursor = collection.find(full, projection, sort=list(sort), limit=limit + 1)
+        items = await cursor.to_list(None)
+    has_next = len(items) > limit
+    total = await collection.count_documents(dict(query)) if with_total else None
+    return Page(items=items[:limit], has_next=has_next, sort=sort, total_count=total)
+
+
+def page_of_sorted(
+    items: Sequence[dict[str, Any]],
+    sort: SortSpec,
+    *,
+    first: int | None,
+    after: str | None,
+    default_first: int = 20,
+) -> Page:
+    """One page of documents already loaded whole and sorted in `sort` order (a DataLoader
+    reads them for every parent of a request at once), by the same cursor as `paginate`."""
+    limit = check_first(first, default_first)
+    start = 0
+    if after:
+        key = _comparable(decode_cursor(after, len(sort)), sort)
+        try:
+            start = next(
+                (
+                    i
+                    for i, doc in enumerate(items)
+                    if _comparable([_get(doc, n) for n, _ in sort], sort) > key
+                ),
+                len(items),
+            )
+        except TypeError as exc:  # a cursor of another sort's types
+            raise UserInputError(
+                "Invalid cursor.", code=Code.INVALID_CURSOR, field=["after"]
+            ) from exc
+    window = list(items[start : start + limit])
+    return Page(
+        items=window, has_next=start + limit < len(items), sort=sort, total_count=len(items)
+    )
+
+
+def _comparable(values: Sequence[Any], sort: SortSpec) -> tuple[Any, ...]:
+    """A sort key that orders ascending whatever each field's direction (descending fields
+    are compared reversed)."""
+    return tuple(_Desc(v) if d < 0 else v for v, (_, d) in zip(values, sort, strict=True))
+
+
+class _Desc:
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __lt__(self, other: _Desc) -> bool:
+        return bool(other.value < self.value)
+
+    def __gt__(self, other: _Desc) -> bool:
+        return bool(other.value > self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Desc) and bool(other.value == self.value)
+
+    __hash__ = None  # type: ignore[assignment]

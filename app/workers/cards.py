@@ -1,0 +1,67 @@
+"""The card worker: applies due card jobs (app/services/card_outbox.py) until cancelled at
+shutdown, up to CONCURRENCY (door, card) pairs at a time; sleeps until the next job is due or
+an enqueue wakes it; sweeps for unqueued card changes now and then."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from app.services.card_outbox import CardOutbox
+from app.workers.pacing import Pace
+
+log = logging.getLogger("anju.cards")
+
+CONCURRENCY = 16
+IDLE_POLL_S = 5.0
+SWEEP_EVERY_S = 60.0
+
+
+async def run(outbox: CardOutbox) -> None:
+    loop = asyncio.get_running_loop()
+    slots = asyncio.Semaphore(CONCURRENCY)
+    in_hand: set[str] = set()
+    held_elsewhere: dict[str, float] = {}  # key -> when to look at it again
+    sweeps = Pace(SWEEP_EVERY_S)
+
+    async def work(key: str) -> None:
+        try:
+            if await outbox.run_key(key) is None:
+                held_elsewhere[key] = loop.time() + 0.5
+        finally:
+            in_hand.discard(key)
+            slots.release()
+
+    while True:
+        try:
+            if sweeps.due(loop.time()):
+                started = loop.time()
+                try:
+                    await outbox.sweep()
+                finally:
+                    sweeps.ran(started, loop.time())
+            outbox.wakeup.clear()
+            t = loop.time()
+            for key, until in list(held_elsewhere.items()):
+                if until <= t:
+                    del held_elsewhere[key]
+            begun = 0
+            for key in await outbox.due_keys():
+                if key in in_hand or key in held_elsewhere:
+                    continue
+                await slots.acquire()
+                in_hand.add(key)
+                begun += 1
+                outbox.keep(asyncio.create_task(work(key)))
+            if begun:
+                await asyncio.sleep(0)  # let them start; then look again
+                continue
+            delay = 0.5 if (in_hand or held_elsewhere) else await outbox.next_due_in(IDLE_POLL_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(outbox.wakeup.wait(), timeout=delay)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the database may be down: keep trying
+            log.exception("card worker")
+            await asyncio.sleep(2.0)
