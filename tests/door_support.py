@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from tests.support import Caller
+from tests.support import Caller, sim_post
 
 _serial = itertools.count(1)
 
@@ -176,12 +176,6 @@ def open_door(caller: Caller, door_id: str) -> dict[str, Any]:
     return payload
 
 
-def sim(http: httpx.Client, sim_url: str, path: str, body: Any = None) -> Any:
-    response = http.post(f"{sim_url}{path}", json=body if body is not None else {})
-    response.raise_for_status()
-    return response.json()
-
-
 def send_webhook(
     http: httpx.Client,
     sim_url: str,
@@ -191,7 +185,7 @@ def send_webhook(
     offset: int = 0,
 ) -> dict[str, Any]:
     """Sends a hand-made body to Anju's /webhooks/gateway through the simulator."""
-    answer: dict[str, Any] = sim(
+    answer: dict[str, Any] = sim_post(
         http,
         sim_url,
         "/sim/webhooks/send",

@@ -19,12 +19,6 @@ from tests.conftest import Stack
 KINDS = ("invalid-json", "wrong-shape", "wrong-types", "html", "empty", "truncated")
 
 
-def sim_post(http: httpx.Client, stack: Stack, path: str, body: Any = None) -> Any:
-    response = http.post(f"{stack.sim_url}{path}", json=body if body is not None else {})
-    response.raise_for_status()
-    return response.json()
-
-
 def calls(http: httpx.Client, stack: Stack, *, in_flight: bool = False) -> list[dict[str, Any]]:
     """The protocol calls the simulator has received (only those still unanswered)."""
     response = http.get(f"{stack.sim_url}/sim/calls", params={"inFlight": "1"} if in_flight else {})

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
@@ -18,8 +16,6 @@ from tests.support import Caller
 
 _serial = itertools.count(1)
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
-T = TypeVar("T")
 
 
 def with_check_digit(first17: str) -> str:
@@ -194,22 +190,6 @@ def door_cards(
     response = http.get(f"{sim_url}/sim/doors/{device}/cards", params={"all": "1"} if every else {})
     response.raise_for_status()
     return {c["cardNumber"]: c for c in response.json()}
-
-
-def sim_post(http: httpx.Client, sim_url: str, path: str, body: Any = None) -> Any:
-    response = http.post(f"{sim_url}{path}", json=body if body is not None else {})
-    response.raise_for_status()
-    return response.json()
-
-
-def eventually(check: Callable[[], T], *, within: float = 60.0, every: float = 0.25) -> T:
-    """Polls `check` until it returns something truthy (bounded wait, no timing assumed)."""
-    deadline = time.monotonic() + within
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(every)
 
 
 def card_numbers(lease: dict[str, Any], current: bool = True) -> set[str]:

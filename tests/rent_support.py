@@ -154,12 +154,6 @@ def codes(payload: dict[str, Any]) -> list[str]:
     return [e["code"] for e in payload["userErrors"]]
 
 
-def sim(http: httpx.Client, sim_url: str, path: str, body: Any = None) -> Any:
-    response = http.post(f"{sim_url}{path}", json=body if body is not None else {})
-    response.raise_for_status()
-    return response.json()
-
-
 def charges(http: httpx.Client, sim_url: str) -> list[dict[str, Any]]:
     response = http.get(f"{sim_url}/sim/payments/charges")
     response.raise_for_status()

@@ -3,17 +3,38 @@
 from __future__ import annotations
 
 import itertools
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 _phones = itertools.count(1)
+T = TypeVar("T")
 
 
 def next_phone() -> str:
     """A fresh, valid mainland mobile number for each account a test makes."""
     return f"139{next(_phones):08d}"
+
+
+def sim_post(http: httpx.Client, sim_url: str, path: str, body: Any = None) -> Any:
+    """A control or protocol call to the simulator, which must succeed; its JSON answer."""
+    response = http.post(f"{sim_url}{path}", json=body if body is not None else {})
+    response.raise_for_status()
+    return response.json()
+
+
+def eventually(check: Callable[[], T], *, within: float = 60.0, every: float = 0.05) -> T:
+    """Polls `check` until it returns something truthy (a bounded wait, no timing assumed);
+    its last value otherwise, for the caller's assertion to show."""
+    deadline = time.monotonic() + within
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(every)
 
 
 class GraphQLErrors(AssertionError):

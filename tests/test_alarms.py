@@ -3,7 +3,7 @@ the responders of the area, acknowledged and resolved."""
 
 from __future__ import annotations
 
-import time
+import datetime as dt
 from typing import Any
 
 import httpx
@@ -28,6 +28,7 @@ FIGURES = """{ alarmResponseFigures { town community alarms acknowledged resolve
   medianSecondsToAcknowledge medianSecondsToResolve } }"""
 
 SONGMEN = {"town": "松门镇", "community": "松门村", "grid": "网格1"}
+ZEGUO = {"town": "泽国镇", "community": "泽国村", "grid": "网格2"}
 
 
 def _home(api: Api, landlord: Caller, detector: str, place: dict[str, str] = SONGMEN) -> str:
@@ -48,17 +49,23 @@ def _smoke(
     return answer
 
 
+def _instant(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 def _alarms(caller: Caller, status: str | None = None) -> list[dict[str, Any]]:
     data = caller.data(ALARMS, {"status": status})["alarms"]
     return [e["node"] for e in data["edges"]]
 
 
-def test_an_alarm_reaches_the_landlord_and_the_areas_responder_within_a_second(
+def test_an_alarm_reaches_the_landlord_and_the_areas_responder_and_nobody_else(
     api: Api, http: httpx.Client, stack: Stack
 ) -> None:
-    # given a landlord with a detector, a responder of the area, and outsiders
+    # given a landlord with a detector, a responder of the area, and outsiders (another
+    # landlord, whose own detector is in the town the far responder serves)
     landlord, other_landlord = api.caller("LANDLORD"), api.caller("LANDLORD")
     _home(api, landlord, "smoke-live-1")
+    _home(api, other_landlord, "smoke-live-2", place=ZEGUO)
     responder = api.provisioned("RESPONDER", scope={"town": "松门镇", "community": "松门村"})
     far_responder = api.provisioned("RESPONDER", scope={"town": "泽国镇"})
     with (
@@ -70,12 +77,10 @@ def test_an_alarm_reaches_the_landlord_and_the_areas_responder_within_a_second(
         Subscription(api.base_url, RAISED, None) as anonymous,
     ):
         # when the detector sets off
-        started = time.monotonic()
         _smoke(http, stack, "smoke-live-1")
-        got_mine, got_theirs = mine.next(1.5), theirs.next(1.5)
-        elapsed = time.monotonic() - started
-        # then the landlord and the responder both have it (the bound is loose on purpose:
-        # the figure that matters is measured by the benchmark, not asserted here)
+        got_mine, got_theirs = mine.next(5), theirs.next(5)
+        # then the landlord and the responder both have it (how fast is the benchmark's
+        # figure, not asserted here)
         assert got_mine is not None and got_theirs is not None, (got_mine, got_theirs)
         assert got_mine["alarmRaised"]["property"]["name"] == "楼 smoke-live-1"
         assert got_theirs["alarmRaised"]["id"] == got_mine["alarmRaised"]["id"]
@@ -83,11 +88,14 @@ def test_an_alarm_reaches_the_landlord_and_the_areas_responder_within_a_second(
         assert note is not None
         assert note["notifications"]["kind"] == "SMOKE_ALARM"
         assert note["notifications"]["alarm"]["id"] == got_mine["alarmRaised"]["id"]
-        # and nobody else does
-        assert stranger.next(0.5) is None
-        assert far.next(0.1) is None
+        # and nobody else does: the first alarm the outsiders receive is a later one of
+        # their own (alarms are delivered in the order they were raised)
+        _smoke(http, stack, "smoke-live-2")
+        for outsider in (stranger, far):
+            marker = outsider.next(5)
+            assert marker is not None, marker
+            assert marker["alarmRaised"]["property"]["name"] == "楼 smoke-live-2", marker
         assert anonymous.closed.get("code") == 4403
-    print(f"alarm delivered in {elapsed:.3f}s")
 
 
 def test_repeats_add_nothing_and_clearing_is_noted(
@@ -153,7 +161,10 @@ def test_acknowledge_then_resolve_records_who_and_when(
     assert figures[0]["community"] == "松门村"
     assert figures[0]["alarms"] == 2
     assert figures[0]["resolved"] == 1
-    assert figures[0]["medianSecondsToResolve"] >= 0
+    # the one resolved alarm's time from raised to resolved, to the millisecond
+    [resolved] = _alarms(landlord, "RESOLVED")
+    took = _instant(resolved["resolvedAt"]) - _instant(resolved["raisedAt"])
+    assert figures[0]["medianSecondsToResolve"] == pytest.approx(took.total_seconds(), abs=0.002)
 
 
 def test_resolving_an_unacknowledged_alarm_acknowledges_it(

@@ -9,16 +9,8 @@ import httpx
 import pytest
 from pymongo import MongoClient
 
-from tests.door_support import (
-    OPEN_DOOR,
-    Building,
-    building,
-    open_door,
-    raw_id,
-    sim,
-    start_lease,
-)
-from tests.support import Api
+from tests.door_support import OPEN_DOOR, Building, building, open_door, raw_id, start_lease
+from tests.support import Api, sim_post
 
 ACCESS_EVENTS = """query($filter: AccessEventFilter!, $first: Int, $after: String) {
   accessEvents(filter: $filter, first: $first, after: $after) {
@@ -87,7 +79,7 @@ def test_an_offline_door_is_reported_offline(
     home: Building, http: httpx.Client, stack: Any
 ) -> None:
     # given
-    sim(http, stack.sim_url, f"/sim/devices/{home.door_device}/offline")
+    sim_post(http, stack.sim_url, f"/sim/devices/{home.door_device}/offline")
 
     # when
     command = open_door(home.landlord, home.door_id)["command"]
@@ -102,7 +94,7 @@ def test_a_door_slower_than_the_timeout_is_timed_out_never_opened(
     api: Api, home: Building, http: httpx.Client, stack: Any, mongo: MongoClient[Any]
 ) -> None:
     # given: the door answers after 3 s, the timeout is 1.5 s
-    sim(http, stack.sim_url, f"/sim/devices/{home.door_device}/latency", {"seconds": 3})
+    sim_post(http, stack.sim_url, f"/sim/devices/{home.door_device}/latency", {"seconds": 3})
 
     # when
     command = open_door(home.landlord, home.door_id)["command"]
@@ -121,20 +113,20 @@ def test_a_failing_door_or_gateway_is_reported_failed(
     home: Building, http: httpx.Client, stack: Any
 ) -> None:
     # given a failing device
-    sim(http, stack.sim_url, f"/sim/devices/{home.door_device}/fail")
+    sim_post(http, stack.sim_url, f"/sim/devices/{home.door_device}/fail")
     # then
     assert open_door(home.landlord, home.door_id)["command"]["status"] == "FAILED"
 
     # given the whole gateway down
-    sim(http, stack.sim_url, f"/sim/devices/{home.door_device}/ok")
-    sim(http, stack.sim_url, "/sim/gateway/offline")
+    sim_post(http, stack.sim_url, f"/sim/devices/{home.door_device}/ok")
+    sim_post(http, stack.sim_url, "/sim/gateway/offline")
     # then
     assert open_door(home.landlord, home.door_id)["command"]["status"] == "FAILED"
     assert http.get(f"{stack.sim_url}/sim/doors/{home.door_device}/opens").json() == []
     assert events(home.landlord, doorId=home.door_id) == []
 
     # and once it is back, the door opens
-    sim(http, stack.sim_url, "/sim/gateway/online")
+    sim_post(http, stack.sim_url, "/sim/gateway/online")
     assert open_door(home.landlord, home.door_id)["command"]["status"] == "OPENED"
 
 

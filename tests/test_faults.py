@@ -26,7 +26,6 @@ from tests.fault_support import (
     anju_running_after,
     calls,
     kill_anju,
-    sim_post,
     start_anju_again,
     wait_in_flight,
 )
@@ -37,7 +36,6 @@ from tests.lease_support import (
     START_LEASE,
     card_numbers,
     door_cards,
-    eventually,
     lease_input,
     make_home,
     person,
@@ -55,7 +53,7 @@ from tests.rent_support import (
     pay,
     tenancy,
 )
-from tests.support import Api, Caller
+from tests.support import Api, Caller, eventually, sim_post
 
 SNAPSHOT = """query($id: ID!) { cameraSnapshot(cameraId: $id) { contentType url } }"""
 CARDS_PENDING = """query($id: ID!) { node(id: $id) { ... on Lease { cardsPending } } }"""
@@ -83,8 +81,8 @@ def test_the_simulator_answers_garbage_until_sane_or_reset(
 ) -> None:
     gateway = {"authorization": f"Bearer {load_settings(stack.env).gateway_token}"}
     # given a gateway and a provider answering garbage
-    sim_post(http, stack, "/sim/gateway/garbage", {"kind": "html"})
-    sim_post(http, stack, "/sim/payments/garbage", {"kind": "wrong-shape"})
+    sim_post(http, stack.sim_url, "/sim/gateway/garbage", {"kind": "html"})
+    sim_post(http, stack.sim_url, "/sim/payments/garbage", {"kind": "wrong-shape"})
     # then protocol calls get it, and unknown kinds are refused
     answer = http.get(f"{stack.sim_url}/v1/devices/door-x1", headers=gateway)
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
@@ -92,11 +90,11 @@ def test_the_simulator_answers_garbage_until_sane_or_reset(
     assert refused.status_code == 400
     assert [c["path"] for c in calls(http, stack)] == ["/v1/devices/door-x1"]
     # when it is made sane again, or reset
-    sim_post(http, stack, "/sim/gateway/sane")
+    sim_post(http, stack.sim_url, "/sim/gateway/sane")
     assert http.get(f"{stack.sim_url}/v1/devices/door-x1").status_code == 401  # the protocol
-    sim_post(http, stack, "/sim/gateway/garbage", {"kind": "empty"})
-    sim_post(http, stack, "/sim/payments/latency", {"seconds": 3})
-    sim_post(http, stack, "/sim/reset")
+    sim_post(http, stack.sim_url, "/sim/gateway/garbage", {"kind": "empty"})
+    sim_post(http, stack.sim_url, "/sim/payments/latency", {"seconds": 3})
+    sim_post(http, stack.sim_url, "/sim/reset")
     # then the protocol answers again, at once
     assert http.get(f"{stack.sim_url}/v1/devices/door-x1").status_code == 401
     seen = [(c["method"], c["path"], c["status"]) for c in calls(http, stack)]
@@ -113,7 +111,7 @@ def test_open_door_with_garbage_from_the_gateway_fails_and_opens_once_it_is_sane
     home = doors.building(api.caller("LANDLORD"))
     for kind in KINDS:
         # when the gateway answers garbage and the landlord opens the door
-        sim_post(http, stack, "/sim/gateway/garbage", {"kind": kind})
+        sim_post(http, stack.sim_url, "/sim/gateway/garbage", {"kind": kind})
         payload = doors.open_door(home.landlord, home.door_id)
         # then the command is FAILED (never OPENED), with no access event logged
         assert payload["userErrors"] == [], kind
@@ -124,7 +122,7 @@ def test_open_door_with_garbage_from_the_gateway_fails_and_opens_once_it_is_sane
     assert mongo[stack.db_name].access_events.count_documents({}) == 0
     assert http.get(f"{stack.sim_url}/sim/doors/{home.door_device}/opens").json() == []
     # when the gateway is sane again, the door opens, once
-    sim_post(http, stack, "/sim/gateway/sane")
+    sim_post(http, stack.sim_url, "/sim/gateway/sane")
     opened = doors.open_door(home.landlord, home.door_id)["command"]
     assert opened["status"] == "OPENED"
     opens = http.get(f"{stack.sim_url}/sim/doors/{home.door_device}/opens").json()
@@ -148,7 +146,7 @@ def test_register_device_with_garbage_from_the_gateway_is_unavailable_and_stores
     }
     for kind in KINDS:
         # when the gateway's device look-up answers garbage
-        sim_post(http, stack, "/sim/gateway/garbage", {"kind": kind})
+        sim_post(http, stack.sim_url, "/sim/gateway/garbage", {"kind": kind})
         body = landlord.post(doors.REGISTER, {"input": given})
         # then a clean SERVICE_UNAVAILABLE (not a kind mismatch, not an internal error)
         assert [e["extensions"]["code"] for e in body.get("errors", [])] == [
@@ -156,7 +154,7 @@ def test_register_device_with_garbage_from_the_gateway_is_unavailable_and_stores
         ], (kind, body)
         assert mongo[stack.db_name].devices.count_documents({"device_id": device}) == 0, kind
     # when the gateway is sane again, the door registers once
-    sim_post(http, stack, "/sim/gateway/sane")
+    sim_post(http, stack.sim_url, "/sim/gateway/sane")
     assert landlord.mutate("registerDevice", doors.REGISTER, {"input": given})["door"]["id"]
     assert landlord.refused("registerDevice", doors.REGISTER, {"input": given}) == ["DUPLICATE"]
     assert mongo[stack.db_name].devices.count_documents({"device_id": device}) == 1
@@ -169,13 +167,13 @@ def test_camera_snapshot_with_garbage_from_the_gateway_is_refused_cleanly(
     home = doors.building(api.caller("LANDLORD"))
     for kind in KINDS:
         # when the gateway answers garbage to the snapshot
-        sim_post(http, stack, "/sim/gateway/garbage", {"kind": kind})
+        sim_post(http, stack.sim_url, "/sim/gateway/garbage", {"kind": kind})
         got = home.landlord.errors(SNAPSHOT, {"id": home.camera_id})
         # then not a usable picture (DEVICE_ERROR), or a body cut short (SERVICE_UNAVAILABLE)
         assert got == ["SERVICE_UNAVAILABLE" if kind == "truncated" else "DEVICE_ERROR"], kind
     assert mongo[stack.db_name].snapshots.count_documents({}) == 0
     # when it is sane again, the snapshot works
-    sim_post(http, stack, "/sim/gateway/sane")
+    sim_post(http, stack.sim_url, "/sim/gateway/sane")
     snap = home.landlord.data(SNAPSHOT, {"id": home.camera_id})["cameraSnapshot"]
     assert snap["contentType"] == "image/jpeg"
     assert http.get(snap["url"]).content.startswith(b"\xff\xd8\xff")
@@ -190,7 +188,7 @@ def test_card_jobs_with_garbage_from_the_gateway_stay_pending_and_converge_once_
     home = make_home(landlord)
     room_doors = (home.room_door, home.entrance)
     # when the gateway answers garbage and a lease of two starts
-    sim_post(http, stack, "/sim/gateway/garbage", {"kind": kind})
+    sim_post(http, stack.sim_url, "/sim/gateway/garbage", {"kind": kind})
     lease = landlord.mutate(
         "startLease",
         START_LEASE,
@@ -203,14 +201,14 @@ def test_card_jobs_with_garbage_from_the_gateway_stay_pending_and_converge_once_
     assert [o["card"]["syncedAtGateway"] for o in lease["occupants"]] == [False, False]
     assert all(door_cards(http, stack.sim_url, d, every=True) == {} for d in room_doors)
     # when the gateway is sane again, then every card reaches its doors, with nobody acting
-    sim_post(http, stack, "/sim/gateway/sane")
+    sim_post(http, stack.sim_url, "/sim/gateway/sane")
     assert eventually(lambda: cards_pending(landlord, lease["id"]) == 0)
     for device in room_doors:
         assert set(door_cards(http, stack.sim_url, device, every=True)) == numbers
     assert door_cards(http, stack.sim_url, home.other_door, every=True) == {}
 
     # when the gateway answers garbage again and the lease ends
-    sim_post(http, stack, "/sim/gateway/garbage", {"kind": kind})
+    sim_post(http, stack.sim_url, "/sim/gateway/garbage", {"kind": kind})
     ended = landlord.mutate(
         "endLease",
         END_LEASE,
@@ -220,7 +218,7 @@ def test_card_jobs_with_garbage_from_the_gateway_stay_pending_and_converge_once_
     assert ended["status"] == "ENDED" and ended["cardsPending"] == 4
     assert all(set(door_cards(http, stack.sim_url, d)) == numbers for d in room_doors)
     # when the gateway is sane again, then the cards are revoked everywhere
-    sim_post(http, stack, "/sim/gateway/sane")
+    sim_post(http, stack.sim_url, "/sim/gateway/sane")
     assert eventually(lambda: cards_pending(landlord, lease["id"]) == 0)
     assert all(door_cards(http, stack.sim_url, d, every=True) == {} for d in room_doors)
 
@@ -235,7 +233,7 @@ def test_pay_invoice_with_garbage_from_the_provider_stays_pending_and_pays_once_
     # given a provider that takes charges and answers garbage
     t = tenancy(api)
     invoice = t.upcoming()
-    sim_post(http, stack, "/sim/payments/garbage", {"kind": kind})
+    sim_post(http, stack.sim_url, "/sim/payments/garbage", {"kind": kind})
     k = key()
     # when the tenant pays
     first = pay(t.tenant, invoice["id"], 40_000, k)
@@ -256,7 +254,7 @@ def test_pay_invoice_with_garbage_from_the_provider_stays_pending_and_pays_once_
     assert codes(pay(t.tenant, invoice["id"], t.rent - 40_000 + 1)) == ["AMOUNT_EXCEEDS_BALANCE"]
 
     # when the provider is sane again and the tenant retries with the same key
-    sim_post(http, stack, "/sim/payments/sane")
+    sim_post(http, stack.sim_url, "/sim/payments/sane")
     again = pay(t.tenant, invoice["id"], 40_000, k)
     # then the one charge is found and credited, once
     assert again["userErrors"] == [] and again["payment"]["status"] == "SUCCEEDED"
@@ -265,7 +263,7 @@ def test_pay_invoice_with_garbage_from_the_provider_stays_pending_and_pays_once_
     # and repeats of the payment and of every webhook the provider sent change nothing
     assert pay(t.tenant, invoice["id"], 40_000, k)["payment"] == again["payment"]
     for sent in events(http, stack.sim_url):
-        replayed = sim_post(http, stack, "/sim/events/replay", {"eventId": sent["eventId"]})
+        replayed = sim_post(http, stack.sim_url, "/sim/events/replay", {"eventId": sent["eventId"]})
         assert replayed["anjuStatus"] == 200
     seen = t.invoice(invoice["id"])
     assert seen["paidFen"] == 40_000 == paid_sum(seen)
@@ -280,8 +278,8 @@ def test_a_provider_slower_than_its_timeout_answers_cleanly_and_credits_once(
     # and leaves the charge pending
     t = tenancy(api)
     invoice = t.upcoming()
-    sim_post(http, stack, "/sim/payments/mode", {"mode": "hold"})
-    sim_post(http, stack, "/sim/payments/latency", {"seconds": 6})
+    sim_post(http, stack.sim_url, "/sim/payments/mode", {"mode": "hold"})
+    sim_post(http, stack.sim_url, "/sim/payments/latency", {"seconds": 6})
     k = key()
     # when the tenant pays
     slow = pay(t.tenant, invoice["id"], t.rent, k)
@@ -296,15 +294,15 @@ def test_a_provider_slower_than_its_timeout_answers_cleanly_and_credits_once(
     assert charges_of(http, stack.sim_url, payment_id) == [charge]
 
     # when the provider, fast again, settles the charge and sends its success webhook
-    sim_post(http, stack, "/sim/payments/latency", {"seconds": 0})
+    sim_post(http, stack.sim_url, "/sim/payments/latency", {"seconds": 0})
     url = f"/sim/payments/{charge['chargeId']}/settle"
-    late = sim_post(http, stack, url, {"status": "succeeded"})
+    late = sim_post(http, stack.sim_url, url, {"status": "succeeded"})
     # then Anju takes it (200), or, not knowing the charge id it never got an answer with,
     # answers 404 so that the provider retries; nothing is credited twice either way
     assert late["anjuStatus"] in (200, 404)
     # when the tenant asks again with the same key, and the provider retries its webhook
     again = pay(t.tenant, invoice["id"], t.rent, k)
-    retried = sim_post(http, stack, "/sim/events/replay", {"eventId": late["eventId"]})
+    retried = sim_post(http, stack.sim_url, "/sim/events/replay", {"eventId": late["eventId"]})
     # then the invoice is paid, exactly once
     assert again["userErrors"] == [] and again["payment"]["id"] == payment_id
     assert again["payment"]["status"] == "SUCCEEDED" and again["invoice"]["status"] == "PAID"
@@ -328,7 +326,7 @@ def test_anju_killed_during_a_lease_start_makes_one_lease_and_its_cards_once(
     home = make_home(landlord)
     room_doors = (home.room_door, home.entrance)
     for device in room_doors:
-        sim_post(http, stack, f"/sim/devices/{device}/latency", {"seconds": 10})
+        sim_post(http, stack.sim_url, f"/sim/devices/{device}/latency", {"seconds": 10})
     given = lease_input(home.room, tenant, occupants=[person(), person("李娜")])
     db = mongo[stack.db_name]
     with anju_running_after(stack, "lease-kill"):
@@ -339,7 +337,7 @@ def test_anju_killed_during_a_lease_start_makes_one_lease_and_its_cards_once(
         kill_anju(stack)
         call.join()
         for device in room_doors:
-            sim_post(http, stack, f"/sim/devices/{device}/latency", {"seconds": 0})
+            sim_post(http, stack.sim_url, f"/sim/devices/{device}/latency", {"seconds": 0})
         start_anju_again(stack, "lease-kill")
 
     # then the room has one lease (or none, and a retry makes it)
@@ -376,8 +374,8 @@ def test_anju_killed_during_a_payment_credits_it_once_after_the_restart(
     # given a provider that holds its charges and answers after 30 s
     t: Tenancy = tenancy(api)
     invoice = t.upcoming()
-    sim_post(http, stack, "/sim/payments/mode", {"mode": "hold"})
-    sim_post(http, stack, "/sim/payments/latency", {"seconds": 30})
+    sim_post(http, stack.sim_url, "/sim/payments/mode", {"mode": "hold"})
+    sim_post(http, stack.sim_url, "/sim/payments/latency", {"seconds": 30})
     k = key()
     with anju_running_after(stack, "payment-kill"):
         # when payInvoice is in flight, its charge taken by the provider
@@ -386,7 +384,7 @@ def test_anju_killed_during_a_payment_credits_it_once_after_the_restart(
         # and Anju is killed, and started again with the provider answering at once
         kill_anju(stack)
         call.join()
-        sim_post(http, stack, "/sim/payments/latency", {"seconds": 0})
+        sim_post(http, stack.sim_url, "/sim/payments/latency", {"seconds": 0})
         start_anju_again(stack, "payment-kill")
     assert call.error is not None  # the tenant's app saw the connection drop
 
@@ -399,7 +397,7 @@ def test_anju_killed_during_a_payment_credits_it_once_after_the_restart(
     # when the provider settles the charge (its webhook) and the tenant's app retries the
     # same key until it has an outcome
     settled = sim_post(
-        http, stack, f"/sim/payments/{charge['chargeId']}/settle", {"status": "succeeded"}
+        http, stack.sim_url, f"/sim/payments/{charge['chargeId']}/settle", {"status": "succeeded"}
     )
     assert settled["anjuStatus"] in (200, 404)  # 404: Anju never got the charge id; retried
 
@@ -411,7 +409,9 @@ def test_anju_killed_during_a_payment_credits_it_once_after_the_restart(
     final = eventually(outcome, within=60, every=1.0)
     # and the provider retries its webhook
     assert (
-        sim_post(http, stack, "/sim/events/replay", {"eventId": settled["eventId"]})["anjuStatus"]
+        sim_post(http, stack.sim_url, "/sim/events/replay", {"eventId": settled["eventId"]})[
+            "anjuStatus"
+        ]
         == 200
     )
     # then the invoice is credited exactly once, by the one payment and the one charge
@@ -426,6 +426,6 @@ def test_anju_killed_during_a_payment_credits_it_once_after_the_restart(
     roll = t.landlord.data(ROLL, {"month": invoice["periodStart"][:7]})["rentRoll"]
     assert (roll["collectedFen"], roll["pendingFen"]) == (70_000, 0)
     # and the rest of the invoice is payable, as it should be
-    sim_post(http, stack, "/sim/payments/mode", {"mode": "succeed"})
+    sim_post(http, stack.sim_url, "/sim/payments/mode", {"mode": "succeed"})
     rest = pay(t.tenant, invoice["id"], t.rent - 70_000)
     assert rest["invoice"]["status"] == "PAID"

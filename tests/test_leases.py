@@ -26,15 +26,13 @@ from tests.lease_support import (
     add_door,
     card_numbers,
     door_cards,
-    eventually,
     lease_input,
     make_home,
     person,
-    sim_post,
     start_lease,
     today,
 )
-from tests.support import Api, Caller
+from tests.support import Api, Caller, eventually, sim_post
 
 AUDIT = "{ auditLog(first: 100) { edges { node { action target } } } }"
 OTHER_ROLES = ["TENANT", "POLICE", "RESPONDER", "ADMIN"]

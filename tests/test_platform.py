@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,7 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
-from devstack.anju import start_anju
+from devstack.anju import start_anju, wait_until_ready
 from devstack.ferretdb import start_ferretdb
 from devstack.procs import free_port, stop
 from tests.conftest import Stack, _test_env
@@ -120,7 +119,7 @@ def test_anju_survives_a_database_outage_without_restarting(http: httpx.Client) 
         assert http.get(f"{base}/readyz").status_code == 503
         # when the database comes up
         ferret = start_ferretdb(fport, workdir / "db", workdir / "ferret.log")
-        _wait_ready(http, base)
+        wait_until_ready(base)
         api = Api(base, http, env["ANJU_ADMIN_PHONE"], env["ANJU_ADMIN_PASSWORD"])
         assert api.admin().data("{ me { role } }") == {"me": {"role": "ADMIN"}}
         # and goes down again
@@ -132,21 +131,12 @@ def test_anju_survives_a_database_outage_without_restarting(http: httpx.Client) 
         assert "Traceback" not in str(body)
         # and when it comes back, Anju answers again without a restart
         ferret = start_ferretdb(fport, workdir / "db", workdir / "ferret.log")
-        _wait_ready(http, base)
+        wait_until_ready(base)
         assert api.admin().data("{ me { role } }") == {"me": {"role": "ADMIN"}}
         assert anju.poll() is None
     finally:
         stop(anju)
         stop(ferret)
-
-
-def _wait_ready(http: httpx.Client, base: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if http.get(f"{base}/readyz").status_code == 200:
-            return
-        time.sleep(0.2)
-    raise AssertionError("Anju did not become ready")
 
 
 def test_production_refuses_development_defaults() -> None:

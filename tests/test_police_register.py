@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from scripts.workload import _id_number
-from tests.support import Api, Caller, next_phone
+from tests.support import Api, Caller, eventually, next_phone
 from tests.test_properties import add_room, create_property
 
 START = """mutation($i: StartLeaseInput!) { startLease(input: $i) {
@@ -172,15 +172,13 @@ def test_police_follow_a_persons_cards_through_doors(api: Api, http: Any, stack:
     prop, lease = _lease(api, landlord, SONGMEN, [("冯伟", idn)])
     register_device(landlord, "DOOR", "door-police-1", prop["id"])
     card = landlord.data(CARDS, {"id": lease["id"]})["node"]["occupants"][0]["card"]["cardNumber"]
-    # (the entrance got the card through the card job; wait for it at the simulator)
-    import time
 
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    # (the entrance got the card through the card job; wait for it at the simulator)
+    def on_the_door() -> bool:
         cards = http.get(f"{stack.sim_url}/sim/doors/door-police-1/cards?all=1").json()
-        if any(c["cardNumber"] == card for c in cards):
-            break
-        time.sleep(0.2)
+        return any(c["cardNumber"] == card for c in cards)
+
+    assert eventually(on_the_door, within=10)
     swipe = http.post(f"{stack.sim_url}/sim/doors/door-police-1/swipe", json={"cardNumber": card})
     assert swipe.json()["anjuStatus"] == 200
     officer = api.provisioned("POLICE")

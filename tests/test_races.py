@@ -202,7 +202,12 @@ def test_ending_leases_while_their_rent_is_recorded_loses_no_payment(
 ) -> None:
     # given six tenancies running from last month to a year ahead
     from tests.lease_support import END_LEASE
-    from tests.rent_support import RECORD, key, tenancy, today
+    from tests.rent_support import (
+        RECORD,
+        key,
+        tenancy,
+        today,
+    )
 
     tenancies = [tenancy(api, months_back=1, months_ahead=11) for _ in range(6)]
     day = today().isoformat()

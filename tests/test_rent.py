@@ -34,11 +34,10 @@ from tests.rent_support import (
     notifications,
     pay,
     record,
-    sim,
     tenancy,
     today,
 )
-from tests.support import Api, Caller
+from tests.support import Api, Caller, sim_post
 
 END_LEASE = """mutation($input: EndLeaseInput!) { endLease(input: $input) {
   lease { id status } userErrors { field message code } } }"""
@@ -147,7 +146,7 @@ def test_lease_invoices_filter_by_the_same_states(
     record(t.landlord, first["id"], t.rent)
     pay(t.tenant, second["id"], 10)
     pay(t.tenant, fourth["id"], 20)
-    sim(http, stack.sim_url, "/sim/payments/mode", {"mode": "hold"})
+    sim_post(http, stack.sim_url, "/sim/payments/mode", {"mode": "hold"})
     assert pay(t.tenant, fifth["id"], t.rent)["payment"]["status"] == "PENDING"
     states = {i["id"]: t.invoice(i["id"])["status"] for i in t.invoices}
     assert states[first["id"]] == "PAID" and states[second["id"]] == "OVERDUE"
@@ -296,7 +295,7 @@ def test_a_declined_charge_records_nothing_paid(api: Api, http: httpx.Client, st
     # given a provider that declines charges
     t = tenancy(api)
     invoice = t.upcoming()
-    sim(http, stack.sim_url, "/sim/payments/mode", {"mode": "fail"})
+    sim_post(http, stack.sim_url, "/sim/payments/mode", {"mode": "fail"})
     k = key()
 
     # when the tenant pays
@@ -315,7 +314,7 @@ def test_a_declined_charge_records_nothing_paid(api: Api, http: httpx.Client, st
     assert len(charges(http, stack.sim_url)) == 1
 
     # when the provider takes charges again, a new key pays the whole amount
-    sim(http, stack.sim_url, "/sim/payments/mode", {"mode": "succeed"})
+    sim_post(http, stack.sim_url, "/sim/payments/mode", {"mode": "succeed"})
     assert pay(t.tenant, invoice["id"], t.rent)["invoice"]["status"] == "PAID"
     assert received(t.landlord)[0]["body"].count("¥1000.00") == 1
     assert len(received(t.landlord)) == 1
@@ -327,7 +326,7 @@ def test_a_provider_that_is_down_charges_nothing(
     # given a payment provider that is down
     t = tenancy(api)
     invoice = t.upcoming()
-    sim(http, stack.sim_url, "/sim/payments/down")
+    sim_post(http, stack.sim_url, "/sim/payments/down")
     k = key()
 
     # when the tenant pays
@@ -345,7 +344,7 @@ def test_a_provider_that_is_down_charges_nothing(
     assert (roll["collectedFen"], roll["pendingFen"]) == (0, 0)
 
     # when it is back: retrying the same key stays safe (the same answer, no charge)
-    sim(http, stack.sim_url, "/sim/payments/up")
+    sim_post(http, stack.sim_url, "/sim/payments/up")
     assert codes(pay(t.tenant, invoice["id"], 40_000, k)) == ["PAYMENT_PROVIDER_ERROR"]
     assert charges(http, stack.sim_url) == []
     # and a new key pays, the whole amount being available again
@@ -361,7 +360,7 @@ def test_a_held_charge_is_settled_by_the_webhook_once(
     # given a charge the provider holds
     t = tenancy(api)
     invoice = t.upcoming()
-    sim(http, stack.sim_url, "/sim/payments/mode", {"mode": "hold"})
+    sim_post(http, stack.sim_url, "/sim/payments/mode", {"mode": "hold"})
     k = key()
     held = pay(t.tenant, invoice["id"], 60_000, k)
     payment = held["payment"]
@@ -377,7 +376,7 @@ def test_a_held_charge_is_settled_by_the_webhook_once(
 
     # when the provider confirms it
     [charge] = charges_of(http, stack.sim_url, payment["id"])
-    settled = sim(
+    settled = sim_post(
         http, stack.sim_url, f"/sim/payments/{charge['chargeId']}/settle", {"status": "succeeded"}
     )
     assert settled["anjuStatus"] == 200
@@ -390,13 +389,13 @@ def test_a_held_charge_is_settled_by_the_webhook_once(
     assert pay(t.tenant, invoice["id"], 60_000, k)["payment"]["status"] == "SUCCEEDED"
 
     # when the event is replayed, and a contradicting "failed" follows
-    replayed = sim(http, stack.sim_url, "/sim/events/replay", {"eventId": settled["eventId"]})
+    replayed = sim_post(http, stack.sim_url, "/sim/events/replay", {"eventId": settled["eventId"]})
     assert replayed["anjuStatus"] == 200
-    late = sim(
+    late = sim_post(
         http, stack.sim_url, f"/sim/payments/{charge['chargeId']}/settle", {"status": "failed"}
     )
     assert late["anjuStatus"] == 200
-    again = sim(
+    again = sim_post(
         http, stack.sim_url, f"/sim/payments/{charge['chargeId']}/settle", {"status": "succeeded"}
     )
     assert again["anjuStatus"] == 200
@@ -419,14 +418,14 @@ def test_a_success_after_a_failure_credits_nothing(
     # given a held charge that the provider then reports failed
     t = tenancy(api)
     invoice = t.upcoming()
-    sim(http, stack.sim_url, "/sim/payments/mode", {"mode": "hold"})
+    sim_post(http, stack.sim_url, "/sim/payments/mode", {"mode": "hold"})
     payment = pay(t.tenant, invoice["id"], t.rent)["payment"]
     [charge] = charges_of(http, stack.sim_url, payment["id"])
     url = f"/sim/payments/{charge['chargeId']}/settle"
-    sim(http, stack.sim_url, url, {"status": "failed"})
+    sim_post(http, stack.sim_url, url, {"status": "failed"})
 
     # when a "succeeded" for it arrives out of order
-    assert sim(http, stack.sim_url, url, {"status": "succeeded"})["anjuStatus"] == 200
+    assert sim_post(http, stack.sim_url, url, {"status": "succeeded"})["anjuStatus"] == 200
 
     # then the first outcome stands: nothing paid, the reservation released
     seen = t.invoice(invoice["id"])
@@ -441,13 +440,13 @@ def test_the_payments_webhook_checks_signature_body_and_event(
     # given a held charge
     t = tenancy(api)
     invoice = t.upcoming()
-    sim(http, stack.sim_url, "/sim/payments/mode", {"mode": "hold"})
+    sim_post(http, stack.sim_url, "/sim/payments/mode", {"mode": "hold"})
     payment = pay(t.tenant, invoice["id"], 20_000)["payment"]
     [charge] = charges_of(http, stack.sim_url, payment["id"])
     body = {"eventId": key(), "chargeId": charge["chargeId"], "status": "succeeded", "at": "x"}
 
     def send(payload: Any, signature: str = "valid", offset: int = 0) -> int:
-        answer = sim(
+        answer = sim_post(
             http,
             stack.sim_url,
             "/sim/webhooks/send",
@@ -637,7 +636,7 @@ def test_random_payments_and_webhooks_always_add_up(
     class Payments(RuleBasedStateMachine):
         @initialize()
         def lease(self) -> None:
-            sim(http, stack.sim_url, "/sim/reset")
+            sim_post(http, stack.sim_url, "/sim/reset")
             self.t: Tenancy = tenancy(api, months_back=1, months_ahead=0, rent=10_000)
             # (who, invoice id, amount, key, method) of every request made, for repeats
             self.requests: list[tuple[str, str, int, str, str]] = []
@@ -684,7 +683,7 @@ def test_random_payments_and_webhooks_always_add_up(
 
         @rule(mode=st.sampled_from(["succeed", "fail", "hold"]))
         def provider_mode(self, mode: str) -> None:
-            sim(http, stack.sim_url, "/sim/payments/mode", {"mode": mode})
+            sim_post(http, stack.sim_url, "/sim/payments/mode", {"mode": mode})
 
         @rule(pick=st.integers(0, 20), outcome=st.sampled_from(["succeeded", "failed"]))
         def settle(self, pick: int, outcome: str) -> None:
@@ -692,14 +691,14 @@ def test_random_payments_and_webhooks_always_add_up(
             if known:  # held or not: settling a settled charge again is the reordering case
                 charge = known[pick % len(known)]
                 url = f"/sim/payments/{charge['chargeId']}/settle"
-                assert sim(http, stack.sim_url, url, {"status": outcome})["anjuStatus"] == 200
+                assert sim_post(http, stack.sim_url, url, {"status": outcome})["anjuStatus"] == 200
 
         @rule(pick=st.integers(0, 50))
         def replay(self, pick: int) -> None:
             sent = [e for e in events(http, stack.sim_url) if e["eventId"]]
             if sent:
                 event_id = sent[pick % len(sent)]["eventId"]
-                answer = sim(http, stack.sim_url, "/sim/events/replay", {"eventId": event_id})
+                answer = sim_post(http, stack.sim_url, "/sim/events/replay", {"eventId": event_id})
                 assert answer["anjuStatus"] in (200, 404)
 
         @rule(pick=st.integers(0, 50))
@@ -707,7 +706,7 @@ def test_random_payments_and_webhooks_always_add_up(
             sent = [e for e in events(http, stack.sim_url) if isinstance(e["body"], dict)]
             if sent:
                 body = {**sent[pick % len(sent)]["body"], "eventId": key()}
-                answer = sim(
+                answer = sim_post(
                     http,
                     stack.sim_url,
                     "/sim/webhooks/send",

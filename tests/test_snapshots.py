@@ -14,8 +14,8 @@ from bson import Binary
 from pymongo import MongoClient
 
 from app.settings import DEV_URL_SIGNING_KEY
-from tests.door_support import Building, building, sim
-from tests.support import Api
+from tests.door_support import Building, building
+from tests.support import Api, sim_post
 
 SNAPSHOT = """query($id: ID!) { cameraSnapshot(cameraId: $id) {
   camera { id deviceId } takenAt contentType url expiresAt } }"""
@@ -134,7 +134,7 @@ def test_camera_failures_have_clear_codes(
     code: str,
 ) -> None:
     # given
-    sim(http, stack.sim_url, control.format(home.camera_device), body)
+    sim_post(http, stack.sim_url, control.format(home.camera_device), body)
     # then
     assert home.landlord.errors(SNAPSHOT, {"id": home.camera_id}) == [code]
     assert mongo[stack.db_name].snapshots.count_documents({}) == 0

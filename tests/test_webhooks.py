@@ -20,10 +20,9 @@ from tests.door_support import (
     raw_id,
     send_webhook,
     signed_post,
-    sim,
     start_lease,
 )
-from tests.support import Api
+from tests.support import Api, sim_post
 from tests.test_doors import DOOR, events
 
 DETECTOR = "query($id: ID!) { node(id: $id) { ... on SmokeDetector { id lastAlarmAt online } } }"
@@ -149,13 +148,13 @@ def test_a_replayed_event_is_processed_once(
     home: Building, http: httpx.Client, stack: Any, mongo: MongoClient[Any]
 ) -> None:
     # given a swipe delivered to Anju
-    swipe = sim(
+    swipe = sim_post(
         http, stack.sim_url, f"/sim/doors/{home.door_device}/swipe", {"cardNumber": "C-404"}
     )
     assert swipe["anjuStatus"] == 200
 
     # when the gateway sends it again (freshly signed)
-    replay = sim(http, stack.sim_url, "/sim/events/replay", {"eventId": swipe["eventId"]})
+    replay = sim_post(http, stack.sim_url, "/sim/events/replay", {"eventId": swipe["eventId"]})
 
     # then: accepted, not processed twice
     assert replay["anjuStatus"] == 200
@@ -179,8 +178,10 @@ def test_a_swipe_becomes_an_access_event_linked_to_the_occupant(
     card = occupant["card"]["cardNumber"]
 
     # when they swipe it, and a stranger swipes an unknown card
-    sim(http, stack.sim_url, f"/sim/doors/{home.door_device}/swipe", {"cardNumber": card})
-    sim(http, stack.sim_url, f"/sim/doors/{home.door_device}/swipe", {"cardNumber": "NOBODY-1"})
+    sim_post(http, stack.sim_url, f"/sim/doors/{home.door_device}/swipe", {"cardNumber": card})
+    sim_post(
+        http, stack.sim_url, f"/sim/doors/{home.door_device}/swipe", {"cardNumber": "NOBODY-1"}
+    )
 
     # then
     unknown, known = events(home.landlord, doorId=home.door_id)
@@ -202,7 +203,7 @@ def test_another_landlord_never_sees_whose_card_it_was(
     tenant = api.caller("TENANT")
     card = start_lease(home.landlord, home.room_id, tenant)["occupants"][0]["card"]["cardNumber"]
     elsewhere = building(api.caller("LANDLORD"))
-    sim(http, stack.sim_url, f"/sim/doors/{elsewhere.door_device}/swipe", {"cardNumber": card})
+    sim_post(http, stack.sim_url, f"/sim/doors/{elsewhere.door_device}/swipe", {"cardNumber": card})
     # then the other landlord sees the card number, not the person
     [access] = events(elsewhere.landlord, doorId=elsewhere.door_id)
     assert access["cardNumber"] == card
@@ -213,7 +214,7 @@ def test_devices_go_offline_and_online_in_event_order(
     home: Building, http: httpx.Client, stack: Any
 ) -> None:
     # when the gateway reports the door offline
-    sim(http, stack.sim_url, f"/sim/devices/{home.door_device}/offline", {"notify": True})
+    sim_post(http, stack.sim_url, f"/sim/devices/{home.door_device}/offline", {"notify": True})
     # then
     assert home.landlord.data(DOOR, {"id": home.door_id})["node"]["online"] is False
 
@@ -225,7 +226,7 @@ def test_devices_go_offline_and_online_in_event_order(
     assert home.landlord.data(DOOR, {"id": home.door_id})["node"]["online"] is False
 
     # when the door comes back
-    sim(http, stack.sim_url, f"/sim/devices/{home.door_device}/online", {"notify": True})
+    sim_post(http, stack.sim_url, f"/sim/devices/{home.door_device}/online", {"notify": True})
     assert home.landlord.data(DOOR, {"id": home.door_id})["node"]["online"] is True
 
 
@@ -243,8 +244,10 @@ def test_smoke_events_are_stored_with_the_room(
     home: Building, http: httpx.Client, stack: Any, mongo: MongoClient[Any]
 ) -> None:
     # when
-    alarm = sim(http, stack.sim_url, f"/sim/smoke/{home.detector_device}/alarm", {"level": "heat"})
-    clear = sim(http, stack.sim_url, f"/sim/smoke/{home.detector_device}/clear")
+    alarm = sim_post(
+        http, stack.sim_url, f"/sim/smoke/{home.detector_device}/alarm", {"level": "heat"}
+    )
+    clear = sim_post(http, stack.sim_url, f"/sim/smoke/{home.detector_device}/clear")
 
     # then
     assert alarm["anjuStatus"] == 200 and clear["anjuStatus"] == 200
@@ -264,7 +267,7 @@ def test_a_late_door_opened_confirms_a_timed_out_command_once(
     home: Building, http: httpx.Client, stack: Any, mongo: MongoClient[Any]
 ) -> None:
     # given a command that timed out
-    sim(http, stack.sim_url, f"/sim/devices/{home.door_device}/latency", {"seconds": 3})
+    sim_post(http, stack.sim_url, f"/sim/devices/{home.door_device}/latency", {"seconds": 3})
     command = open_door(home.landlord, home.door_id)["command"]
     assert command["status"] == "TIMED_OUT"
     command_id = raw_id(command["id"])

@@ -14,7 +14,7 @@ from app.schema.leases import (
     StartLeaseInput,
 )
 from app.schema.permissions import allow
-from app.services import leases
+from app.services import lease_terms, leases
 from app.services.occupants import OccupantIn
 from app.viewer import Role
 
@@ -39,7 +39,7 @@ class LeaseMutations:
         permission_classes=LANDLORD,
     )
     async def start_lease(self, info: Info, input: StartLeaseInput) -> LeasePayload:
-        given = leases.StartLeaseIn(
+        given = lease_terms.StartLeaseIn(
             room_id=decode_id(input.room_id, "Room", ["roomId"]),
             tenant_phone=input.tenant_phone,
             start_date=input.start_date,

@@ -9,7 +9,7 @@ from app.ids import decode_id
 from app.schema.invoices import Invoice
 from app.schema.payments import PayInvoiceInput, Payment, PaymentPayload, RecordPaymentInput
 from app.schema.permissions import allow
-from app.services import payments
+from app.services import charges, payments
 from app.viewer import Role
 
 
@@ -20,7 +20,7 @@ class PaymentMutations:
         permission_classes=[allow(Role.TENANT)],
     )
     async def pay_invoice(self, info: Info, input: PayInvoiceInput) -> PaymentPayload:
-        payment, invoice = await payments.pay_invoice(
+        payment, invoice = await charges.pay_invoice(
             info.context.deps,
             info.context.viewer,
             invoice_id=decode_id(input.invoice_id, "Invoice", ["invoiceId"]),

@@ -177,13 +177,7 @@ async def _police(
             shown["propertyId"] = query.property_id.shown
             where["property_id"] = query.property_id.oid()
         if query.id_number:
-            number = idnumbers.normalize(query.id_number)
-            if idnumbers.problem(number):
-                raise UserInputError(
-                    "Not a valid resident ID number.",
-                    code=Code.INVALID_ID_NUMBER,
-                    field=["filter", "idNumber"],
-                )
+            number = idnumbers.looked_up(query.id_number, ["filter", "idNumber"])
             shown["idNumber"] = idnumbers.mask(number)
             held = store.occupants.find(
                 {"id_number_hash": idnumbers.lookup_hash(number, deps.settings)}, {"_id": 1}

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from app.errors import Code, UserInputError
 from app.settings import Settings, load_settings
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -82,6 +83,16 @@ def problem(number: str, today: dt.date | None = None) -> str | None:
     if check_digit(number[:17]) != number[17]:
         return "The ID number's check digit is wrong."
     return None
+
+
+def looked_up(raw: str, field: list[str]) -> str:
+    """A number a look-up was given, normalised; INVALID_ID_NUMBER at `field` if invalid."""
+    number = normalize(raw)
+    if problem(number):
+        raise UserInputError(
+            "Not a valid resident ID number.", code=Code.INVALID_ID_NUMBER, field=field
+        )
+    return number
 
 
 def mask(number: str) -> str:

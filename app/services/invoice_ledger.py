@@ -55,12 +55,25 @@ def _refusal(invoice: Doc, amount: int) -> str | None:
 async def reserve(store: Store, invoice_id: ObjectId, pid: ObjectId, amount: int) -> str:
     """Moves `amount` from open to pending for an online payment: RESERVED (now or
     before), or the code of why not."""
+    return await _from_open(store, invoice_id, pid, amount, into="pending")
+
+
+async def _from_open(
+    store: Store, invoice_id: ObjectId, pid: ObjectId, amount: int, *, into: str
+) -> str:
+    """Moves `amount` of a payment from open into pending (a reservation) or paid (an
+    offline payment's credit), once per payment."""
+    done, field, ids = (
+        (RESERVED, "pending_fen", "pending_payment_ids")
+        if into == "pending"
+        else (CREDITED, "paid_fen", "credited_payment_ids")
+    )
     async with store.exclusive(invoice_guard(invoice_id)):
         invoice = await store.invoices.find_one({"_id": invoice_id})
         if invoice is None:
             return Code.INVOICE_NOT_PAYABLE
-        if pid in invoice["pending_payment_ids"] or pid in invoice["credited_payment_ids"]:
-            return RESERVED
+        if pid in invoice[ids] or (into == "pending" and pid in invoice["credited_payment_ids"]):
+            return done
         refused = _refusal(invoice, amount)
         if refused:
             return refused
@@ -72,12 +85,9 @@ async def reserve(store: Store, invoice_id: ObjectId, pid: ObjectId, amount: int
                 "pending_payment_ids": {"$ne": pid},
                 "credited_payment_ids": {"$ne": pid},
             },
-            {
-                "$inc": {"open_fen": -amount, "pending_fen": amount},
-                "$push": {"pending_payment_ids": pid},
-            },
+            {"$inc": {"open_fen": -amount, field: amount}, "$push": {ids: pid}},
         )
-    return RESERVED if result.matched_count else Code.AMOUNT_EXCEEDS_BALANCE
+    return done if result.matched_count else Code.AMOUNT_EXCEEDS_BALANCE
 
 
 async def credit_reserved(store: Store, invoice_id: ObjectId, pid: ObjectId, amount: int) -> bool:
@@ -113,29 +123,7 @@ async def release(store: Store, invoice_id: ObjectId, pid: ObjectId, amount: int
 async def take(store: Store, invoice_id: ObjectId, pid: ObjectId, amount: int) -> str:
     """Credits an offline payment straight from open, once: CREDITED (now or before), or
     the code of why not."""
-    async with store.exclusive(invoice_guard(invoice_id)):
-        invoice = await store.invoices.find_one({"_id": invoice_id})
-        if invoice is None:
-            return Code.INVOICE_NOT_PAYABLE
-        if pid in invoice["credited_payment_ids"]:
-            return CREDITED
-        refused = _refusal(invoice, amount)
-        if refused:
-            return refused
-        result = await store.invoices.update_one(
-            {
-                "_id": invoice_id,
-                "void": {"$ne": True},
-                "open_fen": {"$gte": amount},
-                "credited_payment_ids": {"$ne": pid},
-                "pending_payment_ids": {"$ne": pid},
-            },
-            {
-                "$inc": {"open_fen": -amount, "paid_fen": amount},
-                "$push": {"credited_payment_ids": pid},
-            },
-        )
-    return CREDITED if result.matched_count else Code.AMOUNT_EXCEEDS_BALANCE
+    return await _from_open(store, invoice_id, pid, amount, into="paid")
 
 
 async def change_amount(

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from bson import ObjectId
 from pymongo import ReturnDocument
@@ -29,18 +28,23 @@ from pymongo import ReturnDocument
 from app.clock import now, today
 from app.deps import Deps
 from app.errors import Code, Collector, NotFoundError, UserInputError
-from app.services import audit, cards, invoices, listings, notifications, occupants, rooms, stats
+from app.services import (
+    audit,
+    cards,
+    invoices,
+    lease_terms,
+    listings,
+    notifications,
+    occupants,
+    rooms,
+    stats,
+)
 from app.services.card_outbox import lease_claim
-from app.services.occupants import MAX_OCCUPANTS, OccupantIn, Person
+from app.services.occupants import Person
 from app.store import Doc, Store
-from app.validation import check_int, check_phone
 from app.viewer import Role, Viewer
 
 ACTIVE, ENDED = "ACTIVE", "ENDED"
-MAX_TERM_YEARS = 10
-MAX_BACKDATE = dt.timedelta(days=366)
-MAX_AHEAD = dt.timedelta(days=366)
-MAX_DEPOSIT_FEN = 12 * rooms.MAX_RENT_FEN
 LEASE_ORDER = [("created_at", -1), ("_id", -1)]
 MAX_MY_LEASES = 100
 
@@ -86,26 +90,7 @@ def check_running(lease: Doc) -> None:
         raise _not_active()
 
 
-def _plus_years(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
-
-
 # --- starting -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StartLeaseIn:
-    room_id: ObjectId
-    tenant_phone: str
-    start_date: dt.date
-    end_date: dt.date
-    monthly_rent_fen: int
-    deposit_fen: int
-    rent_due_day: int
-    occupants: Sequence[OccupantIn]
 
 
 def lease_doc(
@@ -142,56 +127,13 @@ def lease_doc(
     }
 
 
-def _check_term(errors: Collector, start: dt.date, end: dt.date, day: dt.date) -> None:
-    bad = Code.INVALID_DATE_RANGE
-    if end <= start:
-        errors.add(["endDate"], bad, "The end date must be after the start date.")
-    elif end > _plus_years(start, MAX_TERM_YEARS):
-        errors.add(["endDate"], bad, f"A lease runs for at most {MAX_TERM_YEARS} years.")
-    elif end < day:
-        errors.add(["endDate"], bad, "This lease would already be over.")
-    if start < day - MAX_BACKDATE or start > day + MAX_AHEAD:
-        errors.add(["startDate"], bad, "The start date must be within a year of today.")
-
-
-def _check_start(given: StartLeaseIn, day: dt.date) -> tuple[str, list[Person]]:
-    errors = Collector()
-    phone = check_phone(errors, ["tenantPhone"], given.tenant_phone)
-    _check_term(errors, given.start_date, given.end_date, day)
-    rooms.check_rent(errors, ["monthlyRentFen"], given.monthly_rent_fen)
-    check_int(
-        errors,
-        ["depositFen"],
-        given.deposit_fen,
-        low=0,
-        high=MAX_DEPOSIT_FEN,
-        code=Code.OUT_OF_RANGE,
-    )
-    check_int(errors, ["rentDueDay"], given.rent_due_day, low=1, high=28, code=Code.OUT_OF_RANGE)
-    if not 1 <= len(given.occupants) <= MAX_OCCUPANTS:
-        errors.add(["occupants"], Code.OUT_OF_RANGE, f"Between 1 and {MAX_OCCUPANTS} occupants.")
-    people = [
-        occupants.check_person(errors, ["occupants", str(i)], o, day)
-        for i, o in enumerate(given.occupants[:MAX_OCCUPANTS])
-    ]
-    seen: set[str] = set()
-    for i, person in enumerate(people):
-        if person.id_number in seen:
-            errors.add(
-                ["occupants", str(i), "idNumber"], Code.DUPLICATE, "The same ID number twice."
-            )
-        seen.add(person.id_number)
-    errors.raise_if_any()
-    return phone, people
-
-
 def _room_occupied() -> UserInputError:
     return UserInputError("This room is already let.", code=Code.ROOM_OCCUPIED, field=["roomId"])
 
 
-async def start_lease(deps: Deps, viewer: Viewer, given: StartLeaseIn) -> Doc:
+async def start_lease(deps: Deps, viewer: Viewer, given: lease_terms.StartLeaseIn) -> Doc:
     viewer.require(Role.LANDLORD)
-    phone, people = _check_start(given, today())
+    phone, people = lease_terms.check_start(given, today())
     store = deps.store
     room = await rooms.owned_room(store, viewer, given.room_id)
     tenant = await store.accounts.find_one({"phone": phone, "role": Role.TENANT.value})
@@ -304,19 +246,7 @@ async def extend_lease(
         lease = await owned_lease(store, viewer, lease_id)
         if lease["status"] != ACTIVE:
             raise _not_active()
-        start = dt.date.fromisoformat(lease["start_date"])
-        if new_end <= lease["end_date"]:
-            raise UserInputError(
-                "The new end date must be after the current one.",
-                code=Code.INVALID_DATE_RANGE,
-                field=["newEndDate"],
-            )
-        if new_end_date > _plus_years(start, MAX_TERM_YEARS):
-            raise UserInputError(
-                f"A lease runs for at most {MAX_TERM_YEARS} years.",
-                code=Code.INVALID_DATE_RANGE,
-                field=["newEndDate"],
-            )
+        lease_terms.check_extension(lease, new_end_date)
         rent_fen = monthly_rent_fen or lease["monthly_rent_fen"]
         at = now()
         extension = {
@@ -369,18 +299,6 @@ async def extend_lease(
     return updated
 
 
-def _check_move_out(lease: Doc, move_out: dt.date, day: dt.date) -> None:
-    start = dt.date.fromisoformat(lease["start_date"])
-    end = dt.date.fromisoformat(lease["end_date"])
-    latest = min(end, max(day, start))
-    if not start <= move_out <= latest:
-        raise UserInputError(
-            f"The move-out date must be between {start} and {latest}.",
-            code=Code.INVALID_DATE_RANGE,
-            field=["moveOutDate"],
-        )
-
-
 async def end_lease(
     deps: Deps, viewer: Viewer, lease_id: ObjectId, *, move_out_date: dt.date
 ) -> Doc:
@@ -392,7 +310,7 @@ async def end_lease(
         lease = await owned_lease(store, viewer, lease_id)
         if lease["status"] != ACTIVE:
             raise _not_active()
-        _check_move_out(lease, move_out_date, today())
+        lease_terms.check_move_out(lease, move_out_date, today())
         at = now()
         keys: list[str] = []
         # Revoke first: whatever happens next, no card of this lease stays valid.

@@ -16,7 +16,7 @@ import logging
 from app.clock import now
 from app.deps import Deps
 from app.errors import UserInputError
-from app.services import payments
+from app.services import charges, payments
 from app.store import Store
 
 log = logging.getLogger("anju.rent")
@@ -54,7 +54,7 @@ async def handle_payment_event(
     if payment is None:
         await store.payment_events.delete_one({"_id": event_id, "state": "processing"})
         return UNKNOWN_CHARGE
-    await payments.settle(store, payment, status, event_id=event_id)
+    await charges.settle(store, payment, status, event_id=event_id)
     await store.payment_events.update_one(
         {"_id": event_id}, {"$set": {"state": "done", "payment_id": payment["_id"]}}
     )
@@ -79,7 +79,7 @@ async def reconcile(deps: Deps) -> int:
             elif payment["kind"] == payments.OFFLINE:
                 await payments.complete_offline(store, payment)
             else:
-                done = await payments.drive_online(deps, payment)
+                done = await charges.drive_online(deps, payment)
                 if done["status"] == payments.PENDING:  # look again in STALE, not every pass
                     await payments.update(store, payment["_id"], {})
         except UserInputError as exc:

@@ -10,14 +10,7 @@ ledger (app/services/invoice_ledger.py), whose every operation is idempotent per
 the landlord is told (once: a unique key) and the payment is marked `applied`. Whatever a
 crash leaves between those steps, the worker's `reconcile` finishes.
 
-Online: reserve the amount on the invoice (so that two keys cannot overpay), then
-`POST /v1/charges` with the key `anju-payment-<payment id>` (idempotent at the provider:
-retrying, or re-asking later, never makes a second charge). A synchronous `succeeded` or
-`failed` answer and the webhook (app/services/payment_events.py) go through the same
-`settle`. Provider unreachable or refusing (nothing charged): FAILED, reservation released,
-PAYMENT_PROVIDER_ERROR. Provider silent (timeout, 5xx: a charge may exist): stays PENDING with
-its reservation, PAYMENT_PROVIDER_ERROR; calling again with the same key, or the worker, asks
-again and settles it.
+Online payments go through the provider: app/services/charges.py.
 """
 
 from __future__ import annotations
@@ -28,7 +21,6 @@ import re
 from bson import ObjectId
 from pymongo import ReturnDocument
 
-from app.clients.payments import PaymentsRefused, PaymentsUnavailable, PaymentsUncertain
 from app.clock import now
 from app.deps import Deps
 from app.errors import Code, Collector, NotFoundError, UserInputError
@@ -63,14 +55,6 @@ FAILURE_MESSAGES = {
 }
 
 
-def provider_key(payment_id: ObjectId) -> str:
-    return f"anju-payment-{payment_id}"
-
-
-def drive_claim(payment_id: ObjectId) -> str:
-    return f"payment-drive:{payment_id}"
-
-
 def can_see_payment(viewer: Viewer, payment: Doc) -> bool:
     return viewer.account_id is not None and viewer.account_id in (
         payment["tenant_id"],
@@ -81,7 +65,7 @@ def can_see_payment(viewer: Viewer, payment: Doc) -> bool:
 # --- input checks ----------------------------------------------------------------------------
 
 
-def _check_common(errors: Collector, amount_fen: int, idempotency_key: str) -> str:
+def check_common(errors: Collector, amount_fen: int, idempotency_key: str) -> str:
     key = (idempotency_key or "").strip()
     if not key:
         errors.add(["idempotencyKey"], Code.REQUIRED, "An idempotency key is required.")
@@ -260,82 +244,10 @@ async def _notify_received(store: Store, payment: Doc) -> None:
     )
 
 
-async def settle(store: Store, payment: Doc, outcome: str, *, event_id: str | None = None) -> Doc:
-    """The provider's outcome ("succeeded"/"failed") of an online payment, from its answer
-    or its webhook: one code path, idempotent."""
-    status = SUCCEEDED if outcome == "succeeded" else FAILED
-    return await finish(
-        store, payment, status, failure_code=Code.PAYMENT_DECLINED, event_id=event_id
-    )
+# --- starting -------------------------------------------------------------------------------
 
 
-# --- online ----------------------------------------------------------------------------------
-
-
-async def _charge(deps: Deps, payment: Doc) -> Doc:
-    """Reserves the amount, then asks the provider for the charge (the caller drives it)."""
-    store, pid, invoice_id = deps.store, payment["_id"], payment["invoice_id"]
-    if not payment["reserved"]:
-        reserved = await invoice_ledger.reserve(store, invoice_id, pid, payment["amount_fen"])
-        if reserved != invoice_ledger.RESERVED:
-            return await finish(store, payment, FAILED, failure_code=reserved)
-        payment = await update(store, pid, {"reserved": True}) or payment
-    invoice = await store.invoices.find_one({"_id": invoice_id}, {"period_start": 1})
-    try:
-        charge = await deps.payments.create_charge(
-            idempotency_key=provider_key(pid),
-            amount_fen=payment["amount_fen"],
-            method=payment["method"],
-            description=f"Anju rent from {invoice['period_start'] if invoice else '?'}",
-            notify_url=f"{deps.settings.public_url}/webhooks/payments",
-        )
-    except PaymentsUncertain as exc:
-        log.warning("payment %s: outcome unknown (%s); it stays PENDING", pid, exc)
-        await update(store, pid, {"charge_state": CHARGE_UNKNOWN}, charge_state=CHARGE_NONE)
-        raise UserInputError(
-            "The payment provider did not confirm the charge; nothing has been recorded as "
-            "paid. Call again with the same idempotency key to learn the outcome.",
-            code=Code.PAYMENT_PROVIDER_ERROR,
-        ) from exc
-    except (PaymentsUnavailable, PaymentsRefused) as exc:
-        log.warning("payment %s: the provider did not take the charge (%s)", pid, exc)
-        if payment["charge_state"] == CHARGE_NONE:  # no charge can exist: fail and release
-            return await finish(store, payment, FAILED, failure_code=Code.PAYMENT_PROVIDER_ERROR)
-        raise UserInputError(
-            "The payment provider is unavailable; nothing has been recorded as paid. Call "
-            "again with the same idempotency key later.",
-            code=Code.PAYMENT_PROVIDER_ERROR,
-        ) from exc
-    current = await update(
-        store, pid, {"charge_id": charge.charge_id, "charge_state": CHARGE_KNOWN}, charge_id=None
-    )
-    if current is None:
-        current = await fresh(store, pid)
-        if current["charge_id"] != charge.charge_id:
-            log.error("payment %s: the provider answered another charge %s", pid, charge.charge_id)
-    if charge.status == "pending":
-        return current
-    return await settle(store, current, charge.status)
-
-
-async def drive_online(deps: Deps, payment: Doc) -> Doc:
-    """Takes a PENDING online payment as far as it can go now; only the caller holding its
-    drive claim acts, anyone else gets it as it stands."""
-    if payment["status"] != PENDING:
-        return await apply_outcome(deps.store, payment)
-    claim = await deps.store.claim(drive_claim(payment["_id"]))
-    if claim is None:
-        return await fresh(deps.store, payment["_id"])
-    try:
-        current = await fresh(deps.store, payment["_id"])
-        if current["status"] != PENDING:
-            return await apply_outcome(deps.store, current)
-        return await _charge(deps, current)
-    finally:
-        await deps.store.release(claim)
-
-
-async def _outcome(store: Store, payment: Doc) -> tuple[Doc, Doc]:
+async def outcome(store: Store, payment: Doc) -> tuple[Doc, Doc]:
     if payment["status"] == FAILED:
         raise _failure(payment)
     invoice = await store.invoices.find_one({"_id": payment["invoice_id"]})
@@ -347,7 +259,7 @@ async def _by_key(store: Store, account_id: ObjectId, key: str) -> Doc | None:
     return await store.payments.find_one({"account_id": account_id, "idempotency_key": key})
 
 
-async def _start(
+async def payment_for(
     store: Store,
     caller: ObjectId,
     key: str,
@@ -355,48 +267,26 @@ async def _start(
     amount_fen: int,
     method: str,
     note: str | None,
-) -> Doc | None:
-    """Inserts the payment for a new key, or None when the key has one (then it answers)."""
-    if await _by_key(store, caller, key) is not None:
-        return None
-    try:
-        _check_payable(invoice, amount_fen)
-    except UserInputError:
-        # a concurrent call with this very key may be what used the balance up
-        if await _by_key(store, caller, key) is not None:
-            return None
-        raise
-    payment = new_payment_doc(caller, key, invoice, amount_fen, method, note)
-    return payment if await store.insert_once("payments", payment) else None
-
-
-async def pay_invoice(
-    deps: Deps,
-    viewer: Viewer,
-    *,
-    invoice_id: ObjectId,
-    amount_fen: int,
-    method: str,
-    idempotency_key: str,
-) -> tuple[Doc, Doc]:
-    """TENANT: pays their invoice online. Returns (payment, invoice)."""
-    tenant_id = viewer.require(Role.TENANT)
-    errors = Collector()
-    key = _check_common(errors, amount_fen, idempotency_key)
-    if method not in ONLINE_METHODS:
-        errors.add(["method"], Code.INVALID_METHOD, "Pay online with WECHAT_PAY or ALIPAY.")
-    errors.raise_if_any()
-    store = deps.store
-    invoice = await store.find_by_id("invoices", invoice_id, tenant_id=tenant_id)
-    if invoice is None:
-        raise NotFoundError("Invoice", field=["invoiceId"])
-    payment = await _start(store, tenant_id, key, invoice, amount_fen, method, None)
-    if payment is None:
-        existing = await _by_key(store, tenant_id, key)
-        assert existing is not None
-        _check_same(existing, invoice_id, amount_fen, method)
-        payment = existing
-    return await _outcome(store, await drive_online(deps, payment))
+) -> Doc:
+    """The payment of the caller's idempotency key: inserted for a new key, else the one the
+    key already names (asked again, it must be the same payment)."""
+    existing = await _by_key(store, caller, key)
+    if existing is None:
+        try:
+            _check_payable(invoice, amount_fen)
+        except UserInputError:
+            # a concurrent call with this very key may be what used the balance up
+            existing = await _by_key(store, caller, key)
+            if existing is None:
+                raise
+        else:
+            payment = new_payment_doc(caller, key, invoice, amount_fen, method, note)
+            if await store.insert_once("payments", payment):
+                return payment
+            existing = await _by_key(store, caller, key)  # a concurrent call inserted it
+    assert existing is not None
+    _check_same(existing, invoice["_id"], amount_fen, method)
+    return existing
 
 
 # --- offline ---------------------------------------------------------------------------------
@@ -426,7 +316,7 @@ async def record_payment(
     """LANDLORD: records rent received in cash or by bank transfer. Returns (payment, invoice)."""
     landlord_id = viewer.require(Role.LANDLORD)
     errors = Collector()
-    key = _check_common(errors, amount_fen, idempotency_key)
+    key = check_common(errors, amount_fen, idempotency_key)
     if method not in OFFLINE_METHODS:
         errors.add(["method"], Code.INVALID_METHOD, "Record CASH or BANK_TRANSFER here.")
     clean_note = clean_text(errors, ["note"], note, max_len=MAX_NOTE, required=False) or None
@@ -435,10 +325,5 @@ async def record_payment(
     invoice = await store.find_by_id("invoices", invoice_id, landlord_id=landlord_id)
     if invoice is None:
         raise NotFoundError("Invoice", field=["invoiceId"])
-    payment = await _start(store, landlord_id, key, invoice, amount_fen, method, clean_note)
-    if payment is None:
-        existing = await _by_key(store, landlord_id, key)
-        assert existing is not None
-        _check_same(existing, invoice_id, amount_fen, method)
-        payment = existing
-    return await _outcome(store, await complete_offline(store, payment))
+    payment = await payment_for(store, landlord_id, key, invoice, amount_fen, method, clean_note)
+    return await outcome(store, await complete_offline(store, payment))

@@ -56,13 +56,7 @@ def _criteria(query: ResidentQuery, settings: Settings) -> tuple[dict[str, Any],
     where: dict[str, Any] = {}
     shown: dict[str, Any] = {}
     if query.id_number:
-        number = idnumbers.normalize(query.id_number)
-        if idnumbers.problem(number):
-            raise UserInputError(
-                "Not a valid resident ID number.",
-                code=Code.INVALID_ID_NUMBER,
-                field=["filter", "idNumber"],
-            )
+        number = idnumbers.looked_up(query.id_number, ["filter", "idNumber"])
         where["id_number_hash"] = idnumbers.lookup_hash(number, settings)
         shown["idNumber"] = idnumbers.mask(number)
     if query.name:
