@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from app.settings import Settings
-from sim.state import SimState
-from sim.webhooks import Webhooks
+from sim.state import SimState, kind_of
+from sim.webhooks import Delivery, Webhooks, gateway_event
 
 
 @dataclass
@@ -79,3 +79,31 @@ def bad_request(message: str) -> Refusal:
 
 def not_found(message: str = "no such device") -> Refusal:
     return Refusal(404, {"error": message})
+
+
+def known_device(request: Request, kind: str | None = None) -> tuple[Sim, str]:
+    """The simulator and the path's `device_id`; 404 for an unknown id or one of another kind."""
+    device_id: str = request.path_params["device_id"]
+    actual = kind_of(device_id)
+    if actual is None or (kind is not None and actual != kind):
+        raise not_found()
+    return sim_of(request), device_id
+
+
+def require_online(sim: Sim, device_id: str) -> None:
+    """An offline device sends nothing, so it cannot report a swipe, a code or an alarm."""
+    if not sim.state.device(device_id).online:
+        raise Refusal(409, {"status": "offline"})
+
+
+def delivered(event_id: str, delivery: Delivery) -> dict[str, Any]:
+    """How Anju took an event, for a control's answer."""
+    return {"eventId": event_id, "anjuStatus": delivery.status, "error": delivery.error}
+
+
+async def send_gateway_event(
+    sim: Sim, event_type: str, device_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Sends one gateway event to Anju before answering (so a test knows Anju has it)."""
+    event = gateway_event(event_type, device_id, data)
+    return delivered(event["eventId"], await sim.webhooks.emit("gateway", event))

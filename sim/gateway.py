@@ -17,7 +17,7 @@ from sim.state import Card, Device, kind_of, parse_iso
 from sim.webhooks import gateway_event
 
 
-async def _reach(request: Request, kind: str | None, *, online: bool = True) -> tuple[Sim, str]:
+async def reach(request: Request, kind: str | None, *, online: bool = True) -> tuple[Sim, str]:
     """Refuses as a real gateway would, then waits out the device's latency.
 
     Order: gateway down (503), garbage (sim.garbage: nothing is done, garbage answered), token
@@ -50,13 +50,13 @@ def _device_body(device_id: str, device: Device) -> dict[str, object]:
 
 
 async def get_device(request: Request) -> Response:
-    sim, device_id = await _reach(request, None, online=False)
+    sim, device_id = await reach(request, None, online=False)
     return JSONResponse(_device_body(device_id, sim.state.device(device_id)))
 
 
 async def open_door(request: Request) -> Response:
     """Opens once per commandId; a repeat answers the same, so Anju may retry safely."""
-    sim, device_id = await _reach(request, "door")
+    sim, device_id = await reach(request, "door")
     command_id = (await json_object(request)).get("commandId")
     if not isinstance(command_id, str) or not command_id:
         raise bad_request("commandId must be a non-empty string")
@@ -67,7 +67,7 @@ async def open_door(request: Request) -> Response:
 
 
 async def put_card(request: Request) -> Response:
-    sim, device_id = await _reach(request, "door")
+    sim, device_id = await reach(request, "door")
     body = await json_object(request)
     valid_from, valid_until = parse_iso(body.get("validFrom")), parse_iso(body.get("validUntil"))
     if valid_from is None or valid_until is None:
@@ -80,14 +80,14 @@ async def put_card(request: Request) -> Response:
 
 
 async def delete_card(request: Request) -> Response:
-    sim, device_id = await _reach(request, "door")
+    sim, device_id = await reach(request, "door")
     if sim.state.door_cards(device_id).pop(request.path_params["card_number"], None) is None:
         raise not_found("no such card")
     return Response(status_code=204)
 
 
 async def snapshot(request: Request) -> Response:
-    sim, device_id = await _reach(request, "camera")
+    sim, device_id = await reach(request, "camera")
     mode = sim.state.camera_modes.get(device_id, "ok")
     if mode == "error":
         raise Refusal(500, {"error": "camera error"})
