@@ -45,13 +45,13 @@ async def reach(request: Request, kind: str | None, *, online: bool = True) -> t
     return sim, device_id
 
 
-def _device_body(device_id: str, device: Device) -> dict[str, object]:
+def device_body(device_id: str, device: Device) -> dict[str, object]:
     return {"deviceId": device_id, "kind": kind_of(device_id), "online": device.online}
 
 
 async def get_device(request: Request) -> Response:
     sim, device_id = await reach(request, None, online=False)
-    return JSONResponse(_device_body(device_id, sim.state.device(device_id)))
+    return JSONResponse(device_body(device_id, sim.state.device(device_id)))
 
 
 async def open_door(request: Request) -> Response:

@@ -1,5 +1,5 @@
-"""What the simulator remembers between calls: devices, cards, door commands, charges and
-modes. Plain data with no I/O, so the HTTP layers stay thin and a reset is one assignment."""
+"""What the simulator remembers between calls: devices, claims, cards, door commands, charges
+and modes. Plain data with no I/O, so the HTTP layers stay thin and a reset is one assignment."""
 
 from __future__ import annotations
 
@@ -86,6 +86,7 @@ class SimState:
     cards: dict[str, dict[str, Card]] = field(default_factory=dict)
     opens: dict[str, list[str]] = field(default_factory=dict)
     camera_modes: dict[str, str] = field(default_factory=dict)
+    claims: dict[str, str] = field(default_factory=dict)  # deviceId -> owner (sim.claims)
     charges: dict[str, Charge] = field(default_factory=dict)
     charge_by_key: dict[str, str] = field(default_factory=dict)
     payment_mode: str = "succeed"

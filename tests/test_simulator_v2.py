@@ -1,0 +1,196 @@
+"""The simulator's version 2 protocol (../shared/DEVICES.md, "Version 2 additions"): device
+claims, door codes, payment agreements and the SMS provider.
+
+Unlike test_simulator.py, which drives the app in process, these tests talk HTTP to `python
+-m sim` started as the stack starts it (with SMS_TOKEN from its environment), reset before
+each test; its webhooks reach test_simulator.py's receiver, which checks signatures the way
+Anju must.
+"""
+
+from __future__ import annotations
+
+import string
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from devstack.anju import start_simulator
+from devstack.procs import free_port, stop
+from sim.claims import CLAIM_ALPHABET, claim_code
+from tests import test_simulator as v1
+from tests.test_simulator import GATEWAY, PAYMENTS, SETTINGS, Receiver, ok
+
+receiver = v1.receiver  # the module's own webhook receiver, as in test_simulator.py
+
+SMS_TOKEN = "test-sms-token"  # not the development default: the process reads SMS_TOKEN
+SMS = {"authorization": f"Bearer {SMS_TOKEN}"}
+Headers = dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def sim_url(receiver: Receiver) -> Iterator[str]:
+    port = free_port()
+    env = {
+        "ANJU_ENV": "test",
+        "GATEWAY_TOKEN": SETTINGS.gateway_token,
+        "GATEWAY_WEBHOOK_SECRET": SETTINGS.gateway_webhook_secret,
+        "PAYMENTS_TOKEN": SETTINGS.payments_token,
+        "PAYMENTS_WEBHOOK_SECRET": SETTINGS.payments_webhook_secret,
+        "SMS_TOKEN": SMS_TOKEN,
+    }
+    proc = start_simulator(port, receiver.url, env)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(proc)
+
+
+@pytest_asyncio.fixture
+async def sim(sim_url: str, receiver: Receiver) -> AsyncIterator[httpx.AsyncClient]:
+    """The simulator process, reset; the receiver emptied."""
+    async with httpx.AsyncClient(base_url=sim_url, timeout=10) as client:
+        await ok(await client.post("/sim/reset"))
+        receiver.clear()
+        yield client
+
+
+async def claim(
+    sim: httpx.AsyncClient, device_id: str, code: str, owner: str, headers: Headers = GATEWAY
+) -> httpx.Response:
+    body = {"claimCode": code, "owner": owner}
+    return await sim.post(f"/v1/devices/{device_id}/claims", json=body, headers=headers)
+
+
+async def release(
+    sim: httpx.AsyncClient, device_id: str, owner: str, headers: Headers = GATEWAY
+) -> httpx.Response:
+    url = f"/v1/devices/{device_id}/claims"
+    return await sim.request("DELETE", url, json={"owner": owner}, headers=headers)
+
+
+# --- device claims ---------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_labels_show_a_claim_code_derived_from_the_id(sim: httpx.AsyncClient) -> None:
+    codes = {}
+    for device_id, kind in (("door-1", "door"), ("cam-1", "camera"), ("smoke-1", "smoke_detector")):
+        label = await ok(await sim.get(f"/sim/devices/{device_id}/label"))
+        assert label == {"deviceId": device_id, "kind": kind, "claimCode": claim_code(device_id)}
+        codes[device_id] = label["claimCode"]
+    for code in codes.values():
+        assert len(code) == 8 and set(code) <= set(CLAIM_ALPHABET)
+        assert set(CLAIM_ALPHABET) <= set(string.ascii_uppercase + string.digits) - set("01IO")
+    assert len(set(codes.values())) == 3
+    await ok(await sim.post("/sim/reset"))
+    assert (await ok(await sim.get("/sim/devices/door-1/label")))["claimCode"] == codes["door-1"]
+    assert (await sim.get("/sim/devices/lock-1/label")).status_code == 404
+    with pytest.raises(ValueError, match="no such device"):
+        claim_code("lock-1")
+
+
+@pytest.mark.asyncio
+async def test_a_device_is_claimed_with_its_label_code(sim: httpx.AsyncClient) -> None:
+    code = claim_code("door-1")
+    expected = {"deviceId": "door-1", "kind": "door", "online": True}
+    assert await ok(await claim(sim, "door-1", code, "prop-A")) == expected
+    assert await ok(await claim(sim, "door-1", code, "prop-A")) == expected  # same owner again
+    typed = f" {code[:4].lower()}-{code[4:].lower()} "  # as a person copies it from the label
+    assert await ok(await claim(sim, "door-1", typed, "prop-A")) == expected
+    assert await ok(await sim.get("/sim/claims")) == [{"deviceId": "door-1", "owner": "prop-A"}]
+
+    r = await claim(sim, "door-1", code, "prop-B")
+    assert (r.status_code, r.json()) == (409, {"error": "claimed"})
+    r = await claim(sim, "door-1", claim_code("door-2"), "prop-B")  # the code comes first
+    assert (r.status_code, r.json()) == (403, {"error": "claim_rejected"})
+    r = await claim(sim, "door-2", code, "prop-B")  # door-1's code does not claim door-2
+    assert (r.status_code, r.json()) == (403, {"error": "claim_rejected"})
+    for unknown in ("lock-1", "door-", "DOOR-1"):
+        r = await claim(sim, unknown, code, "prop-A")
+        assert r.status_code == 404
+    assert await ok(await sim.get("/sim/claims")) == [{"deviceId": "door-1", "owner": "prop-A"}]
+
+    bad_bodies: list[object] = [
+        {"owner": "prop-A"},
+        {"claimCode": 12345678, "owner": "prop-A"},
+        {"claimCode": code},
+        {"claimCode": code, "owner": ""},
+        {"claimCode": code, "owner": "x" * 201},
+        ["not", "an", "object"],
+    ]
+    for body in bad_bodies:
+        r = await sim.post("/v1/devices/cam-1/claims", json=body, headers=GATEWAY)
+        assert r.status_code == 400, body
+
+    # an offline device is claimed all the same (the platform holds the claim) and says so
+    await ok(await sim.post("/sim/devices/smoke-1/offline"))
+    body = await ok(await claim(sim, "smoke-1", claim_code("smoke-1"), "prop-B"))
+    assert body == {"deviceId": "smoke-1", "kind": "smoke_detector", "online": False}
+    # version 1 lookups are unchanged by claims
+    assert await ok(await sim.get("/v1/devices/door-1", headers=GATEWAY)) == expected
+
+
+@pytest.mark.asyncio
+async def test_only_the_owner_releases_a_claim(sim: httpx.AsyncClient) -> None:
+    code = claim_code("cam-7")
+    assert (await release(sim, "cam-7", "prop-A")).status_code == 404  # not claimed
+    await ok(await claim(sim, "cam-7", code, "prop-A"))
+    r = await release(sim, "cam-7", "prop-B")
+    assert r.status_code == 404
+    assert (await claim(sim, "cam-7", code, "prop-B")).status_code == 409  # still prop-A's
+    assert (await release(sim, "lock-7", "prop-A")).status_code == 404
+    r = await sim.request("DELETE", "/v1/devices/cam-7/claims", json={}, headers=GATEWAY)
+    assert r.status_code == 400
+
+    r = await release(sim, "cam-7", "prop-A")
+    assert r.status_code == 204 and r.content == b""
+    assert await ok(await sim.get("/sim/claims")) == []
+    assert (await release(sim, "cam-7", "prop-A")).status_code == 404
+    await ok(await claim(sim, "cam-7", code, "prop-B"))  # free for the next owner
+
+
+@pytest.mark.asyncio
+async def test_claims_meet_the_gateway_faults(sim: httpx.AsyncClient) -> None:
+    code = claim_code("door-1")
+    await ok(await sim.post("/sim/gateway/offline"))
+    assert (await claim(sim, "door-1", code, "p")).status_code == 503
+    assert (await release(sim, "door-1", "p")).status_code == 503
+    await ok(await sim.post("/sim/gateway/online"))
+
+    await ok(await sim.post("/sim/gateway/garbage", json={"kind": "html"}))
+    r = await claim(sim, "door-1", code, "p")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    await ok(await sim.post("/sim/gateway/sane"))
+    assert await ok(await sim.get("/sim/claims")) == []  # garbage answered, nothing done
+
+    await ok(await sim.post("/sim/devices/door-1/fail"))
+    assert (await claim(sim, "door-1", code, "p")).status_code == 500
+    await ok(await sim.post("/sim/devices/door-1/ok"))
+    await ok(await sim.post("/sim/devices/door-1/latency", json={"seconds": 0.3}))
+    started = time.monotonic()
+    await ok(await claim(sim, "door-1", code, "p"))
+    assert time.monotonic() - started >= 0.28
+
+
+@pytest.mark.asyncio
+async def test_reset_forgets_claims(sim: httpx.AsyncClient) -> None:
+    await ok(await claim(sim, "door-1", claim_code("door-1"), "prop-A"))
+    await ok(await sim.post("/sim/reset"))
+    assert await ok(await sim.get("/sim/claims")) == []
+    await ok(await claim(sim, "door-1", claim_code("door-1"), "prop-B"))
+
+
+# --- authentication --------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_version_2_calls_need_their_own_token(sim: httpx.AsyncClient) -> None:
+    wrong = ({}, {"authorization": "Bearer nope"}, {"authorization": f"Basic {SMS_TOKEN}"})
+    for headers in (*wrong, PAYMENTS, SMS):
+        assert (await claim(sim, "door-1", claim_code("door-1"), "p", headers)).status_code == 401
+        r = await release(sim, "door-1", "p", headers)
+        assert r.status_code == 401
+    assert await ok(await sim.get("/sim/claims")) == []
