@@ -11,7 +11,7 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.settings import Settings, load_settings
-from sim import claims, controls, gateway, payments
+from sim import claims, codes, controls, gateway, payments
 from sim.common import Refusal, Sim, refusal_handler
 from sim.garbage import Garbled, garbled_handler
 from sim.state import iso, utcnow
@@ -80,7 +80,13 @@ def create_app(settings: Settings | None = None, anju_url: str | None = None) ->
             await webhooks.aclose()
 
     app = Starlette(
-        routes=[*gateway.routes, *claims.routes, *payments.routes, *controls.routes],
+        routes=[
+            *gateway.routes,
+            *claims.routes,
+            *codes.routes,
+            *payments.routes,
+            *controls.routes,
+        ],
         exception_handlers={Refusal: refusal_handler, Garbled: garbled_handler},
         middleware=[Middleware(CallLog)],
         lifespan=lifespan,

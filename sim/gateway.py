@@ -5,6 +5,8 @@ inject (gateway down or answering garbage, device failing, offline, slow)."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -66,14 +68,19 @@ async def open_door(request: Request) -> Response:
     return JSONResponse({"status": "opened"})
 
 
-async def put_card(request: Request) -> Response:
-    sim, device_id = await reach(request, "door")
-    body = await json_object(request)
+def validity(body: dict[str, Any]) -> tuple[dt.datetime, dt.datetime]:
+    """A card's or a code's `validFrom` and `validUntil`: zoned, and in that order; else 400."""
     valid_from, valid_until = parse_iso(body.get("validFrom")), parse_iso(body.get("validUntil"))
     if valid_from is None or valid_until is None:
         raise bad_request("validFrom and validUntil must be ISO-8601 times with a zone")
     if valid_until <= valid_from:
         raise bad_request("validUntil must be after validFrom")
+    return valid_from, valid_until
+
+
+async def put_card(request: Request) -> Response:
+    sim, device_id = await reach(request, "door")
+    valid_from, valid_until = validity(await json_object(request))
     card_number: str = request.path_params["card_number"]
     sim.state.door_cards(device_id)[card_number] = Card(valid_from, valid_until)
     return Response(status_code=204)

@@ -1,5 +1,6 @@
-"""What the simulator remembers between calls: devices, claims, cards, door commands, charges
-and modes. Plain data with no I/O, so the HTTP layers stay thin and a reset is one assignment."""
+"""What the simulator remembers between calls: devices, claims, cards, door codes, door
+commands, charges and modes. Plain data with no I/O, so the HTTP layers stay thin and a reset
+is one assignment."""
 
 from __future__ import annotations
 
@@ -58,6 +59,11 @@ class Card:
         return self.valid_from <= now < self.valid_until
 
 
+@dataclass(frozen=True)
+class DoorCode(Card):
+    code: str  # six digits, typed on the door's keypad
+
+
 @dataclass
 class Charge:
     charge_id: str
@@ -84,6 +90,7 @@ class Charge:
 class SimState:
     devices: dict[str, Device] = field(default_factory=dict)
     cards: dict[str, dict[str, Card]] = field(default_factory=dict)
+    codes: dict[str, dict[str, DoorCode]] = field(default_factory=dict)  # by door, by codeId
     opens: dict[str, list[str]] = field(default_factory=dict)
     camera_modes: dict[str, str] = field(default_factory=dict)
     claims: dict[str, str] = field(default_factory=dict)  # deviceId -> owner (sim.claims)
@@ -103,6 +110,9 @@ class SimState:
 
     def door_cards(self, device_id: str) -> dict[str, Card]:
         return self.cards.setdefault(device_id, {})
+
+    def door_codes(self, device_id: str) -> dict[str, DoorCode]:
+        return self.codes.setdefault(device_id, {})
 
     def record_open(self, device_id: str, command_id: str) -> bool:
         """True if this command opens the door now, False if it already did."""

@@ -9,6 +9,7 @@ Anju must.
 
 from __future__ import annotations
 
+import datetime as dt
 import string
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -21,7 +22,16 @@ from devstack.anju import start_simulator
 from devstack.procs import free_port, stop
 from sim.claims import CLAIM_ALPHABET, claim_code
 from tests import test_simulator as v1
-from tests.test_simulator import GATEWAY, PAYMENTS, SETTINGS, Receiver, ok
+from tests.test_simulator import (
+    GATEWAY,
+    GATEWAY_EVENT_KEYS,
+    HOUR,
+    PAYMENTS,
+    SETTINGS,
+    Receiver,
+    card_body,
+    ok,
+)
 
 receiver = v1.receiver  # the module's own webhook receiver, as in test_simulator.py
 
@@ -183,6 +193,170 @@ async def test_reset_forgets_claims(sim: httpx.AsyncClient) -> None:
     await ok(await claim(sim, "door-1", claim_code("door-1"), "prop-B"))
 
 
+# --- door codes ------------------------------------------------------------------------------
+
+
+def code_body(code: str, start: dt.timedelta, end: dt.timedelta) -> dict[str, str]:
+    return {"code": code, **card_body(start, end)}
+
+
+async def put_code(
+    sim: httpx.AsyncClient, door: str, code_id: str, body: object, headers: Headers = GATEWAY
+) -> httpx.Response:
+    return await sim.put(f"/v1/doors/{door}/codes/{code_id}", json=body, headers=headers)
+
+
+async def delete_code(
+    sim: httpx.AsyncClient, door: str, code_id: str, headers: Headers = GATEWAY
+) -> httpx.Response:
+    return await sim.delete(f"/v1/doors/{door}/codes/{code_id}", headers=headers)
+
+
+@pytest.mark.asyncio
+async def test_codes_are_put_listed_replaced_and_deleted(sim: httpx.AsyncClient) -> None:
+    now_body = code_body("123456", -HOUR, HOUR)
+    assert (await put_code(sim, "door-1", "C1", now_body)).status_code == 204
+    r = await put_code(sim, "door-1", "F1", code_body("222222", HOUR, 2 * HOUR))
+    assert r.status_code == 204  # a visit later today
+    r = await put_code(sim, "door-1", "E1", code_body("333333", -2 * HOUR, -HOUR))
+    assert r.status_code == 204  # expired
+    assert await ok(await sim.get("/sim/doors/door-1/codes")) == [{"codeId": "C1", **now_body}]
+    every = await ok(await sim.get("/sim/doors/door-1/codes?all=1"))
+    assert [(c["codeId"], c["code"]) for c in every] == [
+        ("C1", "123456"),
+        ("E1", "333333"),
+        ("F1", "222222"),
+    ]
+    assert await ok(await sim.get("/sim/doors/door-2/codes")) == []
+    assert await ok(await sim.get("/sim/doors/door-1/cards?all=1")) == []  # codes are not cards
+
+    # repeating a PUT replaces the digits and the validity
+    moved = code_body("654321", -HOUR, 3 * HOUR)
+    assert (await put_code(sim, "door-1", "F1", moved)).status_code == 204
+    valid = await ok(await sim.get("/sim/doors/door-1/codes"))
+    assert valid == [{"codeId": "C1", **now_body}, {"codeId": "F1", **moved}]
+    zoned = {"code": "000000", "validFrom": "2020-01-01T08:00:00+08:00"}
+    zoned["validUntil"] = "2099-01-01T00:00:00+00:00"
+    assert (await put_code(sim, "door-1", "Z1", zoned)).status_code == 204
+    listed = {c["codeId"]: c for c in await ok(await sim.get("/sim/doors/door-1/codes"))}
+    assert listed["Z1"]["validFrom"] == "2020-01-01T00:00:00Z"
+
+    r = await delete_code(sim, "door-1", "C1")
+    assert r.status_code == 204 and r.content == b""
+    assert (await delete_code(sim, "door-1", "C1")).status_code == 404
+    assert (await delete_code(sim, "door-2", "F1")).status_code == 404
+    valid = await ok(await sim.get("/sim/doors/door-1/codes"))
+    assert [c["codeId"] for c in valid] == ["F1", "Z1"]
+
+
+@pytest.mark.asyncio
+async def test_code_refusals_and_faults(sim: httpx.AsyncClient) -> None:
+    good = code_body("123456", -HOUR, HOUR)
+    bad_bodies: list[object] = [
+        {},
+        {**good, "code": "12345"},
+        {**good, "code": "1234567"},
+        {**good, "code": 123456},
+        {**good, "code": "12a456"},
+        {**good, "code": "\u0661\u0662\u0663\u0664\u0665\u0666"},  # digits, not ASCII ones
+        {"code": "123456", "validFrom": good["validFrom"]},
+        {**good, "validFrom": "2026-01-01T00:00:00", "validUntil": "2026-02-01T00:00:00"},
+        {**good, "validFrom": good["validUntil"], "validUntil": good["validFrom"]},
+        ["not", "an", "object"],
+    ]
+    for body in bad_bodies:
+        assert (await put_code(sim, "door-1", "C", body)).status_code == 400, body
+    assert await ok(await sim.get("/sim/doors/door-1/codes?all=1")) == []
+    assert (await put_code(sim, "cam-1", "C", good)).status_code == 404
+    assert (await put_code(sim, "lock-1", "C", good)).status_code == 404
+    assert (await sim.get("/sim/doors/cam-1/codes")).status_code == 404
+
+    # the card calls' faults, on the code calls
+    await ok(await sim.post("/sim/devices/door-1/offline"))
+    r = await put_code(sim, "door-1", "C", good)
+    assert (r.status_code, r.json()) == (409, {"status": "offline"})
+    assert (await delete_code(sim, "door-1", "C")).status_code == 409
+    await ok(await sim.post("/sim/devices/door-1/online"))
+    await ok(await sim.post("/sim/devices/door-1/fail"))
+    assert (await put_code(sim, "door-1", "C", good)).status_code == 500
+    await ok(await sim.post("/sim/devices/door-1/ok"))
+    await ok(await sim.post("/sim/gateway/offline"))
+    assert (await put_code(sim, "door-1", "C", good)).status_code == 503
+    assert (await delete_code(sim, "door-1", "C")).status_code == 503
+    await ok(await sim.post("/sim/gateway/online"))
+    await ok(await sim.post("/sim/gateway/garbage", json={"kind": "invalid-json"}))
+    r = await put_code(sim, "door-1", "C", good)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    await ok(await sim.post("/sim/gateway/sane"))
+    assert await ok(await sim.get("/sim/doors/door-1/codes?all=1")) == []  # nothing reached it
+
+    await ok(await sim.post("/sim/devices/door-1/latency", json={"seconds": 0.3}))
+    for call in (put_code(sim, "door-1", "C", good), delete_code(sim, "door-1", "C")):
+        started = time.monotonic()
+        assert (await call).status_code == 204
+        assert time.monotonic() - started >= 0.28
+
+
+@pytest.mark.asyncio
+async def test_the_keypad_grants_codes_valid_now_and_tells_anju(
+    sim: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    for code_id, body in (
+        ("C1", code_body("123456", -HOUR, HOUR)),
+        ("F1", code_body("222222", HOUR, 2 * HOUR)),  # not yet
+        ("E1", code_body("333333", -2 * HOUR, -HOUR)),  # expired
+        ("R1", code_body("444444", -HOUR, HOUR)),  # revoked below
+    ):
+        assert (await put_code(sim, "door-1", code_id, body)).status_code == 204
+    assert (await delete_code(sim, "door-1", "R1")).status_code == 204
+
+    expected = {
+        "123456": ("C1", True),
+        "222222": (None, False),
+        "333333": (None, False),
+        "444444": (None, False),
+        "999999": (None, False),
+        "12345": (None, False),
+    }
+    for typed, (code_id, granted) in expected.items():
+        answer = await ok(await sim.post("/sim/doors/door-1/keypad", json={"code": typed}))
+        assert (answer["codeId"], answer["granted"]) == (code_id, granted)
+        assert answer["anjuStatus"] == 200 and answer["error"] is None
+        last = receiver.received()[-1]  # delivered before the answer
+        assert last.verified and last.path == "/webhooks/gateway"
+        assert last.headers["x-anju-signature"].startswith("sha256=")
+        assert set(last.body) == GATEWAY_EVENT_KEYS and last.body["at"].endswith("Z")
+        assert last.body["eventId"] == answer["eventId"]
+        assert last.body["type"] == "door.code" and last.body["deviceId"] == "door-1"
+        assert last.body["data"] == {"codeId": code_id, "granted": granted}  # never the digits
+    assert len(receiver.received()) == len(expected)
+
+    # a code valid on one door opens no other
+    answer = await ok(await sim.post("/sim/doors/door-2/keypad", json={"code": "123456"}))
+    assert (answer["codeId"], answer["granted"]) == (None, False)
+    # the same digits under two ids: the smallest id valid now is reported
+    await put_code(sim, "door-1", "B0", code_body("123456", -HOUR, HOUR))
+    answer = await ok(await sim.post("/sim/doors/door-1/keypad", json={"code": "123456"}))
+    assert (answer["codeId"], answer["granted"]) == ("B0", True)
+
+    for bad in ({}, {"code": ""}, {"code": 123456}, {"code": "12 34"}, {"code": "1" * 13}):
+        assert (await sim.post("/sim/doors/door-1/keypad", json=bad)).status_code == 400
+    r = await sim.post("/sim/doors/cam-1/keypad", json={"code": "123456"})
+    assert r.status_code == 404
+    await ok(await sim.post("/sim/devices/door-1/offline"))
+    r = await sim.post("/sim/doors/door-1/keypad", json={"code": "123456"})
+    assert (r.status_code, r.json()) == (409, {"status": "offline"})
+    events = [e for e in await ok(await sim.get("/sim/events")) if e["target"] == "gateway"]
+    assert len(events) == len(expected) + 2  # the refused presses sent nothing
+
+
+@pytest.mark.asyncio
+async def test_reset_forgets_codes(sim: httpx.AsyncClient) -> None:
+    await put_code(sim, "door-1", "C1", code_body("123456", -HOUR, HOUR))
+    await ok(await sim.post("/sim/reset"))
+    assert await ok(await sim.get("/sim/doors/door-1/codes?all=1")) == []
+
+
 # --- authentication --------------------------------------------------------------------------
 
 
@@ -193,4 +367,8 @@ async def test_version_2_calls_need_their_own_token(sim: httpx.AsyncClient) -> N
         assert (await claim(sim, "door-1", claim_code("door-1"), "p", headers)).status_code == 401
         r = await release(sim, "door-1", "p", headers)
         assert r.status_code == 401
+        r = await put_code(sim, "door-1", "C", code_body("123456", -HOUR, HOUR), headers)
+        assert r.status_code == 401
+        assert (await delete_code(sim, "door-1", "C", headers)).status_code == 401
     assert await ok(await sim.get("/sim/claims")) == []
+    assert await ok(await sim.get("/sim/doors/door-1/codes?all=1")) == []
