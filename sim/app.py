@@ -11,7 +11,7 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.settings import Settings, load_settings
-from sim import claims, codes, controls, gateway, payments
+from sim import agreements, claims, codes, controls, gateway, payments
 from sim.common import Refusal, Sim, refusal_handler
 from sim.garbage import Garbled, garbled_handler
 from sim.state import iso, utcnow
@@ -24,6 +24,12 @@ def default_anju_url(settings: Settings) -> str:
 
 
 MAX_CALLS = 2000
+PAYMENT_PATHS = ("/v1/charges", "/v1/agreements")
+
+
+def api_of(path: str) -> str:
+    """Which of the simulated services a protocol path belongs to."""
+    return "payments" if path.startswith(PAYMENT_PATHS) else "gateway"
 
 
 class CallLog:
@@ -40,7 +46,7 @@ class CallLog:
             return
         state = scope["app"].state.sim.state
         entry: dict[str, object] = {
-            "api": "payments" if path.startswith("/v1/charges") else "gateway",
+            "api": api_of(path),
             "method": scope["method"],
             "path": path,
             "receivedAt": iso(utcnow()),
@@ -85,6 +91,7 @@ def create_app(settings: Settings | None = None, anju_url: str | None = None) ->
             *claims.routes,
             *codes.routes,
             *payments.routes,
+            *agreements.routes,
             *controls.routes,
         ],
         exception_handlers={Refusal: refusal_handler, Garbled: garbled_handler},

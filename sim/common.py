@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -71,6 +72,14 @@ async def json_object(request: Request, *, optional: bool = False) -> dict[str, 
     if not isinstance(body, dict):
         raise Refusal(400, {"error": "the body must be a JSON object"})
     return body
+
+
+MAINLAND_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+
+
+def is_mainland_mobile(phone: object) -> TypeGuard[str]:
+    """An 11-digit mainland China mobile number (13x to 19x), with no prefix or spaces."""
+    return isinstance(phone, str) and MAINLAND_MOBILE.fullmatch(phone) is not None
 
 
 def bad_request(message: str) -> Refusal:

@@ -1,6 +1,6 @@
 """What the simulator remembers between calls: devices, claims, cards, door codes, door
-commands, charges and modes. Plain data with no I/O, so the HTTP layers stay thin and a reset
-is one assignment."""
+commands, charges, agreements and modes. Plain data with no I/O, so the HTTP layers stay thin
+and a reset is one assignment."""
 
 from __future__ import annotations
 
@@ -73,6 +73,7 @@ class Charge:
     description: str
     notify_url: str | None
     status: str  # "pending", "succeeded", "failed"
+    agreement_id: str | None = None  # charged through this autopay agreement
 
     def public(self) -> dict[str, object]:
         return {
@@ -83,6 +84,31 @@ class Charge:
             "description": self.description,
             "status": self.status,
             "notifyUrl": self.notify_url,
+            "agreementId": self.agreement_id,
+        }
+
+
+@dataclass
+class Agreement:
+    """An autopay agreement: pending until the payer signs it in their wallet app."""
+
+    agreement_id: str
+    idempotency_key: str
+    method: str
+    payer_phone: str
+    description: str
+    notify_url: str | None
+    status: str = "pending"  # "pending", "active", "cancelled"
+
+    def public(self) -> dict[str, object]:
+        return {
+            "agreementId": self.agreement_id,
+            "idempotencyKey": self.idempotency_key,
+            "method": self.method,
+            "payerPhone": self.payer_phone,
+            "description": self.description,
+            "notifyUrl": self.notify_url,
+            "status": self.status,
         }
 
 
@@ -96,6 +122,8 @@ class SimState:
     claims: dict[str, str] = field(default_factory=dict)  # deviceId -> owner (sim.claims)
     charges: dict[str, Charge] = field(default_factory=dict)
     charge_by_key: dict[str, str] = field(default_factory=dict)
+    agreements: dict[str, Agreement] = field(default_factory=dict)
+    agreement_by_key: dict[str, str] = field(default_factory=dict)
     payment_mode: str = "succeed"
     gateway_online: bool = True
     payments_up: bool = True
@@ -129,6 +157,7 @@ class SimState:
         method: str,
         description: str,
         notify_url: str | None,
+        agreement_id: str | None = None,
     ) -> tuple[Charge, bool]:
         """The charge for an idempotency key, and whether it was created by this call."""
         existing = self.charge_by_key.get(key)
@@ -136,8 +165,29 @@ class SimState:
             return self.charges[existing], False
         status = {"succeed": "succeeded", "fail": "failed"}.get(self.payment_mode, "pending")
         charge = Charge(
-            f"ch_{uuid.uuid4().hex}", key, amount_fen, method, description, notify_url, status
+            f"ch_{uuid.uuid4().hex}",
+            key,
+            amount_fen,
+            method,
+            description,
+            notify_url,
+            status,
+            agreement_id,
         )
         self.charges[charge.charge_id] = charge
         self.charge_by_key[key] = charge.charge_id
         return charge, True
+
+    def new_agreement(
+        self, key: str, method: str, payer_phone: str, description: str, notify_url: str | None
+    ) -> tuple[Agreement, bool]:
+        """The agreement for an idempotency key, and whether it was created by this call."""
+        existing = self.agreement_by_key.get(key)
+        if existing is not None:
+            return self.agreements[existing], False
+        agreement = Agreement(
+            f"ag_{uuid.uuid4().hex}", key, method, payer_phone, description, notify_url
+        )
+        self.agreements[agreement.agreement_id] = agreement
+        self.agreement_by_key[key] = agreement.agreement_id
+        return agreement, True

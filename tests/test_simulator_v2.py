@@ -9,10 +9,12 @@ Anju must.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import string
 import time
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -26,10 +28,14 @@ from tests.test_simulator import (
     GATEWAY,
     GATEWAY_EVENT_KEYS,
     HOUR,
+    PAYMENT_EVENT_KEYS,
     PAYMENTS,
     SETTINGS,
+    Received,
     Receiver,
     card_body,
+    charge,
+    eventually,
     ok,
 )
 
@@ -60,11 +66,18 @@ def sim_url(receiver: Receiver) -> Iterator[str]:
 
 @pytest_asyncio.fixture
 async def sim(sim_url: str, receiver: Receiver) -> AsyncIterator[httpx.AsyncClient]:
-    """The simulator process, reset; the receiver emptied."""
+    """The simulator process, reset; the receiver emptied. Afterwards, waits for the webhooks
+    the test set off in the background, so that none reaches the next test's receiver."""
     async with httpx.AsyncClient(base_url=sim_url, timeout=10) as client:
         await ok(await client.post("/sim/reset"))
         receiver.clear()
         yield client
+
+        async def delivered() -> bool:
+            log = await ok(await client.get("/sim/events"))
+            return all(e["anjuStatus"] is not None or e["error"] is not None for e in log)
+
+        await eventually(delivered)
 
 
 async def claim(
@@ -357,12 +370,231 @@ async def test_reset_forgets_codes(sim: httpx.AsyncClient) -> None:
     assert await ok(await sim.get("/sim/doors/door-1/codes?all=1")) == []
 
 
+# --- payment agreements ----------------------------------------------------------------------
+
+AGREEMENT_EVENT_KEYS = {"eventId", "type", "agreementId", "at"}
+
+
+def agreement(key: str = "ag-1", **overrides: object) -> dict[str, object]:
+    return {
+        "idempotencyKey": key,
+        "method": "WECHAT_PAY",
+        "payerPhone": "13912345678",
+        "description": "rent for room 101, monthly",
+        **overrides,
+    }
+
+
+async def create_agreement(sim: httpx.AsyncClient, body: object) -> dict[str, Any]:
+    created = await ok(await sim.post("/v1/agreements", json=body, headers=PAYMENTS), 201)
+    assert isinstance(created, dict)
+    return created
+
+
+async def signed_agreement(sim: httpx.AsyncClient, key: str, **overrides: object) -> str:
+    agreement_id = (await create_agreement(sim, agreement(key, **overrides)))["agreementId"]
+    await ok(await sim.post(f"/sim/agreements/{agreement_id}/sign"))
+    assert isinstance(agreement_id, str)
+    return agreement_id
+
+
+async def cancel(sim: httpx.AsyncClient, agreement_id: str) -> httpx.Response:
+    return await sim.delete(f"/v1/agreements/{agreement_id}", headers=PAYMENTS)
+
+
+def of_type(receiver: Receiver, event_type: str) -> list[Received]:
+    return [g for g in receiver.received() if g.body.get("type") == event_type]
+
+
+@pytest.mark.asyncio
+async def test_an_agreement_is_created_once_per_key(
+    sim: httpx.AsyncClient, sim_url: str, receiver: Receiver
+) -> None:
+    created = await create_agreement(sim, agreement())
+    agreement_id = created["agreementId"]
+    assert created == {
+        "agreementId": agreement_id,
+        "status": "pending",
+        "signUrl": f"{sim_url}/sim/agreements/{agreement_id}",
+    }
+    again = await create_agreement(sim, agreement(method="ALIPAY"))  # the key decides
+    assert again == created
+    other = await create_agreement(sim, agreement("ag-2", method="ALIPAY"))
+    assert other["agreementId"] != agreement_id
+    page = await ok(await sim.get(created["signUrl"]))
+    assert page["status"] == "pending" and page["payerPhone"] == "13912345678"
+    assert page["method"] == "WECHAT_PAY" and page["idempotencyKey"] == "ag-1"
+    listed = await ok(await sim.get("/sim/agreements"))
+    assert [a["agreementId"] for a in listed] == [agreement_id, other["agreementId"]]
+    await ok(await sim.post(f"/sim/agreements/{agreement_id}/sign"))
+    again = await create_agreement(sim, agreement())
+    assert (again["agreementId"], again["status"]) == (agreement_id, "active")
+
+    bad_bodies: list[object] = [
+        agreement("k", method="CASH"),
+        agreement("k", payerPhone="12345"),
+        agreement("k", payerPhone="+8613912345678"),
+        agreement("k", payerPhone="1391234567"),
+        agreement("k", payerPhone="12912345678"),
+        agreement("k", payerPhone=13912345678),
+        agreement(""),
+        agreement("k", description=3),
+        agreement("k", notifyUrl="ftp://x"),
+        ["not", "an", "object"],
+    ]
+    for body in bad_bodies:
+        r = await sim.post("/v1/agreements", json=body, headers=PAYMENTS)
+        assert r.status_code == 400, body
+    assert len(await ok(await sim.get("/sim/agreements"))) == 2
+    assert (await sim.get("/sim/agreements/ag_nope")).status_code == 404
+    assert of_type(receiver, "agreement.cancelled") == []
+
+
+@pytest.mark.asyncio
+async def test_the_payer_signs_and_cancels_and_anju_hears_it(
+    sim: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    body = agreement(notifyUrl=f"{receiver.url}/hooks/autopay?room=101")
+    agreement_id = (await create_agreement(sim, body))["agreementId"]
+    answer = await ok(await sim.post(f"/sim/agreements/{agreement_id}/sign"))
+    assert answer == {
+        "agreementId": agreement_id,
+        "status": "active",
+        "eventId": answer["eventId"],
+        "anjuStatus": 200,
+        "error": None,
+    }
+    [got] = receiver.received()  # delivered before the answer, to the notifyUrl
+    assert got.path == "/hooks/autopay" and got.verified  # under the payments secret
+    assert got.headers["x-anju-signature"].startswith("sha256=")
+    assert set(got.body) == AGREEMENT_EVENT_KEYS and got.body["at"].endswith("Z")
+    assert got.body["eventId"] == answer["eventId"]
+    assert (got.body["type"], got.body["agreementId"]) == ("agreement.active", agreement_id)
+    assert (await ok(await sim.get(f"/sim/agreements/{agreement_id}")))["status"] == "active"
+
+    answer = await ok(await sim.post(f"/sim/agreements/{agreement_id}/cancel"))
+    assert answer["status"] == "cancelled" and answer["anjuStatus"] == 200
+    got = receiver.received()[-1]
+    assert got.verified and set(got.body) == AGREEMENT_EVENT_KEYS
+    assert (got.body["type"], got.body["agreementId"]) == ("agreement.cancelled", agreement_id)
+    r = await sim.post(f"/sim/agreements/{agreement_id}/sign")  # a new agreement is needed
+    assert (r.status_code, r.json()) == (409, {"error": "agreement_cancelled"})
+    assert (await ok(await sim.get(f"/sim/agreements/{agreement_id}")))["status"] == "cancelled"
+
+    # without a notifyUrl the events go to Anju's payments webhook
+    other = (await create_agreement(sim, agreement("ag-2")))["agreementId"]
+    answer = await ok(await sim.post(f"/sim/agreements/{other}/sign"))
+    again = await ok(await sim.post(f"/sim/agreements/{other}/sign"))  # a duplicate, told again
+    got = receiver.received()[-2:]
+    assert [g.path for g in got] == ["/webhooks/payments"] * 2 and all(g.verified for g in got)
+    assert [g.body["eventId"] for g in got] == [answer["eventId"], again["eventId"]]
+    assert answer["eventId"] != again["eventId"]
+    assert len(receiver.received()) == 4  # the refused sign sent nothing
+    for control in ("sign", "cancel"):
+        assert (await sim.post(f"/sim/agreements/ag_nope/{control}")).status_code == 404
+
+
+@pytest.mark.asyncio
+async def test_charges_through_an_agreement(sim: httpx.AsyncClient, receiver: Receiver) -> None:
+    agreement_id = (await create_agreement(sim, agreement()))["agreementId"]
+    for agreed in (agreement_id, "ag_nope"):  # pending, unknown
+        r = await sim.post("/v1/charges", json=charge("c1", agreementId=agreed), headers=PAYMENTS)
+        assert (r.status_code, r.json()) == (409, {"error": "agreement_inactive"})
+    assert await ok(await sim.get("/sim/payments/charges")) == []
+    await ok(await sim.post(f"/sim/agreements/{agreement_id}/sign"))
+    receiver.clear()
+
+    body = charge("c1", agreementId=agreement_id)
+    created = await ok(await sim.post("/v1/charges", json=body, headers=PAYMENTS), 201)
+    assert created["status"] == "succeeded"
+    [got] = await receiver.wait_for(1)
+    assert got.verified and got.path == "/webhooks/payments"
+    assert set(got.body) == PAYMENT_EVENT_KEYS  # a charge event keeps its version 1 shape
+    assert (got.body["chargeId"], got.body["status"]) == (created["chargeId"], "succeeded")
+    [listed] = await ok(await sim.get("/sim/payments/charges"))
+    assert listed["agreementId"] == agreement_id
+    for bad in (
+        charge("c2", agreementId=agreement_id, method="ALIPAY"),  # not the agreement's wallet
+        charge("c2", agreementId=""),
+        charge("c2", agreementId=5),
+    ):
+        assert (await sim.post("/v1/charges", json=bad, headers=PAYMENTS)).status_code == 400
+
+    # modes apply as to any charge; a held charge still settles after the agreement ends
+    await ok(await sim.post("/sim/payments/mode", json={"mode": "fail"}))
+    body = charge("c3", agreementId=agreement_id)
+    assert (await ok(await sim.post("/v1/charges", json=body, headers=PAYMENTS), 201))[
+        "status"
+    ] == "failed"
+    await ok(await sim.post("/sim/payments/mode", json={"mode": "hold"}))
+    body = charge("c4", agreementId=agreement_id)
+    held = await ok(await sim.post("/v1/charges", json=body, headers=PAYMENTS), 201)
+    assert held["status"] == "pending"
+    r = await cancel(sim, agreement_id)
+    assert r.status_code == 204 and r.content == b""
+    [ended] = [g for g in await receiver.wait_for(3) if g.body.get("type")]
+    assert ended.verified and ended.path == "/webhooks/payments"
+    assert set(ended.body) == AGREEMENT_EVENT_KEYS
+    assert (ended.body["type"], ended.body["agreementId"]) == ("agreement.cancelled", agreement_id)
+    assert (await cancel(sim, agreement_id)).status_code == 204  # already ended: told once
+    assert (await cancel(sim, "ag_nope")).status_code == 404
+
+    r = await sim.post("/v1/charges", json=charge("c5", agreementId=agreement_id), headers=PAYMENTS)
+    assert (r.status_code, r.json()) == (409, {"error": "agreement_inactive"})
+    again = await ok(await sim.post("/v1/charges", json=body, headers=PAYMENTS), 201)
+    assert again == held  # the same key answers its charge, taken while the agreement held
+    settled = await ok(
+        await sim.post(f"/sim/payments/{held['chargeId']}/settle", json={"status": "succeeded"})
+    )
+    assert settled["anjuStatus"] == 200
+    await asyncio.sleep(0.2)
+    assert len(of_type(receiver, "agreement.cancelled")) == 1
+    got = receiver.received()[-1]
+    assert (got.body["chargeId"], got.body["status"]) == (held["chargeId"], "succeeded")
+
+
+@pytest.mark.asyncio
+async def test_agreements_meet_the_provider_faults(sim: httpx.AsyncClient) -> None:
+    await ok(await sim.post("/sim/payments/down"))
+    assert (await sim.post("/v1/agreements", json=agreement(), headers=PAYMENTS)).status_code == 503
+    assert (await cancel(sim, "ag_nope")).status_code == 503
+    assert await ok(await sim.get("/sim/agreements")) == []
+    await ok(await sim.post("/sim/payments/up"))
+
+    await ok(await sim.post("/sim/payments/garbage", json={"kind": "wrong-shape"}))
+    r = await sim.post("/v1/agreements", json=agreement(), headers=PAYMENTS)
+    assert r.status_code == 200 and isinstance(r.json(), list)
+    [taken] = await ok(await sim.get("/sim/agreements"))  # taken, its answer garbled
+    await ok(await sim.post(f"/sim/agreements/{taken['agreementId']}/sign"))
+    assert (await cancel(sim, taken["agreementId"])).status_code == 200
+    await ok(await sim.post("/sim/payments/sane"))
+    assert (await ok(await sim.get("/sim/agreements")))[0]["status"] == "cancelled"
+
+    await ok(await sim.post("/sim/payments/latency", json={"seconds": 0.3}))
+    started = time.monotonic()
+    created = await create_agreement(sim, agreement("ag-2"))
+    assert time.monotonic() - started >= 0.28
+    started = time.monotonic()
+    assert (await cancel(sim, created["agreementId"])).status_code == 204
+    assert time.monotonic() - started >= 0.28
+
+
+@pytest.mark.asyncio
+async def test_reset_forgets_agreements(sim: httpx.AsyncClient) -> None:
+    agreement_id = await signed_agreement(sim, "ag-1")
+    await ok(await sim.post("/sim/reset"))
+    assert await ok(await sim.get("/sim/agreements")) == []
+    body = charge("c1", agreementId=agreement_id)
+    assert (await sim.post("/v1/charges", json=body, headers=PAYMENTS)).status_code == 409
+
+
 # --- authentication --------------------------------------------------------------------------
 
 
 @pytest.mark.asyncio
 async def test_version_2_calls_need_their_own_token(sim: httpx.AsyncClient) -> None:
     wrong = ({}, {"authorization": "Bearer nope"}, {"authorization": f"Basic {SMS_TOKEN}"})
+    active = await signed_agreement(sim, "ag-1")
     for headers in (*wrong, PAYMENTS, SMS):
         assert (await claim(sim, "door-1", claim_code("door-1"), "p", headers)).status_code == 401
         r = await release(sim, "door-1", "p", headers)
@@ -370,5 +602,13 @@ async def test_version_2_calls_need_their_own_token(sim: httpx.AsyncClient) -> N
         r = await put_code(sim, "door-1", "C", code_body("123456", -HOUR, HOUR), headers)
         assert r.status_code == 401
         assert (await delete_code(sim, "door-1", "C", headers)).status_code == 401
+    for headers in (*wrong, GATEWAY, SMS):
+        r = await sim.post("/v1/agreements", json=agreement(), headers=headers)
+        assert r.status_code == 401
+        assert (await sim.delete(f"/v1/agreements/{active}", headers=headers)).status_code == 401
+        body = charge("c1", agreementId=active)
+        assert (await sim.post("/v1/charges", json=body, headers=headers)).status_code == 401
     assert await ok(await sim.get("/sim/claims")) == []
     assert await ok(await sim.get("/sim/doors/door-1/codes?all=1")) == []
+    assert [a["status"] for a in await ok(await sim.get("/sim/agreements"))] == ["active"]
+    assert await ok(await sim.get("/sim/payments/charges")) == []
