@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from app.settings import Settings
+from sim.settings import DEV_SMS_TOKEN
 from sim.state import SimState, kind_of
 from sim.webhooks import Delivery, Webhooks, gateway_event
 
@@ -24,6 +25,7 @@ class Sim:
 
     settings: Settings
     webhooks: Webhooks
+    sms_token: str = DEV_SMS_TOKEN
     state: SimState = field(default_factory=SimState)
     charge_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -35,15 +37,21 @@ class Sim:
 class Refusal(Exception):
     """An answer other than success, raised from anywhere inside a handler."""
 
-    def __init__(self, status: int, body: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(status)
         self.status = status
         self.body = body if body is not None else {}
+        self.headers = headers
 
 
 async def refusal_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Refusal)
-    return JSONResponse(exc.body, status_code=exc.status)
+    return JSONResponse(exc.body, status_code=exc.status, headers=exc.headers)
 
 
 def sim_of(request: Request) -> Sim:

@@ -1,6 +1,6 @@
 """What the simulator remembers between calls: devices, claims, cards, door codes, door
-commands, charges, agreements and modes. Plain data with no I/O, so the HTTP layers stay thin
-and a reset is one assignment."""
+commands, charges, agreements, text messages and modes. Plain data with no I/O, so the HTTP
+layers stay thin and a reset is one assignment."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 KIND_BY_PREFIX = {"door-": "door", "cam-": "camera", "smoke-": "smoke_detector"}
 PAYMENT_MODES = frozenset({"succeed", "fail", "hold"})
+SMS_MODES = frozenset({"deliver", "fail", "throttle"})
 CHARGE_METHODS = frozenset({"WECHAT_PAY", "ALIPAY"})
 
 
@@ -112,6 +113,26 @@ class Agreement:
         }
 
 
+@dataclass(frozen=True)
+class TextMessage:
+    """An SMS the provider accepted, as `GET /sim/sms` shows it."""
+
+    message_id: str
+    to: str
+    template: str
+    params: dict[str, object]
+    at: dt.datetime
+
+    def public(self) -> dict[str, object]:
+        return {
+            "messageId": self.message_id,
+            "to": self.to,
+            "template": self.template,
+            "params": self.params,
+            "at": iso(self.at),
+        }
+
+
 @dataclass
 class SimState:
     devices: dict[str, Device] = field(default_factory=dict)
@@ -125,6 +146,10 @@ class SimState:
     agreements: dict[str, Agreement] = field(default_factory=dict)
     agreement_by_key: dict[str, str] = field(default_factory=dict)
     payment_mode: str = "succeed"
+    messages: list[TextMessage] = field(default_factory=list)  # oldest first
+    message_by_key: dict[str, TextMessage] = field(default_factory=dict)
+    sms_mode: str = "deliver"
+    sms_retry_after_s: int = 1  # what a throttled call is told to wait
     gateway_online: bool = True
     payments_up: bool = True
     gateway_garbage: str | None = None  # a kind from sim.garbage: every /v1 gateway call
@@ -177,6 +202,18 @@ class SimState:
         self.charges[charge.charge_id] = charge
         self.charge_by_key[key] = charge.charge_id
         return charge, True
+
+    def send_message(
+        self, key: str, to: str, template: str, params: dict[str, object]
+    ) -> TextMessage:
+        """Sends a message once per idempotency key: a repeated key gets the first one."""
+        existing = self.message_by_key.get(key)
+        if existing is not None:
+            return existing
+        message = TextMessage(f"sms_{uuid.uuid4().hex}", to, template, params, utcnow())
+        self.messages.append(message)
+        self.message_by_key[key] = message
+        return message
 
     def new_agreement(
         self, key: str, method: str, payer_phone: str, description: str, notify_url: str | None

@@ -20,9 +20,11 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from app.settings import SettingsError
 from devstack.anju import start_simulator
 from devstack.procs import free_port, stop
 from sim.claims import CLAIM_ALPHABET, claim_code
+from sim.settings import DEV_SMS_TOKEN, load_sms_token
 from tests import test_simulator as v1
 from tests.test_simulator import (
     GATEWAY,
@@ -314,16 +316,16 @@ async def test_code_refusals_and_faults(sim: httpx.AsyncClient) -> None:
 async def test_the_keypad_grants_codes_valid_now_and_tells_anju(
     sim: httpx.AsyncClient, receiver: Receiver
 ) -> None:
-    for code_id, body in (
+    for held, body in (
         ("C1", code_body("123456", -HOUR, HOUR)),
         ("F1", code_body("222222", HOUR, 2 * HOUR)),  # not yet
         ("E1", code_body("333333", -2 * HOUR, -HOUR)),  # expired
         ("R1", code_body("444444", -HOUR, HOUR)),  # revoked below
     ):
-        assert (await put_code(sim, "door-1", code_id, body)).status_code == 204
+        assert (await put_code(sim, "door-1", held, body)).status_code == 204
     assert (await delete_code(sim, "door-1", "R1")).status_code == 204
 
-    expected = {
+    expected: dict[str, tuple[str | None, bool]] = {
         "123456": ("C1", True),
         "222222": (None, False),
         "333333": (None, False),
@@ -485,9 +487,10 @@ async def test_the_payer_signs_and_cancels_and_anju_hears_it(
     other = (await create_agreement(sim, agreement("ag-2")))["agreementId"]
     answer = await ok(await sim.post(f"/sim/agreements/{other}/sign"))
     again = await ok(await sim.post(f"/sim/agreements/{other}/sign"))  # a duplicate, told again
-    got = receiver.received()[-2:]
-    assert [g.path for g in got] == ["/webhooks/payments"] * 2 and all(g.verified for g in got)
-    assert [g.body["eventId"] for g in got] == [answer["eventId"], again["eventId"]]
+    latest = receiver.received()[-2:]
+    assert [g.path for g in latest] == ["/webhooks/payments"] * 2
+    assert all(g.verified for g in latest)
+    assert [g.body["eventId"] for g in latest] == [answer["eventId"], again["eventId"]]
     assert answer["eventId"] != again["eventId"]
     assert len(receiver.received()) == 4  # the refused sign sent nothing
     for control in ("sign", "cancel"):
@@ -588,12 +591,188 @@ async def test_reset_forgets_agreements(sim: httpx.AsyncClient) -> None:
     assert (await sim.post("/v1/charges", json=body, headers=PAYMENTS)).status_code == 409
 
 
+# --- the SMS provider -------------------------------------------------------------------------
+
+PHONE = "13912345678"
+
+
+def message(key: str = "m-1", **overrides: object) -> dict[str, object]:
+    return {
+        "to": PHONE,
+        "template": "verification_code",
+        "params": {"code": "482913"},
+        "idempotencyKey": key,
+        **overrides,
+    }
+
+
+async def send(sim: httpx.AsyncClient, body: object, headers: Headers = SMS) -> httpx.Response:
+    return await sim.post("/v1/messages", json=body, headers=headers)
+
+
+async def inbox(sim: httpx.AsyncClient, phone: str | None = PHONE) -> list[dict[str, Any]]:
+    listed = await ok(await sim.get("/sim/sms", params={"phone": phone} if phone else None))
+    assert isinstance(listed, list)
+    return listed
+
+
+@pytest.mark.asyncio
+async def test_a_message_is_sent_once_per_key(sim: httpx.AsyncClient) -> None:
+    first = await ok(await send(sim, message()), 202)
+    assert set(first) == {"messageId"}
+    again = await ok(await send(sim, message(template="lease_invitation", params={})), 202)
+    assert again == first  # the key decides: nothing is sent twice
+    visit = {"code": "204816", "from": "2026-12-01T09:00:00Z", "until": "2026-12-01T18:00:00Z"}
+    visit["address"] = "Room 101, 8 Anju Road"
+    second = await ok(await send(sim, message("m-2", template="visitor_pass", params=visit)), 202)
+    third = await ok(await send(sim, message("m-3", to="18000000001", params=None)), 202)
+    assert len({first["messageId"], second["messageId"], third["messageId"]}) == 3
+
+    listed = await inbox(sim)
+    assert [m["messageId"] for m in listed] == [second["messageId"], first["messageId"]]
+    assert listed[0] == {
+        "messageId": second["messageId"],
+        "to": PHONE,
+        "template": "visitor_pass",
+        "params": visit,
+        "at": listed[0]["at"],
+    }
+    assert listed[1]["template"] == "verification_code"
+    assert listed[1]["params"] == {"code": "482913"}
+    assert listed[0]["at"].endswith("Z") and listed[0]["at"] >= listed[1]["at"]
+    [other] = await inbox(sim, "18000000001")
+    assert other["messageId"] == third["messageId"] and other["params"] == {}
+    assert await inbox(sim, "13700000000") == []
+    assert len(await inbox(sim, None)) == 3
+
+
+@pytest.mark.asyncio
+async def test_a_throttled_message_is_not_sent(sim: httpx.AsyncClient) -> None:
+    accepted = await ok(await send(sim, message("m-1")), 202)
+    answer = await ok(await sim.post("/sim/sms/mode", json={"mode": "throttle", "retryAfter": 7}))
+    assert answer == {"mode": "throttle", "retryAfter": 7}
+    r = await send(sim, message("m-2"))
+    assert (r.status_code, r.json(), r.headers["retry-after"]) == (429, {"retryAfter": 7}, "7")
+    assert await ok(await send(sim, message("m-1")), 202) == accepted  # answered from the key
+    await ok(await sim.post("/sim/sms/mode", json={"mode": "throttle"}))
+    r = await send(sim, message("m-2"))
+    assert (r.status_code, r.json()) == (429, {"retryAfter": 1})
+    assert len(await inbox(sim)) == 1
+
+    await ok(await sim.post("/sim/sms/mode", json={"mode": "deliver"}))
+    await ok(await send(sim, message("m-2")), 202)  # the throttled key was not used up
+    assert len(await inbox(sim)) == 2
+
+
+@pytest.mark.asyncio
+async def test_a_number_it_cannot_reach_is_a_400(sim: httpx.AsyncClient) -> None:
+    for to in (
+        "+8613912345678",
+        "8613912345678",
+        "1391234567",
+        "139123456789",
+        "23912345678",
+        "12912345678",
+        "139 1234 5678",
+        "139-1234-5678",
+        "\uff11\uff13\uff19\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18",  # full-width
+        "",
+    ):
+        r = await send(sim, message("m-1", to=to))
+        assert (r.status_code, r.json()) == (400, {"error": "unreachable"}), to
+    await ok(await sim.post("/sim/sms/mode", json={"mode": "fail"}))
+    r = await send(sim, message("m-1"))
+    assert (r.status_code, r.json()) == (400, {"error": "unreachable"})
+    assert await inbox(sim, None) == []
+    await ok(await sim.post("/sim/sms/mode", json={"mode": "deliver"}))
+    await ok(await send(sim, message("m-1")), 202)  # the refused key was not used up
+    assert len(await inbox(sim)) == 1
+
+
+@pytest.mark.asyncio
+async def test_message_refusals(sim: httpx.AsyncClient) -> None:
+    malformed: list[object] = [
+        message(to=13912345678),
+        message(template="Verification Code"),
+        message(template=""),
+        message(params=["482913"]),
+        message(params={"code": True}),
+        message(params={"code": {"digits": "482913"}}),
+        message(idempotencyKey=""),
+        {"to": PHONE, "template": "verification_code"},
+        ["not", "an", "object"],
+    ]
+    for body in malformed:
+        r = await send(sim, body)
+        assert r.status_code == 400 and r.json()["error"] != "unreachable", body
+    for params in (
+        {"password": "hunter22"},
+        {"newPassword": "hunter22"},
+        {"id_number": "x"},
+        {"address": "tenant 11010119900307451X, room 101"},
+        {"code": 110101199003074514},
+    ):
+        r = await send(sim, message(params=params))
+        assert (r.status_code, r.json()) == (400, {"error": "forbidden_content"}), params
+    assert await inbox(sim, None) == []
+    for bad in (
+        {"mode": "maybe"},
+        {},
+        {"mode": "throttle", "retryAfter": 0},
+        {"mode": "throttle", "retryAfter": "5"},
+        {"mode": "throttle", "retryAfter": True},
+        {"mode": "throttle", "retryAfter": 1.5},
+        {"mode": "throttle", "retryAfter": 3601},
+    ):
+        assert (await sim.post("/sim/sms/mode", json=bad)).status_code == 400, bad
+    await ok(await send(sim, message()), 202)  # still delivering
+
+
+@pytest.mark.asyncio
+async def test_reset_forgets_messages_and_the_mode(sim: httpx.AsyncClient) -> None:
+    first = await ok(await send(sim, message()), 202)
+    await ok(await sim.post("/sim/sms/mode", json={"mode": "throttle"}))
+    await ok(await sim.post("/sim/reset"))
+    assert await inbox(sim, None) == []
+    again = await ok(await send(sim, message()), 202)  # delivering, and the key is new again
+    assert again != first
+
+
+def test_sms_token_comes_from_the_environment() -> None:
+    assert load_sms_token({}) == DEV_SMS_TOKEN == "dev-only-sms-token"
+    assert load_sms_token({"SMS_TOKEN": ""}) == DEV_SMS_TOKEN
+    assert load_sms_token({"SMS_TOKEN": "s3cret"}) == "s3cret"
+    assert load_sms_token({"ANJU_ENV": "production", "SMS_TOKEN": "s3cret"}) == "s3cret"
+    for env in ({"ANJU_ENV": "production"}, {"ANJU_ENV": "production", "SMS_TOKEN": DEV_SMS_TOKEN}):
+        with pytest.raises(SettingsError, match="SMS_TOKEN"):
+            load_sms_token(env)
+
+
+@pytest.mark.asyncio
+async def test_the_call_log_names_each_service(sim: httpx.AsyncClient) -> None:
+    await send(sim, message())
+    await sim.post("/v1/agreements", json=agreement(), headers=PAYMENTS)
+    await claim(sim, "door-1", claim_code("door-1"), "p")
+    await put_code(sim, "door-1", "C1", code_body("123456", -HOUR, HOUR))
+    calls = await ok(await sim.get("/sim/calls"))
+    assert [(c["api"], c["path"], c["status"]) for c in calls] == [
+        ("sms", "/v1/messages", 202),
+        ("payments", "/v1/agreements", 201),
+        ("gateway", "/v1/devices/door-1/claims", 200),
+        ("gateway", "/v1/doors/door-1/codes/C1", 204),
+    ]
+
+
 # --- authentication --------------------------------------------------------------------------
 
 
 @pytest.mark.asyncio
 async def test_version_2_calls_need_their_own_token(sim: httpx.AsyncClient) -> None:
-    wrong = ({}, {"authorization": "Bearer nope"}, {"authorization": f"Basic {SMS_TOKEN}"})
+    wrong: tuple[Headers, ...] = (
+        {},
+        {"authorization": "Bearer nope"},
+        {"authorization": f"Basic {SMS_TOKEN}"},
+    )
     active = await signed_agreement(sim, "ag-1")
     for headers in (*wrong, PAYMENTS, SMS):
         assert (await claim(sim, "door-1", claim_code("door-1"), "p", headers)).status_code == 401
@@ -610,5 +789,9 @@ async def test_version_2_calls_need_their_own_token(sim: httpx.AsyncClient) -> N
         assert (await sim.post("/v1/charges", json=body, headers=headers)).status_code == 401
     assert await ok(await sim.get("/sim/claims")) == []
     assert await ok(await sim.get("/sim/doors/door-1/codes?all=1")) == []
+    dev_default = {"authorization": f"Bearer {DEV_SMS_TOKEN}"}  # SMS_TOKEN is set: refused
+    for headers in (*wrong, GATEWAY, PAYMENTS, dev_default):
+        assert (await send(sim, message(), headers)).status_code == 401
     assert [a["status"] for a in await ok(await sim.get("/sim/agreements"))] == ["active"]
     assert await ok(await sim.get("/sim/payments/charges")) == []
+    assert await inbox(sim, None) == []
