@@ -10,15 +10,17 @@ Faults of the whole gateway or payment provider (beside the per-device ones):
 - `POST /sim/gateway/garbage` `{"kind"}`: every /v1 gateway call does nothing and answers
   garbage of that kind (sim/garbage.py: `invalid-json`, `wrong-shape`, `wrong-types`,
   `html`, `empty`, `truncated`); `POST /sim/gateway/sane` ends it.
-- `POST /sim/payments/down`, `/up`: `POST /v1/charges` answers 503 (nothing taken), or not.
-- `POST /sim/payments/garbage` `{"kind"}`: each charge is taken (as the mode says) and its
-  answer is garbage of that kind; `POST /sim/payments/sane` ends it.
-- `POST /sim/payments/latency` `{"seconds"}`: each charge is taken at once and answered that
-  much later.
+- `POST /sim/payments/down`, `/up`: the payment calls (`/v1/charges`, `/v1/agreements`)
+  answer 503 (nothing taken), or not.
+- `POST /sim/payments/garbage` `{"kind"}`: each payment call is taken (a charge as the mode
+  says) and its answer is garbage of that kind; `POST /sim/payments/sane` ends it.
+- `POST /sim/payments/latency` `{"seconds"}`: each payment call is taken at once and
+  answered that much later.
 - `GET /sim/calls` (`?inFlight=1`): the protocol calls received, `{api, method, path,
   receivedAt, status, answeredAt}`, `answeredAt` null while the call is in flight.
 
-`POST /sim/reset` puts all of them back to normal."""
+The version 2 controls live beside their protocol calls: sim.claims, sim.codes,
+sim.agreements and sim.sms. `POST /sim/reset` puts all of them back to normal."""
 
 from __future__ import annotations
 
@@ -211,7 +213,7 @@ async def payment_mode(request: Request) -> Response:
 
 def _set_payments(up: bool) -> Any:
     async def handler(request: Request) -> Response:
-        """While down, /v1/charges answers 503."""
+        """While down, the payment calls (charges, agreements) answer 503."""
         sim_of(request).state.payments_up = up
         return JSONResponse({"paymentsUp": up})
 
@@ -219,7 +221,7 @@ def _set_payments(up: bool) -> Any:
 
 
 async def payments_garbage(request: Request) -> Response:
-    """Each charge is taken as the mode says, and answered with garbage of this kind."""
+    """Each payment call is taken (a charge as the mode says), and answered with garbage."""
     sim = sim_of(request)
     sim.state.payments_garbage = await _garbage_kind(request)
     return JSONResponse({"paymentsGarbage": sim.state.payments_garbage})
@@ -231,7 +233,7 @@ async def payments_sane(request: Request) -> Response:
 
 
 async def payments_latency(request: Request) -> Response:
-    """Each charge is taken at once and answered this many seconds later."""
+    """Each payment call is taken at once and answered this many seconds later."""
     sim = sim_of(request)
     sim.state.payments_latency_s = await _seconds(request)
     return JSONResponse({"paymentsLatencySeconds": sim.state.payments_latency_s})
