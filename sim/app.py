@@ -1,4 +1,4 @@
-"""The simulator as one Starlette app: gateway and payment protocols plus `/sim` controls."""
+"""The simulator as one Starlette app: gateway, payment and SMS protocols plus `/sim` controls."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.settings import Settings, load_settings
-from sim import controls, gateway, payments
+from sim import agreements, claims, codes, controls, gateway, payments, sms
 from sim.common import Refusal, Sim, refusal_handler
 from sim.garbage import Garbled, garbled_handler
+from sim.settings import load_sms_token
 from sim.state import iso, utcnow
 from sim.webhooks import Webhooks
 
@@ -24,6 +25,14 @@ def default_anju_url(settings: Settings) -> str:
 
 
 MAX_CALLS = 2000
+PAYMENT_PATHS = ("/v1/charges", "/v1/agreements")
+
+
+def api_of(path: str) -> str:
+    """Which of the simulated services a protocol path belongs to."""
+    if path.startswith(PAYMENT_PATHS):
+        return "payments"
+    return "sms" if path.startswith("/v1/messages") else "gateway"
 
 
 class CallLog:
@@ -40,7 +49,7 @@ class CallLog:
             return
         state = scope["app"].state.sim.state
         entry: dict[str, object] = {
-            "api": "payments" if path.startswith("/v1/charges") else "gateway",
+            "api": api_of(path),
             "method": scope["method"],
             "path": path,
             "receivedAt": iso(utcnow()),
@@ -60,7 +69,10 @@ class CallLog:
         await self.app(scope, receive, logged)
 
 
-def create_app(settings: Settings | None = None, anju_url: str | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None, anju_url: str | None = None, sms_token: str | None = None
+) -> Starlette:
+    """The simulator app; settings, Anju's URL and SMS_TOKEN default to the environment's."""
     settings = settings or load_settings()
     webhooks = Webhooks(
         anju_url or default_anju_url(settings),
@@ -69,7 +81,7 @@ def create_app(settings: Settings | None = None, anju_url: str | None = None) ->
             "payments": settings.payments_webhook_secret,
         },
     )
-    sim = Sim(settings, webhooks)
+    sim = Sim(settings, webhooks, sms_token or load_sms_token())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -80,7 +92,15 @@ def create_app(settings: Settings | None = None, anju_url: str | None = None) ->
             await webhooks.aclose()
 
     app = Starlette(
-        routes=[*gateway.routes, *payments.routes, *controls.routes],
+        routes=[
+            *gateway.routes,
+            *claims.routes,
+            *codes.routes,
+            *payments.routes,
+            *agreements.routes,
+            *sms.routes,
+            *controls.routes,
+        ],
         exception_handlers={Refusal: refusal_handler, Garbled: garbled_handler},
         middleware=[Middleware(CallLog)],
         lifespan=lifespan,

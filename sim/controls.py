@@ -10,15 +10,17 @@ Faults of the whole gateway or payment provider (beside the per-device ones):
 - `POST /sim/gateway/garbage` `{"kind"}`: every /v1 gateway call does nothing and answers
   garbage of that kind (sim/garbage.py: `invalid-json`, `wrong-shape`, `wrong-types`,
   `html`, `empty`, `truncated`); `POST /sim/gateway/sane` ends it.
-- `POST /sim/payments/down`, `/up`: `POST /v1/charges` answers 503 (nothing taken), or not.
-- `POST /sim/payments/garbage` `{"kind"}`: each charge is taken (as the mode says) and its
-  answer is garbage of that kind; `POST /sim/payments/sane` ends it.
-- `POST /sim/payments/latency` `{"seconds"}`: each charge is taken at once and answered that
-  much later.
+- `POST /sim/payments/down`, `/up`: the payment calls (`/v1/charges`, `/v1/agreements`)
+  answer 503 (nothing taken), or not.
+- `POST /sim/payments/garbage` `{"kind"}`: each payment call is taken (a charge as the mode
+  says) and its answer is garbage of that kind; `POST /sim/payments/sane` ends it.
+- `POST /sim/payments/latency` `{"seconds"}`: each payment call is taken at once and
+  answered that much later.
 - `GET /sim/calls` (`?inFlight=1`): the protocol calls received, `{api, method, path,
   receivedAt, status, answeredAt}`, `answeredAt` null while the call is in flight.
 
-`POST /sim/reset` puts all of them back to normal."""
+The version 2 controls live beside their protocol calls: sim.claims, sim.codes,
+sim.agreements and sim.sms. `POST /sim/reset` puts all of them back to normal."""
 
 from __future__ import annotations
 
@@ -31,27 +33,25 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sim.common import Refusal, Sim, bad_request, json_object, not_found, sim_of
+from sim.common import (
+    Sim,
+    bad_request,
+    delivered,
+    json_object,
+    known_device,
+    not_found,
+    require_online,
+    send_gateway_event,
+    sim_of,
+)
 from sim.garbage import GARBAGE_KINDS
 from sim.media import CAMERA_MODES
 from sim.payments import notify_url
 from sim.state import PAYMENT_MODES, iso, kind_of, utcnow
-from sim.webhooks import SIGNATURE_MODES, TARGETS, Delivery, gateway_event, payment_event
+from sim.webhooks import SIGNATURE_MODES, TARGETS, payment_event
 
 MAX_LATENCY_S = 120.0
 SMOKE_LEVELS = frozenset({"smoke", "heat", "test"})
-
-
-def _known(request: Request, kind: str | None = None) -> tuple[Sim, str]:
-    device_id: str = request.path_params["device_id"]
-    actual = kind_of(device_id)
-    if actual is None or (kind is not None and actual != kind):
-        raise not_found()
-    return sim_of(request), device_id
-
-
-def _delivered(event_id: str, delivery: Delivery) -> dict[str, Any]:
-    return {"eventId": event_id, "anjuStatus": delivery.status, "error": delivery.error}
 
 
 def _device_view(sim: Sim, device_id: str) -> dict[str, Any]:
@@ -71,14 +71,13 @@ def _device_view(sim: Sim, device_id: str) -> dict[str, Any]:
 def _set_online(online: bool) -> Any:
     async def handler(request: Request) -> Response:
         """Puts a device on- or offline; `{"notify": true}` also tells Anju."""
-        sim, device_id = _known(request)
+        sim, device_id = known_device(request)
         body = await json_object(request, optional=True)
         sim.state.device(device_id).online = online
         answer = _device_view(sim, device_id)
         if body.get("notify") is True:
             kind = "device.online" if online else "device.offline"
-            event = gateway_event(kind, device_id, {})
-            answer |= _delivered(event["eventId"], await sim.webhooks.emit("gateway", event))
+            answer |= await send_gateway_event(sim, kind, device_id, {})
         return JSONResponse(answer)
 
     return handler
@@ -87,7 +86,7 @@ def _set_online(online: bool) -> Any:
 def _set_failing(failing: bool) -> Any:
     async def handler(request: Request) -> Response:
         """While failing, the device's protocol calls answer 500."""
-        sim, device_id = _known(request)
+        sim, device_id = known_device(request)
         sim.state.device(device_id).failing = failing
         return JSONResponse(_device_view(sim, device_id))
 
@@ -107,7 +106,7 @@ async def _seconds(request: Request) -> float:
 
 
 async def set_latency(request: Request) -> Response:
-    sim, device_id = _known(request)
+    sim, device_id = known_device(request)
     sim.state.device(device_id).latency_s = await _seconds(request)
     return JSONResponse(_device_view(sim, device_id))
 
@@ -125,7 +124,7 @@ async def _garbage_kind(request: Request) -> str:
 
 async def list_cards(request: Request) -> Response:
     """Cards valid now; `?all=1` lists every card held, future or expired."""
-    sim, device_id = _known(request, "door")
+    sim, device_id = known_device(request, "door")
     every = request.query_params.get("all", "") in {"1", "true", "yes"}
     now = utcnow()
     cards = sorted(sim.state.door_cards(device_id).items())
@@ -139,48 +138,40 @@ async def list_cards(request: Request) -> Response:
 
 
 async def list_opens(request: Request) -> Response:
-    sim, device_id = _known(request, "door")
+    sim, device_id = known_device(request, "door")
     return JSONResponse(list(sim.state.opens.get(device_id, [])))
 
 
-def _require_online(sim: Sim, device_id: str) -> None:
-    """An offline device sends nothing, so it cannot report a swipe or an alarm."""
-    if not sim.state.device(device_id).online:
-        raise Refusal(409, {"status": "offline"})
-
-
 async def swipe(request: Request) -> Response:
-    sim, device_id = _known(request, "door")
+    sim, device_id = known_device(request, "door")
     card_number = (await json_object(request)).get("cardNumber")
     if not isinstance(card_number, str) or not card_number:
         raise bad_request("cardNumber must be a non-empty string")
-    _require_online(sim, device_id)
+    require_online(sim, device_id)
     card = sim.state.door_cards(device_id).get(card_number)
     granted = card is not None and card.valid_at(utcnow())
-    event = gateway_event("door.card", device_id, {"cardNumber": card_number, "granted": granted})
-    delivery = await sim.webhooks.emit("gateway", event)
-    return JSONResponse({"granted": granted, **_delivered(event["eventId"], delivery)})
+    data = {"cardNumber": card_number, "granted": granted}
+    answer = await send_gateway_event(sim, "door.card", device_id, data)
+    return JSONResponse({"granted": granted, **answer})
 
 
 async def smoke_alarm(request: Request) -> Response:
-    sim, device_id = _known(request, "smoke_detector")
+    sim, device_id = known_device(request, "smoke_detector")
     level = (await json_object(request, optional=True)).get("level", "smoke")
     if level not in SMOKE_LEVELS:
         raise bad_request("level must be smoke, heat or test")
-    _require_online(sim, device_id)
-    event = gateway_event("smoke.alarm", device_id, {"level": level})
-    return JSONResponse(_delivered(event["eventId"], await sim.webhooks.emit("gateway", event)))
+    require_online(sim, device_id)
+    return JSONResponse(await send_gateway_event(sim, "smoke.alarm", device_id, {"level": level}))
 
 
 async def smoke_clear(request: Request) -> Response:
-    sim, device_id = _known(request, "smoke_detector")
-    _require_online(sim, device_id)
-    event = gateway_event("smoke.cleared", device_id, {})
-    return JSONResponse(_delivered(event["eventId"], await sim.webhooks.emit("gateway", event)))
+    sim, device_id = known_device(request, "smoke_detector")
+    require_online(sim, device_id)
+    return JSONResponse(await send_gateway_event(sim, "smoke.cleared", device_id, {}))
 
 
 async def camera_mode(request: Request) -> Response:
-    sim, device_id = _known(request, "camera")
+    sim, device_id = known_device(request, "camera")
     mode = (await json_object(request)).get("mode")
     if mode not in CAMERA_MODES:
         raise bad_request("mode must be ok, garbage, huge or error")
@@ -222,7 +213,7 @@ async def payment_mode(request: Request) -> Response:
 
 def _set_payments(up: bool) -> Any:
     async def handler(request: Request) -> Response:
-        """While down, /v1/charges answers 503."""
+        """While down, the payment calls (charges, agreements) answer 503."""
         sim_of(request).state.payments_up = up
         return JSONResponse({"paymentsUp": up})
 
@@ -230,7 +221,7 @@ def _set_payments(up: bool) -> Any:
 
 
 async def payments_garbage(request: Request) -> Response:
-    """Each charge is taken as the mode says, and answered with garbage of this kind."""
+    """Each payment call is taken (a charge as the mode says), and answered with garbage."""
     sim = sim_of(request)
     sim.state.payments_garbage = await _garbage_kind(request)
     return JSONResponse({"paymentsGarbage": sim.state.payments_garbage})
@@ -242,7 +233,7 @@ async def payments_sane(request: Request) -> Response:
 
 
 async def payments_latency(request: Request) -> Response:
-    """Each charge is taken at once and answered this many seconds later."""
+    """Each payment call is taken at once and answered this many seconds later."""
     sim = sim_of(request)
     sim.state.payments_latency_s = await _seconds(request)
     return JSONResponse({"paymentsLatencySeconds": sim.state.payments_latency_s})
@@ -261,7 +252,7 @@ async def settle(request: Request) -> Response:
     event = payment_event(charge.charge_id, status)
     delivery = await sim.webhooks.emit("payments", event, notify_url(sim, charge))
     answer = {"chargeId": charge.charge_id, "status": status}
-    return JSONResponse(answer | _delivered(event["eventId"], delivery))
+    return JSONResponse(answer | delivered(event["eventId"], delivery))
 
 
 async def list_charges(request: Request) -> Response:
@@ -295,7 +286,7 @@ async def replay(request: Request) -> Response:
     delivery = await sim_of(request).webhooks.replay(event_id)
     if delivery is None:
         raise not_found("no such event")
-    return JSONResponse(_delivered(event_id, delivery))
+    return JSONResponse(delivered(event_id, delivery))
 
 
 async def send_webhook(request: Request) -> Response:

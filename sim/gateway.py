@@ -5,6 +5,8 @@ inject (gateway down or answering garbage, device failing, offline, slow)."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -17,7 +19,7 @@ from sim.state import Card, Device, kind_of, parse_iso
 from sim.webhooks import gateway_event
 
 
-async def _reach(request: Request, kind: str | None, *, online: bool = True) -> tuple[Sim, str]:
+async def reach(request: Request, kind: str | None, *, online: bool = True) -> tuple[Sim, str]:
     """Refuses as a real gateway would, then waits out the device's latency.
 
     Order: gateway down (503), garbage (sim.garbage: nothing is done, garbage answered), token
@@ -45,18 +47,18 @@ async def _reach(request: Request, kind: str | None, *, online: bool = True) -> 
     return sim, device_id
 
 
-def _device_body(device_id: str, device: Device) -> dict[str, object]:
+def device_body(device_id: str, device: Device) -> dict[str, object]:
     return {"deviceId": device_id, "kind": kind_of(device_id), "online": device.online}
 
 
 async def get_device(request: Request) -> Response:
-    sim, device_id = await _reach(request, None, online=False)
-    return JSONResponse(_device_body(device_id, sim.state.device(device_id)))
+    sim, device_id = await reach(request, None, online=False)
+    return JSONResponse(device_body(device_id, sim.state.device(device_id)))
 
 
 async def open_door(request: Request) -> Response:
     """Opens once per commandId; a repeat answers the same, so Anju may retry safely."""
-    sim, device_id = await _reach(request, "door")
+    sim, device_id = await reach(request, "door")
     command_id = (await json_object(request)).get("commandId")
     if not isinstance(command_id, str) or not command_id:
         raise bad_request("commandId must be a non-empty string")
@@ -66,28 +68,33 @@ async def open_door(request: Request) -> Response:
     return JSONResponse({"status": "opened"})
 
 
-async def put_card(request: Request) -> Response:
-    sim, device_id = await _reach(request, "door")
-    body = await json_object(request)
+def validity(body: dict[str, Any]) -> tuple[dt.datetime, dt.datetime]:
+    """A card's or a code's `validFrom` and `validUntil`: zoned, and in that order; else 400."""
     valid_from, valid_until = parse_iso(body.get("validFrom")), parse_iso(body.get("validUntil"))
     if valid_from is None or valid_until is None:
         raise bad_request("validFrom and validUntil must be ISO-8601 times with a zone")
     if valid_until <= valid_from:
         raise bad_request("validUntil must be after validFrom")
+    return valid_from, valid_until
+
+
+async def put_card(request: Request) -> Response:
+    sim, device_id = await reach(request, "door")
+    valid_from, valid_until = validity(await json_object(request))
     card_number: str = request.path_params["card_number"]
     sim.state.door_cards(device_id)[card_number] = Card(valid_from, valid_until)
     return Response(status_code=204)
 
 
 async def delete_card(request: Request) -> Response:
-    sim, device_id = await _reach(request, "door")
+    sim, device_id = await reach(request, "door")
     if sim.state.door_cards(device_id).pop(request.path_params["card_number"], None) is None:
         raise not_found("no such card")
     return Response(status_code=204)
 
 
 async def snapshot(request: Request) -> Response:
-    sim, device_id = await _reach(request, "camera")
+    sim, device_id = await reach(request, "camera")
     mode = sim.state.camera_modes.get(device_id, "ok")
     if mode == "error":
         raise Refusal(500, {"error": "camera error"})

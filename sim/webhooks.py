@@ -54,6 +54,17 @@ def payment_event(charge_id: str, status: str) -> dict[str, Any]:
     return {"eventId": new_event_id(), "chargeId": charge_id, "status": status, "at": iso(utcnow())}
 
 
+def agreement_event(event_type: str, agreement_id: str) -> dict[str, Any]:
+    """`agreement.active` or `agreement.cancelled`; charge events keep their version 1 shape
+    (no `type`, which DEVICES.md lets mean "charge")."""
+    return {
+        "eventId": new_event_id(),
+        "type": event_type,
+        "agreementId": agreement_id,
+        "at": iso(utcnow()),
+    }
+
+
 @dataclass(frozen=True)
 class Delivery:
     status: int | None  # Anju's HTTP status, None when it could not be reached
@@ -69,7 +80,8 @@ class _Sent:
 
 
 class Webhooks:
-    """Sends to Anju's /webhooks/gateway and /webhooks/payments (or a charge's notifyUrl)."""
+    """Sends to Anju's /webhooks/gateway and /webhooks/payments (or a notifyUrl given with a
+    charge or an agreement)."""
 
     def __init__(self, anju_url: str, secrets: dict[Target, str]) -> None:
         self.anju_url = anju_url.rstrip("/")

@@ -1,0 +1,24 @@
+"""The simulator's settings beyond Anju's. The gateway and payment ones come from Anju's own
+`app.settings.load_settings()`, so both sides read the same variables; SMS_TOKEN (DEVICES.md,
+version 2) is read here the same way, with its development default beside theirs, until
+app/settings.py grows the SMS settings (SMS_URL, SMS_TOKEN) and this can read them there."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from app.settings import SettingsError
+
+# Development-only secret, clearly named (like app.settings.DEV_GATEWAY_TOKEN): refused in
+# production.
+DEV_SMS_TOKEN = "dev-only-sms-token"
+
+
+def load_sms_token(environ: Mapping[str, str] | None = None) -> str:
+    """SMS_TOKEN, else the development default; ANJU_ENV=production refuses the default."""
+    env = os.environ if environ is None else environ
+    token = env.get("SMS_TOKEN") or DEV_SMS_TOKEN
+    if env.get("ANJU_ENV") == "production" and token == DEV_SMS_TOKEN:
+        raise SettingsError("ANJU_ENV=production refuses development defaults; set SMS_TOKEN")
+    return token
