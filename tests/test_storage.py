@@ -20,6 +20,7 @@ import pytest
 from app.clients.storage import (
     InvalidKey,
     LocalDiskStorage,
+    ObjectTooLarge,
     S3Storage,
     Storage,
     StorageConfigError,
@@ -110,6 +111,19 @@ async def test_put_get_delete_round_trip(storage: Storage, prefix: str) -> None:
 
 async def test_missing_key_reads_as_none(storage: Storage, prefix: str) -> None:
     assert await storage.get(f"{prefix}/never-written.png") is None
+    assert await storage.get(f"{prefix}/never-written.png", max_bytes=10) is None
+
+
+async def test_get_with_max_bytes_refuses_a_larger_object(storage: Storage, prefix: str) -> None:
+    # given
+    key = f"{prefix}/big.jpg"
+    await storage.put(key, JPEG, "image/jpeg")
+    await storage.put(f"{prefix}/empty.jpg", b"", "image/jpeg")
+    # then
+    assert await storage.get(key, max_bytes=len(JPEG)) == JPEG
+    with pytest.raises(ObjectTooLarge):
+        await storage.get(key, max_bytes=len(JPEG) - 1)
+    assert await storage.get(f"{prefix}/empty.jpg", max_bytes=10) == b""
 
 
 async def test_delete_is_idempotent(storage: Storage, prefix: str) -> None:
@@ -316,16 +330,20 @@ async def test_s3_presigned_urls_expire(
     await storage.aclose()
 
 
-async def test_s3_presigned_put_does_not_pin_the_size(
+async def test_s3_presigned_put_does_not_pin_the_size_so_get_bounds_it(
     s3_server: S3Server, prefix: str, http: httpx.AsyncClient
 ) -> None:
-    """What opendal cannot do (the module doc): whoever calls `get` must check the size."""
+    """What opendal cannot do (the module doc), and the guard Anju reads uploads with."""
+    # given an upload URL for 3 bytes
     storage = _s3(s3_server)
     key = f"{prefix}/a.jpg"
     url, headers = await storage.upload_url(key, "image/jpeg", 3, _in(60))
+    # when the client sends more
     response = await http.put(url, content=JPEG, headers=headers)
+    # then S3 takes it, and reading it back within the declared size refuses it
     assert response.status_code == 200
-    assert await storage.get(key) == JPEG
+    with pytest.raises(ObjectTooLarge):
+        await storage.get(key, max_bytes=3)
     await storage.aclose()
 
 

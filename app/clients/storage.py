@@ -2,34 +2,33 @@
 
 Clients never send photo bytes through GraphQL: Anju answers an upload URL signed for one key,
 one content type and a short time; the client PUTs the bytes there; Anju then reads them back
-(`get`) and checks them (app/images.py) before a photo can be attached.
+(`get(key, max_bytes=...)`) and checks them (app/images.py) before a photo can be attached.
 
     StorageError        the backend failed or did not answer in time (SERVICE_UNAVAILABLE)
+    ObjectTooLarge      `get(key, max_bytes=...)` found more bytes than that (read no further)
     InvalidKey          a key outside [A-Za-z0-9/_.-] or shaped like a path trick (a bug)
 
 `LocalDiskStorage` (the default) keeps files under a directory and signs URLs to Anju's own
 routes as snapshots do: `/uploads/<key>` (PUT) and `/files/<key>` (GET) with `exp` (unix
 seconds) and `sig`, HMAC-SHA256 under a key derived from ANJU_URL_SIGNING_KEY over the method,
 key, expiry and, for an upload, the content type and exact byte size. The routes call
-`verify_upload` / `verify_download` (constant-time, expiry checked) and must pass the size
-of the body they got. It keeps no content type: the photo record carries it.
+`verify_upload` / `verify_download` (constant-time, expiry checked), passing the size of the
+body they got. It keeps no content type: the photo record carries it.
 
 `S3Storage` speaks S3 (Aliyun OSS, Tencent COS, MinIO, AWS; tested against versitygw) through
-opendal (Apache OpenDAL, Apache-2.0, an ASF project releasing monthly; abi3 wheels for CPython
-3.11+ on manylinux x86_64). Chosen over obstore (MIT, Development Seed, equally async and
-wheeled) for one reason that matters here: opendal's `presign_write` signs the Content-Type
-header into the URL (X-Amz-SignedHeaders=content-type;host) and hands back the headers to
-send, so a PUT with another type is refused by the server; obstore's `sign()` takes only
-method, path and expiry, so anyone holding the URL could store text/html under a photo key.
-Neither can pin Content-Length (no presign option in either, and S3 has no length condition
-on a presigned PUT): a client may PUT other than the declared size, and Anju re-checks the
-stored bytes' size and content anyway. opendal is told not to read AWS_* variables or
-~/.aws (`disable_config_load`), and every call is bounded by its TimeoutLayer.
+opendal (Apache OpenDAL: Apache-2.0, an ASF project releasing monthly, abi3 wheels for CPython
+3.11+ on manylinux x86_64). Chosen over obstore (MIT, Development Seed, as async and as well
+wheeled) for what matters here: opendal's `presign_write` signs the Content-Type header into
+the URL and returns the headers to send, so the server refuses a PUT of another type; obstore's
+`sign()` takes only method, path and expiry, so whoever holds the URL could store text/html
+under a photo key. Neither can pin Content-Length (S3 has no length condition on a presigned
+PUT), hence `max_bytes`. opendal reads no AWS_* variable or ~/.aws (`disable_config_load`),
+and its TimeoutLayer bounds every call.
 
-Known limitation of opendal (as of obstore and every pyo3 + tokio binding) on CPython < 3.14:
-a tokio thread that is waking the asyncio loop when the interpreter exits aborts the process
-(pyo3#4874, cpython gh-87135). A one-shot script did so 3 times in 30 right after its last
-call; `aclose()` yields briefly so that the last wake-up lands first (0 in 30 with it).
+On CPython < 3.14 opendal (like obstore and every pyo3 + tokio binding) can abort the process
+when the interpreter exits while a tokio thread is waking the event loop (pyo3#4874, cpython
+gh-87135): a one-shot script did 3 times in 30 right after its last call, 0 in 30 once
+`aclose()` had yielded briefly, so that the last wake-up lands first.
 """
 
 from __future__ import annotations
@@ -44,6 +43,7 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -61,6 +61,10 @@ MAX_URL_LIFETIME = dt.timedelta(days=7)
 
 class StorageError(Exception):
     """The storage backend failed or did not answer in time."""
+
+
+class ObjectTooLarge(Exception):
+    """The stored object is larger than the caller's max_bytes."""
 
 
 class InvalidKey(ValueError):
@@ -92,13 +96,23 @@ def _lifetime_s(expires_at: dt.datetime) -> int:
     return max(1, math.ceil(left))
 
 
+def _check_upload(key: str, content_type: str, byte_size: int, expires_at: dt.datetime) -> int:
+    """The upload URL's lifetime in seconds, once every argument is checked."""
+    check_key(key)
+    _check_content_type(content_type)
+    if byte_size <= 0:
+        raise ValueError("byte_size must be positive")
+    return _lifetime_s(expires_at)
+
+
 class Storage(Protocol):
     """Where photo bytes live. Keys are checked by `check_key`; URLs are capabilities."""
 
     async def put(self, key: str, data: bytes, content_type: str) -> None: ...
 
-    async def get(self, key: str) -> bytes | None:
-        """The stored bytes, or None if nothing is stored at key."""
+    async def get(self, key: str, *, max_bytes: int | None = None) -> bytes | None:
+        """The stored bytes, or None if nothing is stored at key; ObjectTooLarge, with no more
+        than max_bytes + 1 read, if there are more than max_bytes."""
         ...
 
     async def delete(self, key: str) -> None:
@@ -137,14 +151,17 @@ class LocalDiskStorage:
         _check_content_type(content_type)
         await asyncio.to_thread(_write_atomically, path, data)
 
-    async def get(self, key: str) -> bytes | None:
+    async def get(self, key: str, *, max_bytes: int | None = None) -> bytes | None:
         path = self._path(key)
         try:
-            return await asyncio.to_thread(path.read_bytes)
+            data = await asyncio.to_thread(_read_at_most, path, max_bytes)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
         except OSError as exc:
             raise StorageError(f"disk get failed: {type(exc).__name__}") from exc
+        if max_bytes is not None and len(data) > max_bytes:
+            raise ObjectTooLarge(f"more than {max_bytes} bytes at {key!r}")
+        return data
 
     async def delete(self, key: str) -> None:
         path = self._path(key)
@@ -161,11 +178,7 @@ class LocalDiskStorage:
     async def upload_url(
         self, key: str, content_type: str, byte_size: int, expires_at: dt.datetime
     ) -> tuple[str, dict[str, str]]:
-        check_key(key)
-        _check_content_type(content_type)
-        if byte_size <= 0:
-            raise ValueError("byte_size must be positive")
-        _lifetime_s(expires_at)
+        _check_upload(key, content_type, byte_size, expires_at)
         exp = str(int(expires_at.timestamp()))
         sig = self._sign("PUT", key, exp, content_type, str(byte_size))
         url = f"{self.public_url}/uploads/{key}?exp={exp}&sig={sig}"
@@ -211,6 +224,11 @@ class LocalDiskStorage:
         return None
 
 
+def _read_at_most(path: Path, max_bytes: int | None) -> bytes:
+    with path.open("rb") as f:
+        return f.read() if max_bytes is None else f.read(max_bytes + 1)
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
     """Readers see the old bytes or the new ones, never a half-written file."""
     # a leading dot: no valid key names this file
@@ -232,6 +250,14 @@ _OPENDAL_ERRORS = tuple(
 )
 
 
+@contextlib.contextmanager
+def _failures(operation: str) -> Iterator[None]:
+    try:
+        yield
+    except _OPENDAL_ERRORS as exc:
+        raise StorageError(f"S3 {operation} failed: {type(exc).__name__}") from exc
+
+
 class S3Storage:
     """Objects in one bucket of an S3-compatible service, through opendal."""
 
@@ -247,71 +273,60 @@ class S3Storage:
         timeout_s: float = 10.0,
         io_timeout_s: float = 30.0,
     ) -> None:
-        options = {
-            "bucket": bucket,
-            "endpoint": endpoint_url,
-            "region": region,
-            "access_key_id": access_key,
-            "secret_access_key": secret_key,
-            "disable_config_load": "true",  # no AWS_* variables, no ~/.aws
-        }
-        if virtual_host_style:  # Aliyun OSS and Tencent COS want bucket.endpoint
-            options["enable_virtual_host_style"] = "true"
         self.bucket = bucket
+        s3 = opendal.AsyncOperator(
+            "s3", bucket=bucket, endpoint=endpoint_url, region=region,
+            access_key_id=access_key, secret_access_key=secret_key,
+            disable_config_load="true",  # no AWS_* variables, no ~/.aws
+            # Aliyun OSS and Tencent COS want bucket.endpoint, not endpoint/bucket
+            enable_virtual_host_style="true" if virtual_host_style else "false",
+        )  # fmt: skip
         # each attempt bounded (timeout: stat/delete; io_timeout: one read or write), then
         # two quick retries of temporary errors: worst case about 3 x io_timeout_s
-        self._op = (
-            opendal.AsyncOperator("s3", **options)
-            .layer(TimeoutLayer(timeout=timeout_s, io_timeout=io_timeout_s))
-            .layer(RetryLayer(max_times=2, min_delay=0.1, max_delay=1.0))
+        self._op = s3.layer(TimeoutLayer(timeout=timeout_s, io_timeout=io_timeout_s)).layer(
+            RetryLayer(max_times=2, min_delay=0.1, max_delay=1.0)
         )
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         check_key(key)
         _check_content_type(content_type)
-        try:
+        with _failures("put"):
             await self._op.write(key, data, content_type=content_type)
-        except _OPENDAL_ERRORS as exc:
-            raise StorageError(f"S3 put failed: {type(exc).__name__}") from exc
 
-    async def get(self, key: str) -> bytes | None:
+    async def get(self, key: str, *, max_bytes: int | None = None) -> bytes | None:
         check_key(key)
-        try:
-            return bytes(await self._op.read(key))
-        except odx.NotFound:
-            return None
-        except _OPENDAL_ERRORS as exc:
-            raise StorageError(f"S3 get failed: {type(exc).__name__}") from exc
+        with _failures("get"):
+            try:
+                if max_bytes is None:
+                    return bytes(await self._op.read(key))
+                size = (await self._op.stat(key)).content_length
+                if size > max_bytes:
+                    raise ObjectTooLarge(f"{size} bytes at {key!r}, more than {max_bytes}")
+                # exactly the size just seen: an object replaced since reads short (an error)
+                # or is cut to it, and the caller's checks refuse what that leaves
+                return bytes(await self._op.read(key, size=size)) if size else b""
+            except odx.NotFound:
+                return None
 
     async def delete(self, key: str) -> None:
         check_key(key)
-        try:
+        with _failures("delete"):
             await self._op.delete(key)  # S3 answers 204 for a missing key too
-        except _OPENDAL_ERRORS as exc:
-            raise StorageError(f"S3 delete failed: {type(exc).__name__}") from exc
 
     async def upload_url(
         self, key: str, content_type: str, byte_size: int, expires_at: dt.datetime
     ) -> tuple[str, dict[str, str]]:
         """A presigned PUT that pins the content type (not the size: see the module doc)."""
-        check_key(key)
-        _check_content_type(content_type)
-        if byte_size <= 0:
-            raise ValueError("byte_size must be positive")
-        lifetime = _lifetime_s(expires_at)
-        try:
+        lifetime = _check_upload(key, content_type, byte_size, expires_at)
+        with _failures("presign"):
             req = await self._op.presign_write(key, lifetime, content_type=content_type)
-        except _OPENDAL_ERRORS as exc:
-            raise StorageError(f"S3 presign failed: {type(exc).__name__}") from exc
         return req.url, dict(req.headers)
 
     async def download_url(self, key: str, expires_at: dt.datetime) -> str:
         check_key(key)
         lifetime = _lifetime_s(expires_at)
-        try:
+        with _failures("presign"):
             req = await self._op.presign_read(key, lifetime)
-        except _OPENDAL_ERRORS as exc:
-            raise StorageError(f"S3 presign failed: {type(exc).__name__}") from exc
         return req.url
 
     async def aclose(self) -> None:
@@ -351,10 +366,6 @@ def storage_from_settings(
         missing = [name for name, value in given.items() if not value]
         raise StorageConfigError("ANJU_STORAGE=s3 needs " + ", ".join(missing))
     return S3Storage(
-        s3_endpoint,
-        s3_bucket,
-        s3_access_key,
-        s3_secret_key,
-        s3_region,
+        s3_endpoint, s3_bucket, s3_access_key, s3_secret_key, s3_region,
         virtual_host_style=s3_virtual_host_style,
-    )
+    )  # fmt: skip
