@@ -111,8 +111,8 @@ class Storage(Protocol):
     async def put(self, key: str, data: bytes, content_type: str) -> None: ...
 
     async def get(self, key: str, *, max_bytes: int | None = None) -> bytes | None:
-        """The stored bytes, or None if nothing is stored at key; ObjectTooLarge, with no more
-        than max_bytes + 1 read, if there are more than max_bytes."""
+        """The stored bytes, or None if nothing is stored at key; ObjectTooLarge if there are
+        more than max_bytes, read no further than that."""
         ...
 
     async def delete(self, key: str) -> None:
