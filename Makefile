@@ -1,4 +1,4 @@
-# Anju: every target installs what it needs itself (virtualenv, packages, FerretDB).
+# Anju: every target installs what it needs itself (virtualenv, packages, FerretDB, versitygw).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -21,9 +21,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) -m devstack.run
 
-## Lint, types, then the whole test suite against FerretDB (or MONGODB_URI) and the simulator.
+## Lint, types, then the whole test suite against FerretDB (or MONGODB_URI), the simulator and
+## versitygw (the S3-compatible server of the storage tests).
 test: $(STAMP) check
 	$(PY) -m devstack.ferretdb_build
+	$(PY) -m devstack.versitygw
 	$(PY) -m devstack.browser
 	$(PY) -m pytest -q
 
