@@ -26,12 +26,19 @@ class Context:
     state: AppState
     viewer: Viewer
     request_id: str
+    # the database was down when the access token's session was to be checked
+    unavailable: bool = False
     # Set by strawberry from a WebSocket's connection_init payload.
     connection_params: dict[str, Any] | None = None
 
     @property
     def settings(self) -> Settings:
         return self.state.settings
+
+    @property
+    def client(self) -> str:
+        """The client's address (app/http.py), for per-address limits."""
+        return str(self.request.scope.get("state", {}).get("client_address", "-"))
 
     @property
     def deps(self) -> Deps:

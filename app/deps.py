@@ -16,6 +16,8 @@ from app.tokens import KeySet
 
 if TYPE_CHECKING:
     from app.services.card_outbox import CardOutbox
+    from app.services.sessions import AccessChecks
+    from app.services.sms import SmsOutbox
 
 
 @dataclass(frozen=True)
@@ -29,3 +31,7 @@ class Deps:
     live: LiveFeed
     # the card jobs waiting for the gateway (app/services/card_outbox.py)
     outbox: CardOutbox
+    # text messages waiting for the SMS provider (app/services/sms.py)
+    sms: SmsOutbox
+    # whether an access token's session is live (app/services/sessions.py)
+    access: AccessChecks

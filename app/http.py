@@ -24,22 +24,44 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
 EXPLAIN_HEADER = b"x-anju-capture-commands"
 
 
-class RequestContext:
-    """Gives each request an id (X-Request-Id) and a round-trip counter. Where
-    `capture_commands` is on (ANJU_BENCH_ROUTES, never in production), a request that sends
-    the `X-Anju-Capture-Commands` header also gets the commands themselves kept, for the
-    benchmark to explain; the others do not pay for it."""
+def client_address(scope: Scope, trusted_proxies: int) -> str:
+    """The address of whoever sent the request: the socket's peer, or, behind
+    `trusted_proxies` proxies that each append the address they got the request from to
+    X-Forwarded-For, the entry that many from its end. Entries further left are whatever the
+    client wrote, never trusted."""
+    peer = scope.get("client")
+    address = str(peer[0]) if peer else "-"
+    if trusted_proxies <= 0:
+        return address
+    forwarded: list[str] = []
+    for name, value in scope.get("headers", ()):
+        if name.lower() == b"x-forwarded-for":
+            forwarded += [part.strip() for part in value.decode("latin-1").split(",")]
+    hops = [address, *reversed([f for f in forwarded if f])]
+    return hops[min(trusted_proxies, len(hops) - 1)][:64]
 
-    def __init__(self, app: ASGIApp, capture_commands: bool = False) -> None:
+
+class RequestContext:
+    """Gives each request an id (X-Request-Id), its client's address and a round-trip
+    counter. Where `capture_commands` is on (ANJU_BENCH_ROUTES, never in production), a
+    request that sends the `X-Anju-Capture-Commands` header also gets the commands
+    themselves kept, for the benchmark to explain; the others do not pay for it."""
+
+    def __init__(
+        self, app: ASGIApp, capture_commands: bool = False, trusted_proxies: int = 0
+    ) -> None:
         self.app = app
         self.capture_commands = capture_commands
+        self.trusted_proxies = trusted_proxies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in {"http", "websocket"}:
             await self.app(scope, receive, send)
             return
         request_id = secrets.token_hex(8)
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["client_address"] = client_address(scope, self.trusted_proxies)
         capture = self.capture_commands and any(
             name == EXPLAIN_HEADER for name, _ in scope.get("headers", ())
         )

@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from bson import ObjectId
+from graphql import ExecutionResult, GraphQLError
+from pymongo.errors import PyMongoError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -25,8 +27,10 @@ from strawberry.types.unset import UNSET, UnsetType
 from app import workers
 from app.clients.gateway import GatewayClient
 from app.clients.payments import PaymentsClient
+from app.clients.sms import SmsClient
 from app.context import Context
 from app.deps import Deps
+from app.errors import Code
 from app.http import BodyLimit, RequestContext, RequestTimeout
 from app.live import LiveFeed
 from app.passwords import Passwords
@@ -34,9 +38,11 @@ from app.routes import http_routes
 from app.schema import build_schema
 from app.services import accounts
 from app.services.card_outbox import CardOutbox
+from app.services.sessions import AccessChecks
+from app.services.sms import SmsOutbox
 from app.settings import Settings, load_settings
 from app.state import AppState
-from app.store import make_client, open_store
+from app.store import make_client, open_store, uncounted
 from app.tokens import InvalidToken, KeySet
 from app.viewer import ANONYMOUS, Role, Scope, Viewer
 
@@ -56,6 +62,8 @@ def viewer_from_token(keys: KeySet, token: str | None) -> Viewer:
             scope=Scope(
                 town=scope.get("town"), community=scope.get("community"), grid=scope.get("grid")
             ),
+            session_id=ObjectId(claims["sid"]),
+            expires_at=float(claims["exp"]),
         )
     except (ValueError, TypeError, KeyError) as exc:
         raise InvalidToken("bad claims") from exc
@@ -67,18 +75,36 @@ def _bearer(request: Request | WebSocket) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+async def checked_viewer(state: AppState, token: str | None) -> Viewer:
+    """The viewer a token proves, once its session is found live and its account active;
+    ANONYMOUS without a token; `token_invalid` for any token that fails (and every
+    operation then answers UNAUTHENTICATED)."""
+    try:
+        viewer = viewer_from_token(state.keys, token)
+    except InvalidToken:
+        return Viewer(token_invalid=True)
+    deps = state.ready_deps
+    if viewer.signed_in and deps is not None:
+        with uncounted():
+            if not await deps.access.allowed(viewer):
+                return Viewer(token_invalid=True)
+    return viewer
+
+
 class AnjuGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state: AppState = request.app.state.anju
+        unavailable = False
         try:
-            viewer = viewer_from_token(state.keys, _bearer(request))
-        except InvalidToken:
-            viewer = Viewer(token_invalid=True)
+            viewer = await checked_viewer(state, _bearer(request))
+        except PyMongoError:  # the session cannot be checked: not the caller's fault
+            viewer, unavailable = ANONYMOUS, True
         return Context(
             request=request,
             state=state,
             viewer=viewer,
             request_id=request.scope.get("state", {}).get("request_id", "-"),
+            unavailable=unavailable,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
@@ -93,17 +119,41 @@ class AnjuGraphQL(GraphQL[Context, None]):
         if not isinstance(token, str) or not token:
             raise ConnectionRejectionError({"message": "An access token is required."})
         try:
-            context.viewer = viewer_from_token(context.state.keys, token)
-        except InvalidToken as exc:
-            raise ConnectionRejectionError({"message": "Invalid access token."}) from exc
+            viewer = await checked_viewer(context.state, token)
+        except PyMongoError as exc:
+            raise ConnectionRejectionError({"message": "Try again in a moment."}) from exc
+        if viewer.token_invalid:
+            raise ConnectionRejectionError({"message": "Invalid access token."})
+        context.viewer = viewer
         return UNSET
+
+    async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
+        """A request whose token failed verification is refused whole: an app must learn
+        that its session ended (and refresh or log in), not be served as anonymous."""
+        context: Context = kwargs["context"] if "context" in kwargs else args[3]
+        if context.unavailable:
+            return _refused(
+                "The database is unavailable; try again shortly.", Code.SERVICE_UNAVAILABLE
+            )
+        if context.viewer.token_invalid:
+            return _refused(
+                "The access token is invalid or expired, or its session has ended.",
+                Code.UNAUTHENTICATED,
+            )
+        return await super().execute_operation(*args, **kwargs)
+
+
+def _refused(message: str, code: str) -> ExecutionResult:
+    return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": code})])
 
 
 async def _prepare_database(state: AppState) -> None:
     """Opens the store (the engine found, the indexes ensured), the first admin, the
     services' Deps and the workers; retries until the database answers, so Anju starts (and
     /healthz answers) while the database is still down."""
-    passwords = Passwords(state.settings.password_hash_memory_kib)
+    passwords = Passwords(
+        state.settings.password_hash_memory_kib, state.settings.password_checks_per_worker
+    )
     delay = 0.5
     while True:
         try:
@@ -125,6 +175,8 @@ async def _prepare_database(state: AppState) -> None:
         payments=state.payments,
         live=LiveFeed(state.db),
         outbox=CardOutbox(store, state.gateway),
+        sms=SmsOutbox(store, state.sms),
+        access=AccessChecks(store, state.settings.access_check_cache_s),
     )
     state.tasks += workers.start(deps)
     state.ready_deps = deps
@@ -152,6 +204,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             keys=keys,
             gateway=GatewayClient(settings),
             payments=PaymentsClient(settings),
+            sms=SmsClient(settings),
         )
         app.state.anju = state
         preparing = asyncio.create_task(_prepare_database(state))
@@ -170,6 +223,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await state.ready_deps.live.close()
             await state.gateway.aclose()
             await state.payments.aclose()
+            await state.sms.aclose()
             await state.client.close()
 
     routes = [
@@ -178,7 +232,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *http_routes(settings),
     ]
     middleware = [
-        Middleware(RequestContext, capture_commands=settings.bench_routes),
+        Middleware(
+            RequestContext,
+            capture_commands=settings.bench_routes,
+            trusted_proxies=settings.trusted_proxies,
+        ),
         Middleware(BodyLimit, limit=settings.max_body_bytes),
         Middleware(RequestTimeout, seconds=settings.request_timeout_s),
     ]

@@ -17,6 +17,7 @@ DEV_GATEWAY_TOKEN = "dev-only-gateway-token"
 DEV_GATEWAY_WEBHOOK_SECRET = "dev-only-gateway-webhook-secret"
 DEV_PAYMENTS_TOKEN = "dev-only-payments-token"
 DEV_PAYMENTS_WEBHOOK_SECRET = "dev-only-payments-webhook-secret"
+DEV_SMS_TOKEN = "dev-only-sms-token"
 DEV_ID_NUMBER_KEY = "ZGV2LW9ubHktaWQtbnVtYmVyLWtleS0zMi1ieXRlcyE="  # 32 bytes, base64
 DEV_URL_SIGNING_KEY = "dev-only-url-signing-key"
 DEV_ADMIN_PHONE = "13800000000"
@@ -27,6 +28,7 @@ _DEV_SECRETS = {
     "GATEWAY_WEBHOOK_SECRET": DEV_GATEWAY_WEBHOOK_SECRET,
     "PAYMENTS_TOKEN": DEV_PAYMENTS_TOKEN,
     "PAYMENTS_WEBHOOK_SECRET": DEV_PAYMENTS_WEBHOOK_SECRET,
+    "SMS_TOKEN": DEV_SMS_TOKEN,
     "ANJU_ID_NUMBER_KEY": DEV_ID_NUMBER_KEY,
     "ANJU_URL_SIGNING_KEY": DEV_URL_SIGNING_KEY,
     "ANJU_ADMIN_PASSWORD": DEV_ADMIN_PASSWORD,
@@ -83,6 +85,8 @@ class Settings:
     payments_url: str = "http://127.0.0.1:8100"
     payments_token: str = DEV_PAYMENTS_TOKEN
     payments_webhook_secret: str = DEV_PAYMENTS_WEBHOOK_SECRET
+    sms_url: str = "http://127.0.0.1:8100"
+    sms_token: str = DEV_SMS_TOKEN
     # JSON Web Keys: a directory of Ed25519 PEM keys; the newest signs, all verify.
     jwt_keys_dir: Path = ROOT / ".dev-keys"
     jwt_issuer: str = "https://anju.local"
@@ -103,6 +107,27 @@ class Settings:
     door_rate_window_s: int = 60
     # argon2id memory cost; lower only outside production (the test suite's accounts)
     password_hash_memory_kib: int = 64 * 1024
+    # password checks one worker runs at once; more are refused (RATE_LIMITED), never queued
+    password_checks_per_worker: int = 4
+    # sessions: an absolute lifetime from log-in, whatever the refreshes; how long a worker
+    # trusts its last look at a session (a revoked one's tokens stop within this)
+    session_max_age_s: int = 30 * 24 * 3600
+    access_check_cache_s: float = 20.0
+    # how many proxies in front of Anju append to X-Forwarded-For (0: the socket's peer is
+    # the client)
+    trusted_proxies: int = 0
+    # phone codes: a new one for the same phone and purpose after this long; at most this
+    # many per phone an hour
+    phone_code_cooldown_s: int = 60
+    phone_codes_per_hour: int = 5
+    # log-in, sign-up, code and reset attempts per window: per phone, per client address,
+    # and for the whole service
+    auth_window_s: int = 15 * 60
+    auth_attempts_per_phone: int = 20
+    auth_attempts_per_address: int = 50
+    auth_attempts_overall: int = 20_000
+    # how long a tenant has to accept a lease sent to their phone
+    lease_invitation_ttl_s: int = 14 * 24 * 3600
     expose_metrics: bool = True
     bench_routes: bool = False
     dev_defaults_used: tuple[str, ...] = field(default_factory=tuple)
@@ -139,9 +164,21 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             )
         if not env.get("MONGODB_URI"):
             raise SettingsError("ANJU_ENV=production needs MONGODB_URI")
-        for name in ("GATEWAY_URL", "PAYMENTS_URL", "ANJU_PUBLIC_URL", "ANJU_JWT_KEYS_DIR"):
+        for name in (
+            "GATEWAY_URL",
+            "PAYMENTS_URL",
+            "SMS_URL",
+            "ANJU_PUBLIC_URL",
+            "ANJU_JWT_KEYS_DIR",
+        ):
             if not env.get(name):
                 raise SettingsError(f"ANJU_ENV=production needs {name}")
+
+    # strict in production; generous where one machine runs an automated end-to-end pass
+    # (dozens of sign-ups, codes and log-ins a minute from one address)
+    def limit(name: str, strict: int, generous: int) -> int:
+        return _int(env, name, strict if production else generous)
+
     hash_memory = _int(env, "ANJU_PASSWORD_HASH_MEMORY_KIB", 64 * 1024)
     if production and hash_memory < 64 * 1024:
         raise SettingsError("ANJU_ENV=production needs ANJU_PASSWORD_HASH_MEMORY_KIB >= 65536")
@@ -165,6 +202,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         payments_url=env.get("PAYMENTS_URL", f"http://127.0.0.1:{sim_port}").rstrip("/"),
         payments_token=env.get("PAYMENTS_TOKEN") or DEV_PAYMENTS_TOKEN,
         payments_webhook_secret=env.get("PAYMENTS_WEBHOOK_SECRET") or DEV_PAYMENTS_WEBHOOK_SECRET,
+        sms_url=env.get("SMS_URL", f"http://127.0.0.1:{sim_port}").rstrip("/"),
+        sms_token=env.get("SMS_TOKEN") or DEV_SMS_TOKEN,
         jwt_keys_dir=Path(keys_dir) if keys_dir else ROOT / ".dev-keys",
         jwt_issuer=env.get("ANJU_JWT_ISSUER", "https://anju.local"),
         jwt_audience=env.get("ANJU_JWT_AUDIENCE", "anju-api"),
@@ -182,6 +221,17 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         door_rate_limit=_int(env, "ANJU_DOOR_RATE_LIMIT", 10),
         door_rate_window_s=_int(env, "ANJU_DOOR_RATE_WINDOW_S", 60),
         password_hash_memory_kib=hash_memory,
+        password_checks_per_worker=_int(env, "ANJU_PASSWORD_CHECKS_PER_WORKER", 4),
+        session_max_age_s=_int(env, "ANJU_SESSION_MAX_AGE_S", 30 * 24 * 3600),
+        access_check_cache_s=float(env.get("ANJU_ACCESS_CHECK_CACHE_S") or 20),
+        trusted_proxies=_int(env, "ANJU_TRUSTED_PROXIES", 0),
+        phone_code_cooldown_s=limit("ANJU_PHONE_CODE_COOLDOWN_S", 60, 0),
+        phone_codes_per_hour=limit("ANJU_PHONE_CODES_PER_HOUR", 5, 1000),
+        auth_window_s=_int(env, "ANJU_AUTH_WINDOW_S", 15 * 60),
+        auth_attempts_per_phone=limit("ANJU_AUTH_ATTEMPTS_PER_PHONE", 20, 1000),
+        auth_attempts_per_address=limit("ANJU_AUTH_ATTEMPTS_PER_ADDRESS", 50, 100_000),
+        auth_attempts_overall=limit("ANJU_AUTH_ATTEMPTS_OVERALL", 20_000, 1_000_000),
+        lease_invitation_ttl_s=_int(env, "ANJU_LEASE_INVITATION_TTL_S", 14 * 24 * 3600),
         expose_metrics=_bool(env, "ANJU_EXPOSE_METRICS", not production),
         bench_routes=_bool(env, "ANJU_BENCH_ROUTES", False) and not production,
         dev_defaults_used=used_defaults,

@@ -12,6 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from app.clients.gateway import GatewayClient
 from app.clients.payments import PaymentsClient
+from app.clients.sms import SmsClient
 from app.deps import Deps
 from app.errors import UnavailableError
 from app.settings import Settings
@@ -26,6 +27,7 @@ class AppState:
     keys: KeySet
     gateway: GatewayClient
     payments: PaymentsClient
+    sms: SmsClient
     # set by the lifespan once the database answers and its indexes exist
     ready_deps: Deps | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)

@@ -47,6 +47,9 @@ class Viewer:
     account_id: ObjectId | None = None
     role: Role | None = None
     scope: Scope = Scope()
+    # the session the access token belongs to, and when the token expires (unix seconds)
+    session_id: ObjectId | None = None
+    expires_at: float | None = None
     # A token was sent but failed verification: the caller is anonymous, and told why
     # wherever sign-in is needed (so the app knows to refresh).
     token_invalid: bool = False

@@ -1,5 +1,7 @@
 """Demo data for `make run`, loaded through the public GraphQL API (as an app would), and
-idempotently: running it twice leaves one copy of everything."""
+idempotently: running it twice leaves one copy of everything. Phones are confirmed as their
+owners would: with the codes the simulator's SMS provider received (devstack/sim_sms.py);
+tenants accept their leases in the app."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 import httpx
 
 from app.settings import Settings
+from devstack.sim_sms import messages, newest_code
 
 DEMO_PASSWORD = "anju-demo-2026"
 
@@ -38,8 +41,9 @@ DEMO_ACCOUNTS = [
 
 
 class DemoClient:
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, sim_url: str) -> None:
         self.http = httpx.Client(base_url=base_url, timeout=30)
+        self.sim_url = sim_url
 
     def gql(
         self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
@@ -53,11 +57,29 @@ class DemoClient:
         data: dict[str, Any] = body["data"]
         return data
 
+    def phone_code(self, phone: str, purpose: str) -> str:
+        """A code requested for `phone`, read from the phone (the simulator's SMS inbox)."""
+        known = len(messages(self.http, self.sim_url, phone))
+        self.gql(
+            "mutation($i: RequestPhoneCodeInput!) { requestPhoneCode(input: $i) { sent } }",
+            {"i": {"phone": phone, "purpose": purpose}},
+        )
+        return newest_code(self.http, self.sim_url, phone, after=known)
+
     def log_in(self, phone: str, password: str) -> str | None:
+        """The account's access token; None if it does not log in. An account an admin made
+        confirms its phone on the way (a code, and the password), as its owner would."""
+        given = {"phone": phone, "password": password}
         payload = self.gql(
             "mutation($i: LogInInput!) { logIn(input: $i) { accessToken userErrors { code } } }",
-            {"i": {"phone": phone, "password": password}},
+            {"i": given},
         )["logIn"]
+        if [e["code"] for e in payload["userErrors"]] == ["PHONE_VERIFICATION_REQUIRED"]:
+            given["phoneCode"] = self.phone_code(phone, "LOG_IN")
+            payload = self.gql(
+                "mutation($i: LogInWithCodeInput!) { logInWithCode(input: $i) { accessToken } }",
+                {"i": given},
+            )["logInWithCode"]
         token: str | None = payload["accessToken"]
         return token
 
@@ -80,6 +102,7 @@ def _ensure_accounts(client: DemoClient, settings: Settings) -> dict[str, str]:
                             "name": acc.name,
                             "phone": acc.phone,
                             "password": DEMO_PASSWORD,
+                            "phoneCode": client.phone_code(acc.phone, "SIGN_UP"),
                         }
                     },
                 )
@@ -106,7 +129,7 @@ def _ensure_accounts(client: DemoClient, settings: Settings) -> dict[str, str]:
 
 def load_demo(base_url: str, settings: Settings) -> str:
     """Loads the demo data; returns a summary to print."""
-    client = DemoClient(base_url)
+    client = DemoClient(base_url, f"http://127.0.0.1:{settings.sim_port}")
     _wait_ready(client)
     tokens = _ensure_accounts(client, settings)
     places = ensure_demo_properties(client, tokens)
@@ -450,6 +473,9 @@ _ROOM_LEASES = """{ myProperties(first: 100) { edges { node { name
   rooms(first: 100) { edges { node { id number activeLease { id } } } } } } } }"""
 _START_LEASE = """mutation($i: StartLeaseInput!) { startLease(input: $i) {
   lease { id } userErrors { code message } } }"""
+_MY_LEASES = "{ myLeases { id tenantAcceptedAt } }"
+_ACCEPT = """mutation($i: AcceptLeaseInput!) { acceptLease(input: $i) {
+  lease { id } userErrors { code message } } }"""
 
 
 def ensure_demo_leases(client: DemoClient, tokens: dict[str, str]) -> int:
@@ -500,7 +526,19 @@ def ensure_demo_leases(client: DemoClient, tokens: dict[str, str]) -> int:
         if codes and codes[0] not in {"ROOM_OCCUPIED", "ALREADY_REGISTERED"}:
             raise RuntimeError(f"demo lease: {payload['userErrors']}")
         started += not codes
+    _accept_demo_leases(client, tokens)
     return started
+
+
+def _accept_demo_leases(client: DemoClient, tokens: dict[str, str]) -> None:
+    """Each demo tenant accepts, in the app, the leases sent to their phone."""
+    for phone in {spec.tenant_phone for spec in DEMO_LEASES}:
+        token = tokens.get(phone)
+        if not token:
+            continue
+        for lease in client.gql(_MY_LEASES, token=token)["myLeases"]:
+            if lease["tenantAcceptedAt"] is None:
+                client.gql(_ACCEPT, {"i": {"leaseId": lease["id"]}}, token=token)
 
 
 # --- rent: paid, partly paid and overdue invoices (rent issue) ------------------------------

@@ -16,7 +16,9 @@ ROOMS = """{ myProperties(first: 5) { edges { node { name rooms(first: 50) { edg
 
 def main() -> int:
     settings = load_settings()
-    client = DemoClient(f"http://127.0.0.1:{settings.port}")
+    client = DemoClient(
+        f"http://127.0.0.1:{settings.port}", f"http://127.0.0.1:{settings.sim_port}"
+    )
     landlord = next(a for a in DEMO_ACCOUNTS if a.role == "LANDLORD")
     token = client.log_in(landlord.phone, DEMO_PASSWORD)
     if token is None:

@@ -253,6 +253,8 @@ def account_doc(oid: ObjectId, name: str, phone: str, password_hash: str, at: dt
         "phone": phone,
         "password_hash": password_hash,
         "scope": None,
+        "status": "ACTIVE",
+        "phone_verified_at": at,
         "created_at": at,
     }
 

@@ -156,6 +156,8 @@ class CityResidents:
                 "phone": f"18{self.tenants:09d}",
                 "password_hash": self._password_hash,
                 "scope": None,
+                "status": "ACTIVE",
+                "phone_verified_at": signed,
                 "created_at": signed,
             }
             rent = room["monthly_rent_fen"]
@@ -170,6 +172,12 @@ class CityResidents:
                 at=signed,
                 oid=_oid(rng, signed),
             )
+            # invited by phone and accepted when it was signed (app/services/lease_invitations.py)
+            lease |= {
+                "invited_phone": tenant["phone"],
+                "invited_at": signed,
+                "invitation_expires_at": signed + dt.timedelta(days=14),
+            }
             valid_from, valid_until = cards.lease_window(lease["start_date"], lease["end_date"])
             count = rng.choices(sizes, size_weights)[0]
             for i in range(count):

@@ -186,7 +186,7 @@ def main() -> None:
         anju = start_anju(aport, env, workers=args.workers, log_path=workdir / "anju.log")
         procs.append(anju)
         base = f"http://127.0.0.1:{aport}"
-        work = build_workload(base)
+        work = build_workload(base, f"http://127.0.0.1:{sport}")
         report = asyncio.run(
             soak(
                 base,

@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from devstack.sim_sms import messages, newest_code
+
 PASSWORD = "workload-password"
 SEARCH = """query($f: ListingFilter, $s: ListingSort, $after: String) {
   listings(filter: $f, sort: $s, first: 20, after: $after) { totalCount
@@ -40,10 +42,13 @@ class Workload:
     # access tokens (15 minutes) expire, as the apps refresh theirs
     accounts: dict[str, tuple[str, str]] = field(default_factory=dict)  # token -> role, phone
     logged_in_at: float = field(default_factory=time.monotonic)  # the oldest token's age
+    sim_url: str = ""  # the phones' SMS inbox (the simulator), for sign-up codes
 
     def log_in_again(self, base: str) -> None:
         with httpx.Client(base_url=base, timeout=300) as client:
-            fresh = {old: _account(client, *who) for old, who in self.accounts.items()}
+            fresh = {
+                old: _account(client, self.sim_url, *who) for old, who in self.accounts.items()
+            }
         self.accounts = {fresh[old]: who for old, who in self.accounts.items()}
         self.landlords = [fresh[t] for t in self.landlords]
         self.tenants = [fresh[t] for t in self.tenants]
@@ -84,7 +89,22 @@ def _mutate(
     return payload
 
 
-def _account(client: httpx.Client, role: str, phone: str) -> str:
+def _account(client: httpx.Client, sim_url: str, role: str, phone: str) -> str:
+    """The access token of the account of `phone`: logged in, or signed up first with the
+    code the phone received (the simulator's SMS inbox)."""
+    token = _post(
+        client,
+        "mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }",
+        {"i": {"phone": phone, "password": PASSWORD}},
+    )["logIn"]["accessToken"]
+    if token:
+        return str(token)
+    known = len(messages(client, sim_url, phone))
+    _post(
+        client,
+        "mutation($i: RequestPhoneCodeInput!) { requestPhoneCode(input: $i) { sent } }",
+        {"i": {"phone": phone, "purpose": "SIGN_UP"}},
+    )
     payload = _post(
         client,
         "mutation($i: SignUpInput!) { signUp(input: $i) { accessToken userErrors { code } } }",
@@ -94,6 +114,7 @@ def _account(client: httpx.Client, role: str, phone: str) -> str:
                 "name": f"{role.title()} {phone[-4:]}",
                 "phone": phone,
                 "password": PASSWORD,
+                "phoneCode": newest_code(client, sim_url, phone, after=known),
             }
         },
     )["signUp"]
@@ -116,13 +137,15 @@ def _id_number(seq: int) -> str:
     return body + check
 
 
-def build_workload(base: str, landlords: int = 4, rooms: int = 6, seed: int = 7) -> Workload:
+def build_workload(
+    base: str, sim_url: str, landlords: int = 4, rooms: int = 6, seed: int = 7
+) -> Workload:
     rng = random.Random(seed)
-    work = Workload()
+    work = Workload(sim_url=sim_url)
     towns = [("松门镇", "松门村"), ("松门镇", "淋川村"), ("箬横镇", "箬横村")]
     with httpx.Client(base_url=base, timeout=300) as client:
         for li in range(landlords):
-            token = _account(client, "LANDLORD", f"1370000{li:04d}")
+            token = _account(client, sim_url, "LANDLORD", f"1370000{li:04d}")
             work.accounts[token] = ("LANDLORD", f"1370000{li:04d}")
             work.landlords.append(token)
             town, community = towns[li % len(towns)]
@@ -199,10 +222,10 @@ def build_workload(base: str, landlords: int = 4, rooms: int = 6, seed: int = 7)
                     )
                 else:
                     phone = f"1360000{li:02d}{r:02d}"
-                    tenant = _account(client, "TENANT", phone)
+                    tenant = _account(client, sim_url, "TENANT", phone)
                     work.accounts[tenant] = ("TENANT", phone)
                     work.tenants.append(tenant)
-                    _mutate(
+                    lease = _mutate(
                         client,
                         "startLease",
                         """mutation($i: StartLeaseInput!) {
@@ -226,6 +249,14 @@ def build_workload(base: str, landlords: int = 4, rooms: int = 6, seed: int = 7)
                             }
                         },
                         token,
+                    )["lease"]["id"]
+                    _mutate(
+                        client,
+                        "acceptLease",
+                        """mutation($i: AcceptLeaseInput!) {
+                      acceptLease(input: $i) { lease { id } userErrors { code } } }""",
+                        {"i": {"leaseId": lease}},
+                        tenant,
                     )
     work.ops = [
         (40, _search(work)),

@@ -8,11 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from app.settings import SettingsError
-
-# Development-only secret, clearly named (like app.settings.DEV_GATEWAY_TOKEN): refused in
-# production.
-DEV_SMS_TOKEN = "dev-only-sms-token"
+from app.settings import DEV_SMS_TOKEN, SettingsError
 
 
 def load_sms_token(environ: Mapping[str, str] | None = None) -> str:

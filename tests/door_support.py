@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from tests.support import Caller, sim_post
+from tests.support import Caller, accept_lease, sim_post
 
 _serial = itertools.count(1)
 
@@ -147,7 +147,7 @@ def building(landlord: Caller) -> Building:
 
 
 def start_lease(landlord: Caller, room_id: str, tenant: Caller, **over: Any) -> dict[str, Any]:
-    """An active lease from today for a year, the tenant its only occupant."""
+    """An active lease from today for a year, the tenant its only occupant, accepted."""
     today = dt.datetime.now(dt.UTC).date()
     lease: dict[str, Any] = landlord.mutate(
         "startLease",
@@ -168,6 +168,7 @@ def start_lease(landlord: Caller, room_id: str, tenant: Caller, **over: Any) -> 
             }
         },
     )["lease"]
+    accept_lease(tenant, lease["id"])
     return lease
 
 

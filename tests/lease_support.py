@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from tests.support import Caller
+from tests.support import Caller, accept_lease
 
 _serial = itertools.count(1)
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -174,9 +174,11 @@ def lease_input(
 
 
 def start_lease(landlord: Caller, room: str, tenant: Caller, **over: Any) -> dict[str, Any]:
+    """The landlord's lease (as startLease answered it), which the tenant then accepts."""
     lease: dict[str, Any] = landlord.mutate(
         "startLease", START_LEASE, {"input": lease_input(room, tenant, **over)}
     )["lease"]
+    accept_lease(tenant, lease["id"])
     return lease
 
 

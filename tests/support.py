@@ -74,6 +74,11 @@ class Caller:
         assert body.get("errors"), f"expected errors, got {body}"
         return [e.get("extensions", {}).get("code") for e in body["errors"]]
 
+    def codes(self, query: str, variables: dict[str, Any] | None = None) -> list[str]:
+        """The error codes of a query, empty when it succeeds (for waits on a change)."""
+        body = self.post(query, variables)
+        return [e.get("extensions", {}).get("code") for e in body.get("errors") or []]
+
     def mutate(self, name: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         """A mutation's payload, which must have no userErrors."""
         payload = self.data(query, variables)[name]
@@ -93,6 +98,7 @@ class Api:
     client: httpx.Client
     admin_phone: str
     admin_password: str
+    sim_url: str = ""
 
     def post(
         self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
@@ -110,10 +116,35 @@ class Api:
     def anonymous(self) -> Caller:
         return Caller(self)
 
-    def log_in(self, phone: str, password: str) -> Caller:
-        payload = Caller(self).mutate(
-            "logIn", LOG_IN, {"input": {"phone": phone, "password": password}}
+    def move_clock(self, seconds: float) -> None:
+        """Moves Anju's clock `seconds` ahead of the real one (ANJU_ENV=test only); every test
+        starts with it at the real time."""
+        response = self.client.post(f"{self.base_url}/test/clock", json={"offsetSeconds": seconds})
+        response.raise_for_status()
+
+    def phone_code(self, phone: str, purpose: str = "SIGN_UP") -> str:
+        """A code requested for `phone`, read from the phone (the simulator's SMS inbox)."""
+        from app.validation import normalize_phone
+        from devstack.sim_sms import messages, newest_code
+
+        number = normalize_phone(phone) or phone
+        known = len(messages(self.client, self.sim_url, number))
+        Caller(self).mutate(
+            "requestPhoneCode", REQUEST_CODE, {"input": {"phone": phone, "purpose": purpose}}
         )
+        return newest_code(self.client, self.sim_url, number, after=known)
+
+    def log_in(self, phone: str, password: str) -> Caller:
+        """Logs in; an account whose phone is not confirmed yet (an admin made it) confirms
+        it on the way, with a code from the phone and the password, as its owner would."""
+        given = {"phone": phone, "password": password}
+        payload = Caller(self).data(LOG_IN, {"input": given})["logIn"]
+        if [e["code"] for e in payload["userErrors"]] == ["PHONE_VERIFICATION_REQUIRED"]:
+            code = self.phone_code(phone, "LOG_IN")
+            payload = Caller(self).mutate(
+                "logInWithCode", LOG_IN_WITH_CODE, {"input": {**given, "phoneCode": code}}
+            )
+        assert payload["userErrors"] == [], payload["userErrors"]
         return Caller(
             self,
             payload["accessToken"],
@@ -130,12 +161,21 @@ class Api:
             self._admin = self.log_in(self.admin_phone, self.admin_password)
         return self._admin
 
-    def sign_up(self, role: str, name: str = "Test User") -> Caller:
-        phone, password = next_phone(), "correct horse battery"
+    def sign_up(self, role: str, name: str = "Test User", phone: str | None = None) -> Caller:
+        phone, password = phone or next_phone(), "correct horse battery"
+        code = self.phone_code(phone)
         payload = Caller(self).mutate(
             "signUp",
             SIGN_UP,
-            {"input": {"role": role, "name": name, "phone": phone, "password": password}},
+            {
+                "input": {
+                    "role": role,
+                    "name": name,
+                    "phone": phone,
+                    "password": password,
+                    "phoneCode": code,
+                }
+            },
         )
         return Caller(
             self,
@@ -179,6 +219,10 @@ SIGN_UP = f"""mutation($input: SignUpInput!) {{ signUp(input: $input) {{
   accessToken refreshToken expiresIn {ACCOUNT_FIELDS} userErrors {{ field message code }} }} }}"""
 LOG_IN = f"""mutation($input: LogInInput!) {{ logIn(input: $input) {{
   accessToken refreshToken expiresIn {ACCOUNT_FIELDS} userErrors {{ field message code }} }} }}"""
+LOG_IN_WITH_CODE = f"""mutation($input: LogInWithCodeInput!) {{ logInWithCode(input: $input) {{
+  accessToken refreshToken expiresIn {ACCOUNT_FIELDS} userErrors {{ field message code }} }} }}"""
+REQUEST_CODE = """mutation($input: RequestPhoneCodeInput!) { requestPhoneCode(input: $input) {
+  sent retryAfterSeconds userErrors { field message code } } }"""
 REFRESH = f"""mutation($input: RefreshSessionInput!) {{ refreshSession(input: $input) {{
   accessToken refreshToken expiresIn {ACCOUNT_FIELDS} userErrors {{ field message code }} }} }}"""
 LOG_OUT = """mutation($input: LogOutInput!) { logOut(input: $input) {
@@ -186,6 +230,16 @@ LOG_OUT = """mutation($input: LogOutInput!) { logOut(input: $input) {
 CREATE_ACCOUNT = f"""mutation($input: CreateAccountInput!) {{ createAccount(input: $input) {{
   {ACCOUNT_FIELDS} userErrors {{ field message code }} }} }}"""
 ME = "{ me { id role name phone } }"
+ACCEPT_LEASE = """mutation($input: AcceptLeaseInput!) { acceptLease(input: $input) {
+  lease { id tenantAcceptedAt } userErrors { field message code } } }"""
+
+
+def accept_lease(tenant: Caller, lease_id: str) -> dict[str, Any]:
+    """The tenant accepts, in the app, the lease sent to their phone."""
+    lease: dict[str, Any] = tenant.mutate(
+        "acceptLease", ACCEPT_LEASE, {"input": {"leaseId": lease_id}}
+    )["lease"]
+    return lease
 
 
 class Subscription:

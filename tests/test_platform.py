@@ -14,7 +14,7 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
-from devstack.anju import start_anju, wait_until_ready
+from devstack.anju import start_anju, start_simulator, wait_until_ready
 from devstack.ferretdb import start_ferretdb
 from devstack.procs import free_port, stop
 from tests.conftest import Stack, _test_env
@@ -108,9 +108,11 @@ async def test_driver_smoke_against_the_real_server(stack: Stack) -> None:
 )
 def test_anju_survives_a_database_outage_without_restarting(http: httpx.Client) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="anju-outage-"))
-    fport, aport = free_port(), free_port()
-    env = _test_env(workdir, f"mongodb://127.0.0.1:{fport}/", "anju_outage", aport, free_port())
+    fport, aport, sport = free_port(), free_port(), free_port()
+    env = _test_env(workdir, f"mongodb://127.0.0.1:{fport}/", "anju_outage", aport, sport)
     ferret = anju = None
+    # the admin confirms their phone at the first log-in: the simulator's SMS provider
+    sim = start_simulator(sport, f"http://127.0.0.1:{aport}", env, workdir / "sim.log")
     try:
         # given Anju started while the database is down
         anju = start_anju(aport, env, log_path=workdir / "anju.log", wait_ready=False)
@@ -120,7 +122,9 @@ def test_anju_survives_a_database_outage_without_restarting(http: httpx.Client) 
         # when the database comes up
         ferret = start_ferretdb(fport, workdir / "db", workdir / "ferret.log")
         wait_until_ready(base)
-        api = Api(base, http, env["ANJU_ADMIN_PHONE"], env["ANJU_ADMIN_PASSWORD"])
+        api = Api(
+            base, http, env["ANJU_ADMIN_PHONE"], env["ANJU_ADMIN_PASSWORD"], env["GATEWAY_URL"]
+        )
         assert api.admin().data("{ me { role } }") == {"me": {"role": "ADMIN"}}
         # and goes down again
         stop(ferret)
@@ -137,6 +141,7 @@ def test_anju_survives_a_database_outage_without_restarting(http: httpx.Client) 
     finally:
         stop(anju)
         stop(ferret)
+        stop(sim)
 
 
 def test_production_refuses_development_defaults() -> None:
@@ -176,6 +181,8 @@ def test_production_needs_a_signing_key(tmp_path: Path) -> None:
             "GATEWAY_WEBHOOK_SECRET": "s1",
             "PAYMENTS_TOKEN": "t2",
             "PAYMENTS_WEBHOOK_SECRET": "s2",
+            "SMS_URL": "https://sms.example",
+            "SMS_TOKEN": "t3",
             "ANJU_URL_SIGNING_KEY": "k",
             "ANJU_ID_NUMBER_KEY": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0hISE=",
             "ANJU_ADMIN_PASSWORD": "a strong one",

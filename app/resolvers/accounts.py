@@ -1,24 +1,42 @@
-"""me, signUp, logIn, refreshSession, logOut, createAccount."""
+"""me, accounts; signUp, requestPhoneCode, logIn, logInWithCode, refreshSession, logOut,
+logOutEverywhere, changePassword, resetPassword; createAccount, setAccountStatus,
+updateAccountScope."""
 
 from __future__ import annotations
 
 import strawberry
 
 from app.context import Info
+from app.errors import UserInputError
+from app.ids import decode_id
 from app.schema.accounts import (
     Account,
     AccountPayload,
+    AccountStatus,
     AuthPayload,
+    ChangePasswordInput,
     CreateAccountInput,
     LogInInput,
+    LogInWithCodeInput,
+    LogOutEverywhereInput,
     LogOutInput,
     LogOutPayload,
     RefreshSessionInput,
+    RequestPhoneCodeInput,
+    RequestPhoneCodePayload,
+    ResetPasswordInput,
+    SetAccountStatusInput,
     SignUpInput,
+    StatsScope,
+    UpdateAccountScopeInput,
 )
-from app.schema.permissions import allow
-from app.services import accounts, sessions
+from app.schema.connection import Connection
+from app.schema.mutation import user_errors
+from app.schema.permissions import SignedIn, allow
+from app.services import accounts, credentials, log_ins, phone_codes, sessions
 from app.viewer import Role, Scope
+
+ADMIN = [allow(Role.ADMIN)]
 
 
 def _auth_payload(session: sessions.Session) -> AuthPayload:
@@ -28,6 +46,12 @@ def _auth_payload(session: sessions.Session) -> AuthPayload:
         expires_in=session.expires_in,
         account=Account.from_doc(session.account),
     )
+
+
+def _scope(given: StatsScope | None) -> Scope | None:
+    if given is None:
+        return None
+    return Scope(town=given.town, community=given.community, grid=given.grid)
 
 
 @strawberry.type
@@ -40,6 +64,29 @@ class AccountQueries:
         doc = await info.context.loaders.account_by_id.load(viewer.account_id)
         return Account.from_doc(doc) if doc else None
 
+    @strawberry.field(
+        description="ADMIN: accounts, by role, phone and status.", permission_classes=ADMIN
+    )
+    async def accounts(
+        self,
+        info: Info,
+        role: Role | None = None,
+        phone: str | None = None,
+        status: AccountStatus | None = None,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> Connection[Account]:
+        page = await accounts.accounts(
+            info.context.deps,
+            info.context.viewer,
+            role=role,
+            phone=phone,
+            status=status.value if status else None,
+            first=first,
+            after=after,
+        )
+        return Connection.of(page, Account.from_doc)
+
 
 @strawberry.type
 class AccountMutations:
@@ -51,13 +98,50 @@ class AccountMutations:
             name=input.name,
             phone=input.phone,
             password=input.password,
+            phone_code=input.phone_code,
+            client=info.context.client,
+        )
+        return _auth_payload(session)
+
+    @strawberry.mutation(
+        description="Sends a six-digit code by SMS, valid 5 minutes, for signing up, logging in "
+        "or resetting the password; answered alike whether or not the phone has an account."
+    )
+    async def request_phone_code(
+        self, info: Info, input: RequestPhoneCodeInput
+    ) -> RequestPhoneCodePayload:
+        try:
+            wait = await phone_codes.request_code(
+                info.context.deps,
+                phone=input.phone,
+                purpose=input.purpose.value,
+                client=info.context.client,
+            )
+        except UserInputError as refused:
+            return RequestPhoneCodePayload(
+                retry_after_seconds=getattr(refused, "retry_after", 0),
+                user_errors=user_errors(refused),
+            )
+        return RequestPhoneCodePayload(sent=True, retry_after_seconds=wait)
+
+    @strawberry.mutation
+    async def log_in(self, info: Info, input: LogInInput) -> AuthPayload:
+        session = await log_ins.log_in(
+            info.context.deps,
+            phone=input.phone,
+            password=input.password,
+            client=info.context.client,
         )
         return _auth_payload(session)
 
     @strawberry.mutation
-    async def log_in(self, info: Info, input: LogInInput) -> AuthPayload:
-        session = await sessions.log_in(
-            info.context.deps, phone=input.phone, password=input.password
+    async def log_in_with_code(self, info: Info, input: LogInWithCodeInput) -> AuthPayload:
+        session = await log_ins.log_in_with_code(
+            info.context.deps,
+            phone=input.phone,
+            code=input.phone_code,
+            password=input.password,
+            client=info.context.client,
         )
         return _auth_payload(session)
 
@@ -75,21 +159,87 @@ class AccountMutations:
         await sessions.log_out(info.context.deps, refresh_token=input.refresh_token)
         return LogOutPayload(ok=True)
 
-    @strawberry.mutation(permission_classes=[allow(Role.ADMIN)])
-    async def create_account(self, info: Info, input: CreateAccountInput) -> AccountPayload:
-        ctx = info.context
-        scope = (
-            Scope(town=input.scope.town, community=input.scope.community, grid=input.scope.grid)
-            if input.scope
-            else None
+    @strawberry.mutation(
+        description="Ends every session of the caller's account but the one named.",
+        permission_classes=[SignedIn],
+    )
+    async def log_out_everywhere(self, info: Info, input: LogOutEverywhereInput) -> LogOutPayload:
+        await sessions.log_out_everywhere(
+            info.context.deps, info.context.viewer, except_refresh_token=input.except_refresh_token
         )
+        return LogOutPayload(ok=True)
+
+    @strawberry.mutation(
+        description="Ends every other session; answers a fresh pair for this one.",
+        permission_classes=[SignedIn],
+    )
+    async def change_password(self, info: Info, input: ChangePasswordInput) -> AuthPayload:
+        session = await credentials.change_password(
+            info.context.deps,
+            info.context.viewer,
+            current_password=input.current_password,
+            new_password=input.new_password,
+            client=info.context.client,
+        )
+        return _auth_payload(session)
+
+    @strawberry.mutation(
+        description="A new password with a code sent by requestPhoneCode(purpose: "
+        "RESET_PASSWORD); ends every session."
+    )
+    async def reset_password(self, info: Info, input: ResetPasswordInput) -> AuthPayload:
+        session = await credentials.reset_password(
+            info.context.deps,
+            phone=input.phone,
+            code=input.phone_code,
+            new_password=input.new_password,
+            client=info.context.client,
+        )
+        return _auth_payload(session)
+
+    @strawberry.mutation(permission_classes=ADMIN)
+    async def create_account(self, info: Info, input: CreateAccountInput) -> AccountPayload:
         doc = await accounts.create_account(
-            ctx.deps,
-            ctx.viewer,
+            info.context.deps,
+            info.context.viewer,
             role=input.role,
             name=input.name,
             phone=input.phone,
             password=input.password,
+            scope=_scope(input.scope),
+        )
+        return AccountPayload(account=Account.from_doc(doc))
+
+    @strawberry.mutation(
+        description="ADMIN. DISABLED ends every session of the account; its tokens stop "
+        "working within 60 s.",
+        permission_classes=ADMIN,
+    )
+    async def set_account_status(self, info: Info, input: SetAccountStatusInput) -> AccountPayload:
+        doc = await accounts.set_account_status(
+            info.context.deps,
+            info.context.viewer,
+            decode_id(input.account_id, "Account", ["accountId"]),
+            status=input.status.value,
+            reason=input.reason,
+        )
+        return AccountPayload(account=Account.from_doc(doc))
+
+    @strawberry.mutation(
+        description="ADMIN: moves a POLICE, RESPONDER or ADMIN account to another scope; its "
+        "sessions end.",
+        permission_classes=ADMIN,
+    )
+    async def update_account_scope(
+        self, info: Info, input: UpdateAccountScopeInput
+    ) -> AccountPayload:
+        scope = _scope(input.scope)
+        assert scope is not None
+        doc = await accounts.update_account_scope(
+            info.context.deps,
+            info.context.viewer,
+            decode_id(input.account_id, "Account", ["accountId"]),
             scope=scope,
+            reason=input.reason,
         )
         return AccountPayload(account=Account.from_doc(doc))

@@ -1,4 +1,4 @@
-"""myLeases, startLease, extendLease, endLease."""
+"""myLeases, startLease, acceptLease, resendLeaseInvitation, extendLease, endLease."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ import strawberry
 from app.context import Info
 from app.ids import decode_id
 from app.schema.leases import (
+    AcceptLeaseInput,
     EndLeaseInput,
     ExtendLeaseInput,
     Lease,
     LeasePayload,
+    ResendLeaseInvitationInput,
     StartLeaseInput,
 )
 from app.schema.permissions import allow
-from app.services import lease_terms, leases
+from app.services import lease_invitations, lease_terms, leases
 from app.services.occupants import OccupantIn
 from app.viewer import Role
 
@@ -35,7 +37,7 @@ class LeaseQueries:
 class LeaseMutations:
     @strawberry.mutation(
         description="Registers the occupants, issues their cards on the doors, unpublishes the "
-        "listing, creates the invoices.",
+        "listing, creates the invoices, and invites the tenant's phone to accept the lease.",
         permission_classes=LANDLORD,
     )
     async def start_lease(self, info: Info, input: StartLeaseInput) -> LeasePayload:
@@ -50,6 +52,34 @@ class LeaseMutations:
             occupants=[OccupantIn(o.name, o.id_number, o.phone) for o in input.occupants],
         )
         doc = await leases.start_lease(info.context.deps, info.context.viewer, given)
+        return LeasePayload(lease=Lease.from_doc(doc))
+
+    @strawberry.mutation(
+        description="TENANT: accepts a lease sent to their phone.",
+        permission_classes=[allow(Role.TENANT)],
+    )
+    async def accept_lease(self, info: Info, input: AcceptLeaseInput) -> LeasePayload:
+        doc = await lease_invitations.accept_lease(
+            info.context.deps,
+            info.context.viewer,
+            decode_id(input.lease_id, "Lease", ["leaseId"]),
+        )
+        return LeasePayload(lease=Lease.from_doc(doc))
+
+    @strawberry.mutation(
+        description="LANDLORD: sends the lease's invitation again (a new window), to a "
+        "corrected phone if need be, until the tenant accepts.",
+        permission_classes=LANDLORD,
+    )
+    async def resend_lease_invitation(
+        self, info: Info, input: ResendLeaseInvitationInput
+    ) -> LeasePayload:
+        doc = await lease_invitations.resend(
+            info.context.deps,
+            info.context.viewer,
+            decode_id(input.lease_id, "Lease", ["leaseId"]),
+            input.tenant_phone,
+        )
         return LeasePayload(lease=Lease.from_doc(doc))
 
     @strawberry.mutation(

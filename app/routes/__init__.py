@@ -1,5 +1,5 @@
-"""Every HTTP route that is not GraphQL: health, the webhooks, snapshots, the kiosk and the
-benchmark's baseline."""
+"""Every HTTP route that is not GraphQL: health, the webhooks, snapshots, the kiosk, the
+benchmark's baseline, and (tests only) the clock."""
 
 from __future__ import annotations
 
@@ -26,4 +26,8 @@ def http_routes(settings: Settings) -> list[BaseRoute]:
         from app.routes.bench import bare_listings
 
         routes.append(Route("/bench/listings", bare_listings))
+    if settings.env == "test":  # only the test suite moves the clock
+        from app.routes.testing import move_clock
+
+        routes.append(Route("/test/clock", move_clock, methods=["POST"]))
     return routes

@@ -105,10 +105,6 @@ async def gateway_webhook(request: Request) -> Response:
     outcome = await _applied(f"gateway event {event.event_id}", _ingest(state, event))
     if isinstance(outcome, Response):
         return outcome
-    if outcome == gateway_events.BUSY:
-        return JSONResponse(
-            {"status": "in progress"}, status_code=503, headers={"retry-after": "5"}
-        )
     return JSONResponse({"status": outcome})
 
 

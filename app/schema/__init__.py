@@ -16,6 +16,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.utils.str_converters import to_camel_case
 
 from app.context import Info
 from app.ids import parse_id
@@ -54,7 +55,17 @@ MAX_ALIASES = 15
 MAX_TOKENS = 2000
 
 # Session mutations POLICE may call; every other mutation refuses POLICE centrally.
-SESSION_MUTATIONS = {"signUp", "logIn", "refreshSession", "logOut"}
+SESSION_MUTATIONS = {
+    "signUp",
+    "requestPhoneCode",
+    "logIn",
+    "logInWithCode",
+    "refreshSession",
+    "logOut",
+    "logOutEverywhere",
+    "changePassword",
+    "resetPassword",
+}
 
 
 @strawberry.type
@@ -105,12 +116,10 @@ Mutation = merge_types("Mutation", MUTATION_PARTS)
 Subscription = merge_types("Subscription", SUBSCRIPTION_PARTS)
 
 for _field in Mutation.__strawberry_definition__.fields:  # type: ignore[attr-defined]
-    if _field.graphql_name not in SESSION_MUTATIONS and _field.python_name not in {
-        "sign_up",
-        "log_in",
-        "refresh_session",
-        "log_out",
-    }:
+    if (
+        _field.graphql_name not in SESSION_MUTATIONS
+        and to_camel_case(_field.python_name) not in SESSION_MUTATIONS
+    ):
         _field.extensions.append(PoliceReadOnly())
     if has_user_errors(_field):
         _field.extensions.append(UserErrors())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 import strawberry
@@ -16,19 +17,59 @@ from app.viewer import Role
 strawberry.enum(Role, name="Role")
 
 
+@strawberry.enum
+class AccountStatus(enum.Enum):
+    ACTIVE = "ACTIVE"
+    DISABLED = "DISABLED"
+
+
+@strawberry.type(
+    description="The output twin of StatsScope: the place a POLICE, RESPONDER or ADMIN "
+    "account serves."
+)
+class Scope:
+    town: str | None
+    community: str | None
+    grid: str | None
+
+
 @strawberry.type
 class Account(Node):
     role: Role
     name: str
     phone: str
+    status: AccountStatus
+    scope: Scope | None = strawberry.field(description="Null for landlords and tenants.")
 
     @classmethod
     def from_doc(cls, doc: Doc) -> Account:
+        served = doc.get("scope")
+        staff = doc["role"] in (Role.POLICE.value, Role.RESPONDER.value, Role.ADMIN.value)
         return cls(
             id=strawberry.ID(encode_id("Account", doc["_id"])),
             role=Role(doc["role"]),
             name=doc["name"],
             phone=doc["phone"],
+            status=AccountStatus(doc.get("status", "ACTIVE")),
+            scope=Scope(
+                town=(served or {}).get("town"),
+                community=(served or {}).get("community"),
+                grid=(served or {}).get("grid"),
+            )
+            if staff
+            else None,
+        )
+
+    @classmethod
+    def invitee(cls, lease_id: Any, phone: str) -> Account:
+        """The stand-in of a lease's tenant before anyone accepted it (see Lease.tenant)."""
+        return cls(
+            id=strawberry.ID(encode_id("Invitee", lease_id)),
+            role=Role.TENANT,
+            name="",
+            phone=phone,
+            status=AccountStatus.ACTIVE,
+            scope=None,
         )
 
 
@@ -49,6 +90,78 @@ class SignUpInput:
     name: str
     phone: str
     password: str
+    phone_code: str | None = strawberry.field(
+        default=None,
+        description="The code that requestPhoneCode(purpose: SIGN_UP) sent. Required by the "
+        "server.",
+    )
+
+
+@strawberry.enum
+class PhoneCodePurpose(enum.Enum):
+    SIGN_UP = "SIGN_UP"
+    LOG_IN = "LOG_IN"
+    RESET_PASSWORD = "RESET_PASSWORD"
+
+
+@strawberry.input
+class RequestPhoneCodeInput:
+    phone: str
+    purpose: PhoneCodePurpose
+
+
+@strawberry.type
+class RequestPhoneCodePayload:
+    sent: bool = strawberry.field(
+        default=False,
+        description="True for every well-formed phone, whether or not it has an account.",
+    )
+    retry_after_seconds: int = strawberry.field(
+        default=0, description="Seconds before another code may be requested for this phone."
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class LogInWithCodeInput:
+    phone: str
+    phone_code: str = strawberry.field(
+        description="A code sent by requestPhoneCode(purpose: LOG_IN); works while the password "
+        "is locked out."
+    )
+    password: str | None = strawberry.field(
+        default=None,
+        description="Needed once, for an account whose phone is not confirmed yet (one an "
+        "admin created): the code proves the phone, the password the account.",
+    )
+
+
+@strawberry.input
+class ResetPasswordInput:
+    phone: str
+    phone_code: str
+    new_password: str
+
+
+@strawberry.input
+class ChangePasswordInput:
+    current_password: str
+    new_password: str
+
+
+@strawberry.input
+class LogOutEverywhereInput:
+    except_refresh_token: str | None = strawberry.field(
+        default=None,
+        description="Keep the session of this refresh token (the caller's own), end every other.",
+    )
+
+
+@strawberry.input
+class SetAccountStatusInput:
+    account_id: strawberry.ID
+    status: AccountStatus
+    reason: str
 
 
 @strawberry.input
@@ -72,6 +185,13 @@ class StatsScope:
     town: str | None = None
     community: str | None = None
     grid: str | None = None
+
+
+@strawberry.input
+class UpdateAccountScopeInput:
+    account_id: strawberry.ID
+    scope: StatsScope
+    reason: str
 
 
 @strawberry.input

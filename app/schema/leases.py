@@ -63,6 +63,13 @@ class Lease(Node):
     move_out_date: dt.date | None = strawberry.field(
         description="Set when the lease ended: the last day lived there and paid for."
     )
+    tenant_accepted_at: dt.datetime | None = strawberry.field(
+        description="When the tenant's account accepted the lease; until then that account "
+        "may not open its doors, see its occupants or pay."
+    )
+    invited_phone: str = strawberry.field(
+        description="The phone the invitation went to (what the landlord sees before acceptance)."
+    )
 
     @classmethod
     def from_doc(cls, doc: Doc) -> Lease:
@@ -76,20 +83,35 @@ class Lease(Node):
             rent_due_day=doc["rent_due_day"],
             status=LeaseStatus(doc["status"]),
             move_out_date=_date(doc.get("move_out_date")),
+            tenant_accepted_at=doc.get("tenant_accepted_at"),
+            invited_phone=doc["invited_phone"],
         )
+
+    def _shown(self, info: Info) -> bool:
+        """Its landlord and its accepted tenant see what is behind the lease; an invitee
+        sees only its terms."""
+        return can_see_lease(info.context.viewer, self.doc)
 
     @strawberry.field
     async def room(self, info: Info) -> Room:
         return await room_by_id(info, self.doc["room_id"])
 
-    @strawberry.field
+    @strawberry.field(
+        description="The account that accepted the lease. Before that, a stand-in: no account "
+        "(its id resolves to nothing), an empty name and the invited phone; read "
+        "tenantAcceptedAt and invitedPhone."
+    )
     async def tenant(self, info: Info) -> Account:
+        if self.doc.get("tenant_id") is None:
+            return Account.invitee(self.doc["_id"], self.doc["invited_phone"])
         doc = await info.context.loaders.account_by_id.load(self.doc["tenant_id"])
         assert doc is not None
         return Account.from_doc(doc)
 
     @strawberry.field
     async def occupants(self, info: Info, include_departed: bool | None = False) -> list[Occupant]:
+        if not self._shown(info):
+            return []
         docs = await info.context.loaders.occupants_by_lease.load(self.doc["_id"])
         return [Occupant.from_doc(d) for d in docs if include_departed or d["current"]]
 
@@ -101,6 +123,8 @@ class Lease(Node):
         first: int | None = 50,
         after: str | None = None,
     ) -> Connection[Invoice]:
+        if not self._shown(info):
+            return Connection.empty()
         if after is None:
             # the first page, as a list of leases asks for it: one query for every lease of
             # the request (a lease has a few dozen invoices at most, so each is loaded whole)
@@ -129,6 +153,8 @@ class Lease(Node):
         "while this is above 0."
     )
     async def cards_pending(self, info: Info) -> int:
+        if not self._shown(info):
+            return 0
         jobs = await info.context.loaders.pending_card_jobs_by("lease_id").load(self.doc["_id"])
         return len(jobs)
 
@@ -172,6 +198,19 @@ class ExtendLeaseInput:
 class EndLeaseInput:
     lease_id: strawberry.ID
     move_out_date: dt.date
+
+
+@strawberry.input
+class AcceptLeaseInput:
+    lease_id: strawberry.ID
+
+
+@strawberry.input
+class ResendLeaseInvitationInput:
+    lease_id: strawberry.ID
+    tenant_phone: str = strawberry.field(
+        description="The phone to invite: the same one, or a corrected one."
+    )
 
 
 @strawberry.type

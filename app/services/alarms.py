@@ -19,6 +19,7 @@ from app.clock import now
 from app.deps import Deps
 from app.errors import Code, Collector, NotFoundError, UserInputError
 from app.services.notifications import notify
+from app.services.sessions import while_valid
 from app.store import Doc, Page, Store
 from app.validation import clean_text
 from app.viewer import Role, Scope, Viewer
@@ -122,7 +123,7 @@ async def recipients(store: Store, alarm: Doc) -> list[ObjectId]:
     lease = await store.leases.find_one(
         {"room_id": alarm["room_id"], "status": "ACTIVE"}, {"tenant_id": 1}
     )
-    if lease:
+    if lease and lease.get("tenant_id") is not None:  # once a tenant has accepted it
         people.append(lease["tenant_id"])
     town = alarm["place"].get("town")
     async for responder in store.accounts.find(
@@ -243,9 +244,11 @@ async def alarms(
 
 
 async def watch_raised(deps: Deps, viewer: Viewer) -> AsyncIterator[Doc]:
-    """Alarms raised from now on that the viewer may see (the subscription)."""
+    """Alarms raised from now on that the viewer may see (the subscription), until the
+    viewer's token expires or its session ends."""
     visible_filter(viewer)  # refuses other roles before anything is watched
-    async for doc in deps.live.watch("alarms", lambda d: can_see(viewer, d)):
+    raised = deps.live.watch("alarms", lambda d: can_see(viewer, d))
+    async for doc in while_valid(deps, viewer, raised):
         yield doc
 
 

@@ -10,6 +10,8 @@ Rules (the README repeats them):
   occupants are refused (ALREADY_REGISTERED).
 - Everything that changes a lease or its occupants (and so their cards) holds the lease's
   claim, released before the gateway is called.
+- The tenant is invited by phone and the lease reaches their account when they accept it:
+  app/services/lease_invitations.py.
 - Invoices: see app/services/invoices.py.
 - Ending: the move-out date is the last day paid for, between the start and end dates and not
   after today (unless the lease has not started: then it may be cancelled from its start
@@ -32,6 +34,7 @@ from app.services import (
     audit,
     cards,
     invoices,
+    lease_invitations,
     lease_terms,
     listings,
     notifications,
@@ -74,10 +77,24 @@ async def owned_lease(
 
 
 async def my_leases(deps: Deps, viewer: Viewer) -> list[Doc]:
+    """TENANT: their leases and the invitations waiting for them, newest first."""
     tenant_id = viewer.require(Role.TENANT)
-    return await deps.store.leases.find(
+    mine = await deps.store.leases.find(
         {"tenant_id": tenant_id}, sort=LEASE_ORDER, limit=MAX_MY_LEASES
     ).to_list(None)
+    waiting = await lease_invitations.open_invitations(deps, tenant_id)
+    both = sorted(waiting + mine, key=lambda d: (d["created_at"], d["_id"]), reverse=True)
+    return both[:MAX_MY_LEASES]
+
+
+async def _tell_tenant(
+    store: Store, lease: Doc, title: str, body: str, *, lease_id: ObjectId
+) -> None:
+    """LEASE_CHANGED to the lease's tenant, once one has accepted it."""
+    if lease.get("tenant_id") is not None:
+        await notifications.notify(
+            store, lease["tenant_id"], "LEASE_CHANGED", title, body, lease_id=lease_id
+        )
 
 
 def _not_active() -> UserInputError:
@@ -95,7 +112,7 @@ def check_running(lease: Doc) -> None:
 
 def lease_doc(
     room: Doc,
-    tenant_id: ObjectId,
+    tenant_id: ObjectId | None,
     *,
     start_date: dt.date,
     end_date: dt.date,
@@ -105,13 +122,15 @@ def lease_doc(
     at: dt.datetime,
     oid: ObjectId | None = None,
 ) -> Doc:
-    """A new ACTIVE lease of `room` (the city builds them with this too)."""
+    """A new ACTIVE lease of `room` (the city builds them with this too): `tenant_id` is the
+    accepted tenant's, None until one accepts (app/services/lease_invitations.py)."""
     return {
         "_id": oid or ObjectId(),
         "room_id": room["_id"],
         "property_id": room["property_id"],
         "landlord_id": room["landlord_id"],
         "tenant_id": tenant_id,
+        "tenant_accepted_at": at if tenant_id is not None else None,
         "place": room["place"],
         "kind": room["kind"],
         "start_date": start_date.isoformat(),
@@ -136,38 +155,31 @@ async def start_lease(deps: Deps, viewer: Viewer, given: lease_terms.StartLeaseI
     phone, people = lease_terms.check_start(given, today())
     store = deps.store
     room = await rooms.owned_room(store, viewer, given.room_id)
-    tenant = await store.accounts.find_one({"phone": phone, "role": Role.TENANT.value})
-    if tenant is None:
-        raise UserInputError(
-            "No tenant account has this phone number; the tenant signs up in the app first.",
-            code=Code.TENANT_NOT_FOUND,
-            field=["tenantPhone"],
-        )
     if room["status"] == rooms.OCCUPIED:
         raise _room_occupied()
     if room["status"] != rooms.VACANT:
         raise UserInputError(
             "This room is not available for letting.", code=Code.ROOM_NOT_VACANT, field=["roomId"]
         )
+    at = now()
     lease = lease_doc(
         room,
-        tenant["_id"],
+        None,
         start_date=given.start_date,
         end_date=given.end_date,
         monthly_rent_fen=given.monthly_rent_fen,
         deposit_fen=given.deposit_fen,
         rent_due_day=given.rent_due_day,
-        at=now(),
+        at=at,
     )
+    lease |= lease_invitations.invitation_fields(deps, phone, at)
     async with store.claimed(lease_claim(lease["_id"])):
-        keys = await _start(deps, room, tenant, lease, people)
+        keys = await _start(deps, room, lease, people)
     await deps.outbox.apply_now(keys)
     return lease
 
 
-async def _start(
-    deps: Deps, room: Doc, tenant: Doc, lease: Doc, people: Sequence[Person]
-) -> list[str]:
+async def _start(deps: Deps, room: Doc, lease: Doc, people: Sequence[Person]) -> list[str]:
     store = deps.store
     await store.insert_unique("leases", lease, _room_occupied())
     await store.rooms.update_one({"_id": room["_id"]}, {"$set": {"status": rooms.OCCUPIED}})
@@ -206,20 +218,12 @@ async def _start(
         target=("Lease", lease["_id"]),
         details={
             "roomId": str(room["_id"]),
-            "tenantId": str(tenant["_id"]),
             "startDate": lease["start_date"],
             "endDate": lease["end_date"],
             "occupants": len(people_docs),
         },
     )
-    await notifications.notify(
-        store,
-        tenant["_id"],
-        "LEASE_CHANGED",
-        "Your lease has been registered",
-        f"Room {room['number']}: {lease['start_date']} to {lease['end_date']}.",
-        lease_id=lease["_id"],
-    )
+    await lease_invitations.send(deps, lease, room)
     return keys
 
 
@@ -287,10 +291,9 @@ async def extend_lease(
                 "rentFen": rent_fen,
             },
         )
-        await notifications.notify(
+        await _tell_tenant(
             store,
-            lease["tenant_id"],
-            "LEASE_CHANGED",
+            lease,
             "Your lease has been extended",
             f"It now ends on {new_end}; monthly rent {rent_fen / 100:.2f} yuan.",
             lease_id=lease_id,
@@ -332,10 +335,9 @@ async def end_lease(
             target=("Lease", lease_id),
             details={"moveOutDate": move_out},
         )
-        await notifications.notify(
+        await _tell_tenant(
             store,
-            lease["tenant_id"],
-            "LEASE_CHANGED",
+            lease,
             "Your lease has ended",
             f"Move-out date {move_out}; the access cards no longer open the doors.",
             lease_id=lease_id,

@@ -22,7 +22,17 @@ from app.errors import Code, UserInputError
 from app.store import Doc, Page, Store
 from app.viewer import Role, Viewer
 
-KINDS = frozenset({"SMOKE_ALARM", "RENT_DUE", "RENT_REMINDER", "PAYMENT_RECEIVED", "LEASE_CHANGED"})
+KINDS = frozenset(
+    {
+        "SMOKE_ALARM",
+        "RENT_DUE",
+        "RENT_REMINDER",
+        "PAYMENT_RECEIVED",
+        "LEASE_CHANGED",
+        "ACCOUNT_SECURITY",
+        "LEASE_INVITATION",
+    }
+)
 MAX_MARK = 100
 ORDER = [("created_at", -1), ("_id", -1)]
 
@@ -99,9 +109,13 @@ async def mark_read(deps: Deps, viewer: Viewer, notification_ids: Sequence[Objec
 
 
 async def watch(deps: Deps, viewer: Viewer) -> AsyncIterator[Doc]:
-    """The account's notifications as they are created (the subscription)."""
+    """The account's notifications as they are created (the subscription), until the
+    viewer's token expires or its session ends."""
+    from app.services.sessions import while_valid
+
     account_id = viewer.require()
-    async for doc in deps.live.watch("notifications", lambda d: d.get("account_id") == account_id):
+    mine = deps.live.watch("notifications", lambda d: d.get("account_id") == account_id)
+    async for doc in while_valid(deps, viewer, mine):
         yield doc
 
 

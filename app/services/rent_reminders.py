@@ -33,6 +33,12 @@ async def remind_tenant(deps: Deps, viewer: Viewer, invoice_id: ObjectId) -> Doc
             code=Code.INVOICE_NOT_PAYABLE,
             field=["invoiceId"],
         )
+    if invoice.get("tenant_id") is None:
+        raise UserInputError(
+            "The tenant has not accepted the lease in the app yet; remind them another way.",
+            code=Code.LEASE_NOT_ACCEPTED,
+            field=["invoiceId"],
+        )
     when = "was due" if status == OVERDUE else "is due"
     sent = await notify(
         deps.store,
@@ -66,6 +72,7 @@ async def send_rent_due(
     query: Doc = {
         "void": {"$ne": True},
         "rent_due_sent": {"$ne": True},
+        "tenant_id": {"$ne": None},  # nobody to tell in the app before a tenant accepts
         "due_date": {
             "$gte": day.isoformat(),
             "$lte": (day + dt.timedelta(days=RENT_DUE_DAYS)).isoformat(),

@@ -38,7 +38,7 @@ from __future__ import annotations
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from app.store.client import RoundTrips, current_round_trips, make_client, ping
+from app.store.client import RoundTrips, current_round_trips, make_client, ping, uncounted
 from app.store.engine import Engine, detect
 from app.store.indexes import INDEXES, UniqueWhile, ensure_indexes
 from app.store.paging import MAX_FIRST, Page, SortSpec, check_first, page_of_sorted
@@ -76,4 +76,5 @@ __all__ = [
     "open_store",
     "page_of_sorted",
     "ping",
+    "uncounted",
 ]

@@ -6,7 +6,9 @@ closed in `finally`.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +33,17 @@ class RoundTrips:
 current_round_trips: contextvars.ContextVar[RoundTrips | None] = contextvars.ContextVar(
     "current_round_trips", default=None
 )
+
+
+@contextlib.contextmanager
+def uncounted() -> Iterator[None]:
+    """Round trips that are not the operation's own (the per-request access check, cached
+    per session) are left out of its figure, which the N+1 tests compare."""
+    token = current_round_trips.set(None)
+    try:
+        yield
+    finally:
+        current_round_trips.reset(token)
 
 
 EXPLAINABLE = frozenset({"find", "count", "aggregate", "findAndModify", "update", "delete"})

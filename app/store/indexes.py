@@ -60,10 +60,19 @@ INDEXES: dict[str, list[Declared]] = {
     "accounts": [
         ix(("phone", A), name="phone_unique", unique=True),
         ix(("role", A), ("_id", A), name="role"),
+        ix(("status", A), ("_id", A), name="status"),
     ],
     "refresh_tokens": [ix(("session_id", A), name="session")],
-    "sessions": [ix(("account_id", A), name="account")],
-    "login_attempts": [],
+    "sessions": [ix(("account_id", A), ("revoked_at", A), name="account_live")],
+    # counted attempts and lockouts per phone, forgotten when they expire
+    "login_attempts": [ix(("expires_at", A), name="expiry", expireAfterSeconds=0)],
+    # phone codes (one per phone and purpose), rate-limit counters, queued text messages
+    "phone_codes": [ix(("expires_at", A), name="expiry", expireAfterSeconds=0)],
+    "rate_limits": [ix(("expires_at", A), name="expiry", expireAfterSeconds=0)],
+    "sms_messages": [
+        ix(("state", A), ("next_attempt_at", A), name="due"),
+        ix(("expires_at", A), name="expiry", expireAfterSeconds=0),
+    ],
     "audit_log": [ix(("at", D), ("_id", D), name="at")],
     "properties": [
         ix(("landlord_id", A), ("_id", A), name="landlord"),
@@ -122,6 +131,7 @@ INDEXES: dict[str, list[Declared]] = {
         ix(("tenant_id", A), ("created_at", D), ("_id", D), name="tenant"),
         ix(("landlord_id", A), ("_id", A), name="landlord"),
         ix(("room_id", A), ("status", A), name="room"),
+        ix(("invited_phone", A), ("tenant_id", A), name="invitation"),
     ],
     # one card number per card (a swipe finds its occupant by it); the ID number's keyed
     # hash for exact look-up; the police register by name, phone and place; a lease's,

@@ -1,0 +1,18 @@
+"""Routes that exist only under ANJU_ENV=test: moving Anju's clock (app/clock.py) so that the
+tests reach expiries without waiting. Never mounted in development or production."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from app.clock import now, set_offset
+
+
+async def move_clock(request: Request) -> Response:
+    body = await request.json()
+    seconds = body.get("offsetSeconds") if isinstance(body, dict) else None
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        return JSONResponse({"error": "offsetSeconds must be a number"}, status_code=400)
+    set_offset(float(seconds))
+    return JSONResponse({"now": now().isoformat()})

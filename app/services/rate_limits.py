@@ -1,0 +1,84 @@
+"""Rate limits: how many attempts one key (a phone, a client address, everyone) may make in a
+window, counted *before* the attempt runs, so that concurrent attempts cannot slip past the
+count (each counts itself with one atomic increment, and learns its own place).
+
+Fixed windows, one counter document per (scope, key, window), removed when the window ends
+(a TTL index). Keys are stored as keyed hashes, so the counters keep no phone numbers or
+addresses. Every limit is a setting (app/settings.py): strict in production, generous in
+development and tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import math
+
+from pymongo import ReturnDocument
+
+from app.clock import now
+from app.errors import RateLimitedError
+from app.settings import Settings
+from app.store import Store
+
+
+def _key(settings: Settings, scope: str, key: str) -> str:
+    mac = hmac.new(
+        settings.url_signing_key.encode(), f"rate:{scope}:{key}".encode(), hashlib.sha256
+    )
+    return mac.hexdigest()[:32]
+
+
+async def count(
+    store: Store, settings: Settings, scope: str, key: str, *, window_s: int
+) -> tuple[int, float]:
+    """Counts one attempt of `key` in the current window: (its place in the window, the
+    seconds until the window ends)."""
+    at = now()
+    start = math.floor(at.timestamp() / window_s) * window_s
+    end = dt.datetime.fromtimestamp(start + window_s, dt.UTC)
+    doc_id = f"{scope}:{_key(settings, scope, key)}:{start}"
+    async with store.exclusive(f"rate:{doc_id}"):
+        doc = await store.rate_limits.find_one_and_update(
+            {"_id": doc_id},
+            {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": end}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+    return int(doc["count"]) if doc else 1, (end - at).total_seconds()
+
+
+async def hit(
+    store: Store, settings: Settings, scope: str, key: str, *, limit: int, window_s: int
+) -> None:
+    """Counts one attempt; RATE_LIMITED once `key` has made more than `limit` in the window."""
+    place, _ = await count(store, settings, scope, key, window_s=window_s)
+    if place > limit:
+        raise RateLimitedError("Too many attempts; try again later.")
+
+
+async def auth_attempt(store: Store, settings: Settings, *, phone: str | None, client: str) -> None:
+    """One log-in, sign-up, code or reset attempt, counted against the phone, the client's
+    address and the whole service; RATE_LIMITED past any of them."""
+    window = settings.auth_window_s
+    await hit(
+        store, settings, "auth-all", "*", limit=settings.auth_attempts_overall, window_s=window
+    )
+    await hit(
+        store,
+        settings,
+        "auth-address",
+        client,
+        limit=settings.auth_attempts_per_address,
+        window_s=window,
+    )
+    if phone is not None:
+        await hit(
+            store,
+            settings,
+            "auth-phone",
+            phone,
+            limit=settings.auth_attempts_per_phone,
+            window_s=window,
+        )

@@ -1,0 +1,30 @@
+"""The SMS worker: sends the queued text messages (app/services/sms.py) as they fall due,
+woken by each new one."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from app.services.sms import SmsOutbox
+
+log = logging.getLogger("anju.sms")
+
+IDLE_POLL_S = 5.0
+
+
+async def run(outbox: SmsOutbox) -> None:
+    while True:
+        try:
+            outbox.wakeup.clear()
+            if await outbox.send_due():
+                continue
+            delay = await outbox.next_due_in(IDLE_POLL_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(outbox.wakeup.wait(), timeout=delay)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the database may be down: keep trying
+            log.exception("sms worker")
+            await asyncio.sleep(2.0)
