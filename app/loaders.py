@@ -124,7 +124,6 @@ class Loaders:
         return self.grouped("payments", "invoice_id", PAYMENT_ORDER)
 
     def pending_card_jobs_by(self, field: str) -> ByKey:
-        """A lease's (`lease_id`) or an occupant's (`occupant_id`) card jobs not yet applied."""
-        from app.services.card_outbox import PENDING
-
-        return self.grouped("card_jobs", field, where={"state": PENDING})
+        """A lease's (`lease_id`) or an occupant's (`occupant_id`) card jobs not yet applied
+        (the outbox holds no others)."""
+        return self.grouped("card_jobs", field)

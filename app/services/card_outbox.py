@@ -1,23 +1,24 @@
 """The card outbox: what each door at the gateway holds converges to the cards' desired state
-(app/services/cards.py) through `card_jobs`.
+(the occupant documents: app/services/cards.py) through `card_jobs`, a queue that holds only
+work still to do, so that everything reading it costs what has changed, not what exists.
 
-- After every change of a card, one job per door the card concerns is *inserted*: `_id`
-  "<deviceId>|<cardNumber>|<version>", holding that version's op (PUT with the validity, or
-  DELETE). Jobs are never rewritten by a later change, so no interleaving of requests can put
-  an older state over a newer one.
-- A job is PENDING until it is applied, then DONE (or SUPERSEDED by a newer version of the same
-  door and card). Whoever applies the jobs of one (door, card) (the request that made the
-  change, at once, or the background worker) first claims that pair (app/store), then sends
-  only the newest pending version and marks the older ones SUPERSEDED: one caller at a time
-  talks to the gateway about one card on one door, and never sends a version older than one
-  already applied, so a revocation is never overtaken by an older put.
-- A failed call (gateway down, door offline, a 5xx, a timeout) leaves the jobs PENDING with
+- A job says "door D and card N may differ from what N's occupant document wants": `_id`
+  "<deviceId>|<cardNumber>|<version>", with the occupant and the card version it is for.
+  Whoever runs the jobs of one (door, card) (the request that made the change, at once, or the
+  worker) claims that pair (app/store), reads the occupant *now*, sends what its card wants
+  (PUT with the validity, or DELETE), and deletes the jobs that this covers. What is sent is
+  always the current state, under the pair's claim, so no interleaving can put an older state
+  over a newer one.
+- Intent first: a change of a card inserts its jobs (for the version it is about to write)
+  *before* it writes the occupant, due only INTENT_GRACE later. The request that made the
+  change runs them at once once it is written; if it crashed or failed in between, the
+  worker finds them when they fall due: a job ahead of the occupant's version, or of an
+  occupant that was never written, is a change that did not happen and is dropped (after a
+  DELETE where the card could have reached the door). No sweep over the occupants is needed.
+- A failed call (gateway down, door offline, a 5xx, a timeout) leaves the jobs with
   `next_attempt_at` backed off exponentially (0.5 s doubling, capped at 30 s). The worker
-  (app/workers/cards.py) polls due jobs through the index on (state, next_attempt_at) and is
-  woken right after each enqueue; the jobs are in the database, so they survive a restart.
-- Crash safety: a card change clears `card.queued` in its own write; it is set once the jobs
-  for every door are inserted. The worker's sweep re-enqueues cards left unqueued (a crash
-  between the two writes). Revocations are written before a lease is marked ENDED.
+  (app/workers/cards.py) reads due jobs through the index on `next_attempt_at` and is woken
+  right after each change; the jobs are in the database, so they survive a restart.
 - A door registered later gets the live cards of its room (or, for an entrance, of the whole
   property): `queue_for_new_door`.
 """
@@ -33,20 +34,21 @@ from collections.abc import Iterable
 from typing import Any
 
 from bson import ObjectId
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from app.clients.gateway import GatewayClient, GatewayError
 from app.clock import now
-from app.services.cards import PUT, desired
+from app.services.cards import DELETE, PUT, desired
 from app.store import Doc, Store
 
 log = logging.getLogger("anju.cards")
 
-PENDING, DONE, SUPERSEDED = "PENDING", "DONE", "SUPERSEDED"
 BACKOFF_FIRST_S = 0.5
 BACKOFF_CAP_S = 30.0
 IMMEDIATE_BUDGET_S = 3.0  # how long a request waits for the gateway before leaving it to the worker
-SWEEP_AGE = dt.timedelta(seconds=30)
+# how long a change's own request has to write it and run its jobs before the worker takes them
+INTENT_GRACE = dt.timedelta(seconds=30)
 
 
 def lease_claim(lease_id: ObjectId) -> str:
@@ -86,49 +88,64 @@ class CardOutbox:
             {"_id": 1, "device_id": 1},
         ).to_list(None)
 
-    async def _insert_job(self, door: Doc, occupant: Doc) -> str:
-        """Inserts the job of the occupant's current card version at one door (once: the
-        same version again is a duplicate and ignored). Returns the (door, card) key."""
-        card = occupant["card"]
-        key = job_key(door["device_id"], card["card_number"])
-        at = now()
+    async def _insert_job(self, door: Doc, occupant: Doc, version: int, due: dt.datetime) -> str:
+        """Inserts the job of one card version at one door (once: the same version again is
+        a duplicate and ignored). Returns the (door, card) key."""
+        card_number = occupant["card"]["card_number"]
+        key = job_key(door["device_id"], card_number)
         job = {
-            "_id": f"{key}|{card['version']}",
+            "_id": f"{key}|{version}",
             "key": key,
-            "version": card["version"],
-            **desired(card),
+            "version": version,
             "device_id": door["device_id"],
             "door_id": door["_id"],
-            "card_number": card["card_number"],
+            "card_number": card_number,
             "occupant_id": occupant["_id"],
             "lease_id": occupant["lease_id"],
             "landlord_id": occupant["landlord_id"],
-            "state": PENDING,
             "attempts": 0,
-            "next_attempt_at": at,
+            "next_attempt_at": due,
             "last_error": None,
-            "created_at": at,
-            "done_at": None,
+            "created_at": now(),
         }
         with contextlib.suppress(DuplicateKeyError):
             await self.store.card_jobs.insert_one(job)
         return key
 
-    async def enqueue(self, occupant: Doc) -> list[str]:
-        """Queues the occupant's current card state for every door it concerns, then marks
-        the card queued. The caller holds the lease's claim. Returns the (door, card) keys."""
+    async def intend(self, occupant: Doc, version: int) -> list[str]:
+        """Before a card change is written (the caller holds the lease's claim): the jobs of
+        the version it will write, one per door the card concerns. Returns their keys, for
+        `apply_now` once the change is written."""
         doors = await self.doors_for(occupant["property_id"], occupant["room_id"])
-        keys = [await self._insert_job(door, occupant) for door in doors]
-        await self.store.occupants.update_one(
-            {"_id": occupant["_id"], "card.version": occupant["card"]["version"]},
-            {"$set": {"card.queued": True}},
+        due = now() + INTENT_GRACE
+        return [await self._insert_job(door, occupant, version, due) for door in doors]
+
+    async def change(
+        self, occupant: Doc, changes: Doc, *, extra: Doc | None = None, where: Doc | None = None
+    ) -> tuple[Doc | None, list[str]]:
+        """One change of the occupant's card (and of the occupant: `extra`), its jobs
+        inserted first, then written in one update conditional on the card's version (and
+        `where`). The caller holds the lease's claim. Returns the occupant after it (None if
+        the condition no longer held) and the jobs' keys."""
+        version = int(occupant["card"]["version"])
+        keys = await self.intend(occupant, version + 1)
+        after = await self.store.occupants.find_one_and_update(
+            {"_id": occupant["_id"], "card.version": version, **(where or {})},
+            {
+                "$set": {
+                    **{f"card.{k}": v for k, v in changes.items()},
+                    "card.version": version + 1,
+                    "card.changed_at": now(),
+                    **(extra or {}),
+                }
+            },
+            return_document=ReturnDocument.AFTER,
         )
-        self.wake()
-        return keys
+        return after, keys if after is not None else []
 
     async def queue_for_new_door(self, door: Doc) -> None:
         """A new door gets the live cards of its room, or of its property for an entrance.
-        (A card changed meanwhile has a newer version, which wins over the one queued here.)"""
+        (A card changed meanwhile queues its own jobs for every door it finds, this one too.)"""
         query: Doc = {"property_id": door["property_id"], "current": True}
         if door.get("room_id") is not None:
             # A vacant room has nobody living in it: nothing to look for. (A lease starting
@@ -142,7 +159,7 @@ class CardOutbox:
         try:
             async for occupant in self.store.occupants.find(query):
                 if occupant["card"]["valid_until"] > at:
-                    await self._insert_job(door, occupant)
+                    await self._insert_job(door, occupant, occupant["card"]["version"], at)
         except Exception:
             # the device is registered but its cards are not queued: say so loudly
             log.exception("putting live cards on new door %s", door.get("device_id"))
@@ -151,24 +168,10 @@ class CardOutbox:
 
     # --- applying ---------------------------------------------------------------------------
 
-    async def _send(self, job: Doc) -> None:
-        if job["op"] == PUT:
-            await self.gateway.put_card(
-                job["device_id"], job["card_number"], job["valid_from"], job["valid_until"]
-            )
-        else:
-            await self.gateway.delete_card(job["device_id"], job["card_number"])
-
-    async def _supersede(self, key: str, below: int) -> None:
-        await self.store.card_jobs.update_many(
-            {"key": key, "state": PENDING, "version": {"$lt": below}},
-            {"$set": {"state": SUPERSEDED, "done_at": now()}},
-        )
-
     async def run_key(self, key: str) -> bool | None:
-        """Brings one (door, card) up to its newest pending version: True when nothing is
-        left pending, False when the gateway failed (backed off), None when another caller
-        holds it."""
+        """Brings one (door, card) to what its occupant's card wants now: True when nothing
+        is left that could be done now, False when the gateway failed (backed off), None
+        when another caller holds it."""
         claim = await self.store.claim(f"card:{key}")
         if claim is None:
             return None
@@ -178,27 +181,60 @@ class CardOutbox:
             await self.store.release(claim)
 
     async def _run_claimed(self, key: str) -> bool:
-        jobs = self.store.card_jobs
-        pending = await jobs.find({"key": key, "state": PENDING}, sort=[("version", -1)]).to_list(
-            None
-        )
-        if not pending:
+        jobs = await self.store.card_jobs.find({"key": key}).to_list(None)
+        if not jobs:
             return True
-        newest = pending[0]
-        applied = await jobs.find_one(
-            {"key": key, "state": DONE, "version": {"$gt": newest["version"]}}, {"version": 1}
+        card_number = jobs[0]["card_number"]
+        holders = await self.store.find_by_ids("occupants", list({j["occupant_id"] for j in jobs}))
+        occupant = next(
+            (o for o in holders.values() if o["card"]["card_number"] == card_number), None
         )
-        if applied is not None:  # queued late (a new door's cards): a newer state is there
-            await self._supersede(key, applied["version"])
-            return True
+        version = int(occupant["card"]["version"]) if occupant is not None else 0
+        covered = [j for j in jobs if j["version"] <= version]
+        ahead = [j for j in jobs if j["version"] > version]
+        # changes that never happened: their request failed or died before writing them (a
+        # change's jobs fall due INTENT_GRACE after they are queued)
+        at = now()
+        abandoned = [j for j in ahead if j["next_attempt_at"] <= at]
+        want: Doc | None = None
+        if covered and occupant is not None:
+            want, sent = desired(occupant["card"]), covered
+        elif abandoned and occupant is None and not await self._held(card_number):
+            # a registration undone: make sure the card it would have put is not there
+            want, sent = {"op": DELETE}, abandoned
+        if want is not None and not await self._send_or_back_off(sent, want):
+            return False
+        if abandoned:
+            log.warning("card %s: dropping %d jobs of changes never written", key, len(abandoned))
+        done = [j["_id"] for j in [*covered, *abandoned]]
+        if done:
+            await self.store.card_jobs.delete_many({"_id": {"$in": done}})
+        return True
+
+    async def _held(self, card_number: str) -> bool:
+        """Whether any occupant holds this card number (a rare look-up: only for a job
+        whose occupant was never written)."""
+        found = await self.store.occupants.find_one({"card.card_number": card_number}, {"_id": 1})
+        return found is not None
+
+    async def _send_or_back_off(self, jobs: list[Doc], want: Doc) -> bool:
+        newest = max(jobs, key=lambda j: j["version"])
         try:
-            await self._send(newest)
+            if want["op"] == PUT:
+                await self.gateway.put_card(
+                    newest["device_id"],
+                    newest["card_number"],
+                    want["valid_from"],
+                    want["valid_until"],
+                )
+            else:
+                await self.gateway.delete_card(newest["device_id"], newest["card_number"])
         except Exception as exc:  # whatever failed, the jobs are retried later
             if not isinstance(exc, GatewayError):
                 log.exception("card job %s failed unexpectedly", newest["_id"])
-            attempts = int(newest.get("attempts", 0)) + 1
-            await jobs.update_many(
-                {"key": key, "state": PENDING, "version": {"$lte": newest["version"]}},
+            attempts = max(int(j.get("attempts", 0)) for j in jobs) + 1
+            await self.store.card_jobs.update_many(
+                {"_id": {"$in": [j["_id"] for j in jobs]}},
                 {
                     "$set": {
                         "attempts": attempts,
@@ -208,11 +244,6 @@ class CardOutbox:
                 },
             )
             return False
-        await jobs.update_one(
-            {"_id": newest["_id"]}, {"$set": {"state": DONE, "done_at": now(), "last_error": None}}
-        )
-        if len(pending) > 1:
-            await self._supersede(key, newest["version"])
         return True
 
     def keep(self, task: asyncio.Task[Any]) -> None:
@@ -243,31 +274,9 @@ class CardOutbox:
                 await asyncio.sleep(0.05)
         self.wake()
 
-    async def sweep(self) -> int:
-        """Re-enqueues cards whose change was never queued (a crash between the two writes)."""
-        count = 0
-        async for stale in self.store.occupants.find(
-            {"card.queued": False, "card.changed_at": {"$lt": now() - SWEEP_AGE}},
-            {"lease_id": 1},
-            limit=500,
-        ):
-            claim = await self.store.claim(lease_claim(stale["lease_id"]))
-            if claim is None:
-                continue  # being changed right now: that change enqueues
-            try:
-                occupant = await self.store.occupants.find_one({"_id": stale["_id"]})
-                if occupant is not None and not occupant["card"]["queued"]:
-                    await self.enqueue(occupant)
-                    count += 1
-            finally:
-                await self.store.release(claim)
-        if count:
-            log.warning("re-enqueued %d unqueued card changes", count)
-        return count
-
     async def due_keys(self, limit: int = 500) -> list[str]:
         due = await self.store.card_jobs.find(
-            {"state": PENDING, "next_attempt_at": {"$lte": now()}},
+            {"next_attempt_at": {"$lte": now()}},
             {"key": 1},
             sort=[("next_attempt_at", 1)],
             limit=limit,
@@ -276,7 +285,7 @@ class CardOutbox:
 
     async def next_due_in(self, idle_s: float) -> float:
         job = await self.store.card_jobs.find_one(
-            {"state": PENDING}, {"next_attempt_at": 1}, sort=[("next_attempt_at", 1)]
+            {}, {"next_attempt_at": 1}, sort=[("next_attempt_at", 1)]
         )
         if job is None:
             return idle_s

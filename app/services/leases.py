@@ -185,8 +185,8 @@ async def _start(deps: Deps, room: Doc, lease: Doc, people: Sequence[Person]) ->
     await store.rooms.update_one({"_id": room["_id"]}, {"$set": {"status": rooms.OCCUPIED}})
     valid_from, valid_until = cards.lease_window(lease["start_date"], lease["end_date"])
     try:
-        people_docs = await occupants.register(
-            store,
+        people_docs, keys = await occupants.register(
+            deps.outbox,
             lease,
             people,
             [["occupants", str(i), "idNumber"] for i in range(len(people))],
@@ -208,9 +208,6 @@ async def _start(deps: Deps, room: Doc, lease: Doc, people: Sequence[Person]) ->
     await stats.bump(
         store, lease["place"], lease["kind"], occupied_rooms=1, residents=len(people_docs)
     )
-    keys: list[str] = []
-    for doc in people_docs:
-        keys += await deps.outbox.enqueue(doc)
     await audit.record(
         store,
         lease["landlord_id"],
@@ -275,11 +272,11 @@ async def extend_lease(
         _, valid_until = cards.lease_window(updated["start_date"], new_end)
         keys: list[str] = []
         for occupant in await occupants.current_occupants(store, lease_id):
-            after = await cards.change_card(
-                store, {"_id": occupant["_id"], "current": True}, {"valid_until": valid_until}
-            )
-            if after is not None:
-                keys += await deps.outbox.enqueue(after)
+            keys += (
+                await deps.outbox.change(
+                    occupant, {"valid_until": valid_until}, where={"current": True}
+                )
+            )[1]
         await audit.record(
             store,
             landlord_id,

@@ -6,7 +6,8 @@ however often it is retried. The request that queued it never waits for the prov
 code is answered the same way, and as fast, whether or not a message went out. A throttled
 send waits as long as the provider asks; an unreachable number fails for good; anything else
 is retried with backoff up to MAX_ATTEMPTS. Messages never carry an ID number or a password,
-and are removed a day after they are sent (a TTL index).
+and are removed as soon as they are sent or given up on (and by a TTL index a day after
+they were queued, whatever happened), so the outbox holds only what is still to send.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from app.store import Doc, Store
 
 log = logging.getLogger("anju.sms")
 
-PENDING, SENT, FAILED = "PENDING", "SENT", "FAILED"
+PENDING = "PENDING"
 MAX_ATTEMPTS = 8
 KEEP = dt.timedelta(days=1)
 
@@ -48,7 +49,7 @@ class SmsOutbox:
             "attempts": 0,
             "next_attempt_at": at,
             "created_at": at,
-            "expires_at": at + KEEP + dt.timedelta(days=1),
+            "expires_at": at + KEEP,
         }
         await self.store.sms_messages.insert_one(doc)
         self.wakeup.set()
@@ -86,34 +87,28 @@ class SmsOutbox:
         except SmsThrottled as exc:
             await self._later(current, attempts, exc.retry_after, "throttled")
         except SmsUndeliverable:
-            await self._set(
-                current, {"state": FAILED, "attempts": attempts, "error": "undeliverable"}
-            )
+            log.warning("message %s: undeliverable", current["_id"])
+            await self._forget(current)
         except Exception as exc:  # noqa: BLE001 - the provider down or broken: retried, backed off
             if attempts >= MAX_ATTEMPTS:
                 log.warning("message %s: giving up after %d attempts", current["_id"], attempts)
-                await self._set(
-                    current, {"state": FAILED, "attempts": attempts, "error": str(exc)[:200]}
-                )
+                await self._forget(current)
             else:
                 await self._later(current, attempts, min(60.0, 0.5 * 2**attempts), str(exc))
         else:
-            await self._set(
-                current,
-                {
-                    "state": SENT,
-                    "attempts": attempts,
-                    "message_id": sent.message_id,
-                    "sent_at": now(),
-                    "expires_at": now() + KEEP,
-                },
-            )
+            log.info("message %s sent as %s", current["_id"], sent.message_id)
+            await self._forget(current)
 
     async def _later(self, message: Doc, attempts: int, seconds: float, why: str) -> None:
         delay = dt.timedelta(seconds=seconds * random.uniform(1.0, 1.2))
         await self._set(
             message, {"attempts": attempts, "next_attempt_at": now() + delay, "error": why[:200]}
         )
+
+    async def _forget(self, message: Doc) -> None:
+        """A message sent, or given up on, is removed: the outbox holds only what is still
+        to send (its reads cost what is queued), and no code outlives its sending."""
+        await self.store.sms_messages.delete_one({"_id": message["_id"], "state": PENDING})
 
     async def _set(self, message: Doc, changes: Doc) -> None:
         # only the holder of the message's claim writes it

@@ -135,7 +135,7 @@ INDEXES: dict[str, list[Declared]] = {
     ],
     # one card number per card (a swipe finds its occupant by it); the ID number's keyed
     # hash for exact look-up; the police register by name, phone and place; a lease's,
-    # room's and property's current occupants; card changes not yet queued
+    # room's and property's current occupants
     "occupants": [
         UniqueWhile("one_room_per_person", key="id_number_hash", field="current", value=True),
         ix(("card.card_number", A), name="card_number_unique", unique=True),
@@ -146,23 +146,25 @@ INDEXES: dict[str, list[Declared]] = {
         ix(("lease_id", A), ("arrived_at", A), ("_id", A), name="lease"),
         ix(("room_id", A), ("current", A), name="room_current"),
         ix(("property_id", A), ("current", A), name="property_current"),
-        ix(("card.queued", A), ("card.changed_at", A), name="unqueued"),
     ],
     # named units of work held by one caller at a time (app/store/store.py)
     "claims": [ix(("expires_at", A), name="expiry", expireAfterSeconds=0)],
-    # the card outbox, one job per (door, card, version): due jobs, a pair's versions, and
-    # what is pending per lease and person
+    # the background passes that run once a day, by one worker process (app/workers)
+    "worker_runs": [ix(("expires_at", A), name="expiry", expireAfterSeconds=0)],
+    # the card outbox, only work still to do, one job per (door, card, version): due jobs,
+    # a pair's jobs, and what is pending per lease and person
     "card_jobs": [
-        ix(("state", A), ("next_attempt_at", A), name="due"),
-        ix(("key", A), ("state", A), ("version", D), name="pair"),
-        ix(("lease_id", A), ("state", A), name="lease"),
-        ix(("occupant_id", A), ("state", A), name="occupant"),
+        ix(("next_attempt_at", A), name="due_at"),
+        ix(("key", A), ("version", A), name="pair_versions"),
+        ix(("lease_id", A), name="lease_jobs"),
+        ix(("occupant_id", A), name="occupant_jobs"),
     ],
-    # a lease's invoices in order; a landlord's by month (rent roll); by due date (RENT_DUE)
+    # a lease's invoices in order; a landlord's by month (rent roll); those still to be
+    # told of RENT_DUE by due date, all of them and a tenant's
     "invoices": [
         ix(("lease_id", A), ("period_start", A), ("_id", A), name="lease"),
         ix(("landlord_id", A), ("period_start", A), name="rent_roll"),
-        ix(("due_date", A), name="due"),
+        ix(("rent_due_sent", A), ("due_date", A), name="rent_due_window"),
         ix(("tenant_id", A), ("due_date", A), name="tenant_due"),
     ],
     # one payment per caller and idempotency key; the webhook finds it by charge id
@@ -170,8 +172,9 @@ INDEXES: dict[str, list[Declared]] = {
         ix(("account_id", A), ("idempotency_key", A), name="idempotency_key_unique", unique=True),
         ix(("charge_id", A), name="charge"),
         ix(("invoice_id", A), ("created_at", A), name="invoice"),
-        ix(("applied", A), ("updated_at", A), name="unfinished"),
     ],
+    # one per payment not yet applied, for the worker to finish it when due
+    "payment_followups": [ix(("due_at", A), name="due_at")],
     "payment_events": [],  # _id is the provider's eventId: processed once
     "notifications": [
         ix(("key", A), name="key_unique", unique=True),

@@ -11,7 +11,9 @@ from app.services.sms import SmsOutbox
 
 log = logging.getLogger("anju.sms")
 
-IDLE_POLL_S = 5.0
+# the longest sleep with nothing due (a message queued by another worker process, which
+# wakes only its own, is sent within it)
+IDLE_POLL_S = 30.0
 
 
 async def run(outbox: SmsOutbox) -> None:
