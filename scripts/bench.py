@@ -268,7 +268,7 @@ def main() -> None:
                 f"\nGraphQL layer cost: the bare route serves {ratio:.2f}x the GraphQL "
                 "throughput for the same search"
             )
-        print(cpu_table(results, cpu))
+        print(cpu_table(results, cpu, args.min_requests))
         cores = os.cpu_count() or 1
         net = {n: {g: v["net_ms"] for g, v in c.items()} for n, c in cpu.items()}
         projected = {

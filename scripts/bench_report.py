@@ -122,7 +122,9 @@ def idle_line(idle: dict[str, dict[str, float]], scale: float, workers: int) -> 
     )
 
 
-def cpu_table(results: list[Result], cpu: dict[str, dict[str, dict[str, float]]]) -> str:
+def cpu_table(
+    results: list[Result], cpu: dict[str, dict[str, dict[str, float]]], min_requests: int = 0
+) -> str:
     groups = [
         g
         for g in ("anju", "database", "db backend", "simulator", "load generator")
@@ -145,6 +147,12 @@ def cpu_table(results: list[Result], cpu: dict[str, dict[str, dict[str, float]]]
         bg = [c.get(g, {}).get("background_ms_per_s") for g in ("anju", "database")]
         text = [f"{v:.1f}" if v is not None else "-" for v in bg]
         rows.append(f"{r.name[:33]:<34}{r.requests:>9}{cells}{text[0]:>20}{text[1]:>8}")
+    few = [r.name for r in results if r.requests < min_requests]
+    if few:
+        rows.append(
+            f"  fewer than {min_requests} requests by the time limit ({', '.join(few)}): their "
+            "CPU per request is less certain (a longer DURATION helps)"
+        )
     zeroed = sorted(
         {g for c in cpu.values() for g, f in c.items() if f["net_ms"] == 0 < f["raw_ms"]}
     )
