@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 SCALE ?= 0.1
 SEED ?= 42
 
-.PHONY: run test check schema city bench soak demo-alarm clean install browser
+.PHONY: run test check schema city bench bench-compare soak demo-alarm clean install browser
 
 install: $(STAMP)
 
@@ -50,14 +50,25 @@ city: $(STAMP)
 clean:
 	rm -rf $(VENV) .build .data .dev-keys .bench .artifacts
 
-## The benchmark at SCALE (default 0.1; 1 is the whole city) with WORKERS workers.
+## The benchmark at SCALE (default 0.1; 1 is the whole city) with WORKERS workers and CONCURRENCY
+## clients (CONCURRENCY=1: CPU per request without queueing), after IDLE seconds of the idle line
+## (default 60). ONLY=prefix,... runs some operations; BENCH_ARGS passes other options
+## (`.venv/bin/python -m scripts.bench --help`). MONGODB_URI=... benchmarks that database instead;
 ## PG=postgres://user:pw@127.0.0.1:5432/db runs FerretDB on that PostgreSQL instead of SQLite.
 WORKERS ?= 2
 CONCURRENCY ?= 32
 DURATION ?= 15
+IDLE ?= 60
+ONLY ?=
+BENCH_ARGS ?=
 bench: $(STAMP)
 	$(PY) -m devstack.ferretdb_build
-	ANJU_BENCH_POSTGRESQL_URL='$(PG)' $(PY) -m scripts.bench --scale $(SCALE) --seed $(SEED) --workers $(WORKERS) --concurrency $(CONCURRENCY) --duration $(DURATION)
+	ANJU_BENCH_POSTGRESQL_URL='$(PG)' $(PY) -m scripts.bench --scale $(SCALE) --seed $(SEED) --workers $(WORKERS) --concurrency $(CONCURRENCY) --duration $(DURATION) --idle-seconds $(IDLE) $(if $(ONLY),--only '$(ONLY)',) $(BENCH_ARGS)
+
+## B against A, two results of `make bench`: exit status 1 when an operation is more than 10%
+## worse in throughput, p99 or CPU per request. make bench-compare A=.bench/x.json B=.bench/y.json
+bench-compare: $(STAMP)
+	$(PY) -m scripts.bench --compare '$(A)' '$(B)'
 
 ## A mixed load for MINUTES (default 10): errors, latency over time, each worker's memory.
 ## SOAK_SCALE=0.1 runs it inside the synthetic city (a copy of the benchmark's, built if missing);

@@ -1,8 +1,15 @@
 """A small closed-loop load generator: fixed concurrency, fixed duration, one process.
 
 Each virtual client sends its next request as soon as the previous one is answered, so the
-figures are throughput at that concurrency and the latency each request saw. Runs as its own
-process (`python -m devstack.loadgen ...` or from scripts/bench.py), never inside Anju.
+figures are throughput at that concurrency and the latency each request saw. Runs in the
+benchmark's own process (scripts/bench.py), never inside Anju.
+
+The measured window starts when the warm-up ends and closes when the last request started
+before the deadline is answered; only requests started inside it are counted, and
+`on_window("start" | "end")` is called at both edges so that the caller can read every
+process's CPU exactly there (scripts/bench_cpu.py). With `min_requests`, the window stays
+open past `duration_s` until that many requests were counted (at most `max_duration_s`), so
+that a slow operation driven by one client still yields a usable CPU per request.
 """
 
 from __future__ import annotations
@@ -36,11 +43,19 @@ class Result:
     max_ms: float = 0.0
     round_trips: float | None = None
     error_kinds: dict[str, int] = field(default_factory=dict)
+    # the measured window (time.monotonic()), its length, and the warm-up before it
+    window_start: float = 0.0
+    window_end: float = 0.0
+    measured_s: float = 0.0
+    warmup_s: float = 0.0
     latencies_ms: list[float] = field(default_factory=list, repr=False)
+    # when each counted request was answered (time.monotonic()), for CPU per time slice
+    completed_at: list[float] = field(default_factory=list, repr=False)
 
     def summary(self) -> dict[str, Any]:
         data = asdict(self)
-        data.pop("latencies_ms")
+        for key in ("latencies_ms", "completed_at", "window_start", "window_end"):
+            data.pop(key)
         return data
 
 
@@ -60,22 +75,45 @@ async def run(
     duration_s: float,
     warmup_s: float = 1.0,
     max_requests: int = 1_000_000,
+    min_requests: int = 0,
+    max_duration_s: float | None = None,
+    on_window: Callable[[str], None] | None = None,
 ) -> Result:
-    """Drives `send` from `concurrency` clients for `duration_s` (after a warm-up)."""
-    result = Result(name, concurrency, duration_s)
+    """Drives `send` from `concurrency` clients for `duration_s` (after a warm-up), longer
+    if fewer than `min_requests` were counted by then (up to `max_duration_s`)."""
+    result = Result(name, concurrency, duration_s, warmup_s=warmup_s)
     trips: list[int] = []
     failures: Counter[str] = Counter()
     kinds: Counter[str] = getattr(send, "error_kinds", Counter())
     kinds.clear()
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    loop = asyncio.get_running_loop()
+
+    def open_window() -> None:
+        kinds.clear()  # the warm-up's failures are not counted, nor are their kinds
+        if on_window:
+            on_window("start")
+        result.window_start = time.monotonic()
+
     async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
         warm_end = time.monotonic() + warmup_s
-        # the warm-up's failures are not counted, nor are their kinds
-        asyncio.get_running_loop().call_later(warmup_s, kinds.clear)
+        opening = loop.call_at(loop.time() + warmup_s, open_window)
         end = warm_end + duration_s
+        hard_end = warm_end + max(duration_s, max_duration_s or duration_s)
+
+        stopped: list[float] = []
+
+        def more() -> bool:
+            now = time.monotonic()
+            going = result.requests < max_requests and (
+                now < end or (result.requests < min_requests and now < hard_end)
+            )
+            if not going and not stopped:
+                stopped.append(now)  # no request starts after this
+            return going
 
         async def worker(i: int) -> None:
-            while time.monotonic() < end and result.requests < max_requests:
+            while more():
                 start, raised = time.monotonic(), None
                 try:
                     ok, rt = await send(client, i)
@@ -88,14 +126,25 @@ async def run(
                     failures[raised] += 1
                 result.requests += 1
                 result.latencies_ms.append(elapsed * 1000)
+                result.completed_at.append(start + elapsed)
                 if not ok:
                     result.errors += 1
                 if rt >= 0:
                     trips.append(rt)
 
         await asyncio.gather(*(worker(i) for i in range(concurrency)))
+        if not result.window_start:  # nothing ran past the warm-up
+            opening.cancel()
+            open_window()
+        if on_window:
+            on_window("end")
+        result.window_end = time.monotonic()
     lat = sorted(result.latencies_ms)
-    result.rps = result.requests / duration_s if duration_s else 0.0
+    # throughput: the requests started from the end of the warm-up until starting stopped
+    # (the answers still awaited then are counted, as in a steady closed loop)
+    started_for = (stopped[0] if stopped else result.window_end) - warm_end
+    result.measured_s = round(max(started_for, 1e-9), 3)
+    result.rps = result.requests / result.measured_s
     result.p50_ms = _percentile(lat, 0.50)
     result.p95_ms = _percentile(lat, 0.95)
     result.p99_ms = _percentile(lat, 0.99)

@@ -28,8 +28,8 @@ import httpx
 from devstack.anju import start_anju, start_simulator
 from devstack.ferretdb import start_ferretdb
 from devstack.procs import ROOT, free_port, stop
-from scripts.bench import ensure_city
-from scripts.bench_analysis import children
+from scripts.bench_cpu import children
+from scripts.bench_fixture import ensure_city
 from scripts.workload import Workload, build_workload
 
 OUT = ROOT / ".bench"
