@@ -16,7 +16,7 @@ from typing import Any
 from bson import ObjectId
 from strawberry.dataloader import DataLoader
 
-from app.store import Doc, SortSpec, Store
+from app.store import Doc, SortSpec, Store, sort_docs
 
 ByKey = DataLoader[Any, list[Doc]]
 
@@ -47,13 +47,17 @@ class Loaders:
         sort: SortSpec = (("_id", 1),),
         where: Mapping[str, Any] | None = None,
     ) -> ByKey:
-        """The documents whose `field` is each key (and that match `where`), in `sort`."""
+        """The documents whose `field` is each key (and that match `where`), in `sort`:
+        read by the index on `field` alone, and each key's few sorted here (a sort asked of
+        the database over an `$in` of many keys would be a merge or an in-memory sort)."""
 
         async def load(keys: list[Any]) -> list[list[Doc]]:
             query: dict[str, Any] = {field: {"$in": list(set(keys))}, **(where or {})}
             groups: dict[Any, list[Doc]] = defaultdict(list)
-            async for doc in self._store[collection].find(query, sort=list(sort)):
+            async for doc in self._store[collection].find(query):
                 groups[doc[field]].append(doc)
+            for group in groups.values():
+                sort_docs(group, sort)
             return [groups.get(k, []) for k in keys]
 
         # repr: the conditions may hold operators ({"$ne": True}), which do not hash

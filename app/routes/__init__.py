@@ -27,7 +27,8 @@ def http_routes(settings: Settings) -> list[BaseRoute]:
 
         routes.append(Route("/bench/listings", bare_listings))
     if settings.env == "test":  # only the test suite moves the clock
-        from app.routes.testing import move_clock
+        from app.routes.testing import move_clock, sent_query_shapes
 
         routes.append(Route("/test/clock", move_clock, methods=["POST"]))
+        routes.append(Route("/test/query-shapes", sent_query_shapes, methods=["GET", "DELETE"]))
     return routes

@@ -1,12 +1,15 @@
 """Routes that exist only under ANJU_ENV=test: moving Anju's clock (app/clock.py) so that the
-tests reach expiries without waiting. Never mounted in development or production."""
+tests reach expiries without waiting, and the query shapes this process has sent
+(app/store/client.py: QueryShapes). Never mounted in development or production."""
 
 from __future__ import annotations
 
+from bson import json_util
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from app.clock import now, set_offset
+from app.store.client import query_shapes
 
 
 async def move_clock(request: Request) -> Response:
@@ -16,3 +19,12 @@ async def move_clock(request: Request) -> Response:
         return JSONResponse({"error": "offsetSeconds must be a number"}, status_code=400)
     set_offset(float(seconds))
     return JSONResponse({"now": now().isoformat()})
+
+
+async def sent_query_shapes(request: Request) -> Response:
+    """GET: one example of each query shape sent so far (Extended JSON); DELETE: forget."""
+    if request.method == "DELETE":
+        query_shapes.examples.clear()
+        return JSONResponse({"cleared": True})
+    body = json_util.dumps(list(query_shapes.examples.values()))
+    return Response(body, media_type="application/json")

@@ -125,7 +125,7 @@ _UNPAID: dict[str, Any] = {"$or": [{"open_fen": {"$gt": 0}}, {"pending_fen": {"$
 def status_filter(status: str) -> dict[str, Any]:
     """The conditions of the invoices in `status` today, in plain conditions (no $expr)."""
     day = today().isoformat()
-    live = {"void": {"$ne": True}}
+    live = {"void": False}  # every invoice has it (an equality, unlike "$ne: True")
     filters: dict[str, dict[str, Any]] = {
         VOID: {"void": True},
         PAID: {**live, "open_fen": 0, "pending_fen": 0},
@@ -159,7 +159,7 @@ async def lease_invoices(
 async def cut_to_move_out(store: Store, lease_id: ObjectId, move_out: str) -> None:
     """Cuts every invoice of the lease running past the move-out date (see the rules)."""
     ids = await store.invoices.distinct(
-        "_id", {"lease_id": lease_id, "void": {"$ne": True}, "period_end": {"$gt": move_out}}
+        "_id", {"lease_id": lease_id, "void": False, "period_end": {"$gt": move_out}}
     )
     for invoice_id in ids:
         await _cut(store, invoice_id, move_out)

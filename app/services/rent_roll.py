@@ -8,7 +8,7 @@ from app.clock import today
 from app.deps import Deps
 from app.errors import Code, UserInputError
 from app.services.invoices import OVERDUE, invoice_status
-from app.store import Doc
+from app.store import Doc, sort_docs
 from app.viewer import Role, Viewer
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -36,9 +36,9 @@ async def rent_roll(deps: Deps, viewer: Viewer, month: str) -> Doc:
     day = today()
     expected = collected = pending = 0
     overdue: list[Doc] = []
+    # by the landlord's index on (landlord_id, period_start); the overdue sorted here
     async for invoice in deps.store.invoices.find(
-        {"landlord_id": landlord_id, "period_start": {"$gte": start, "$lt": end}},
-        sort=[("due_date", 1), ("_id", 1)],
+        {"landlord_id": landlord_id, "period_start": {"$gte": start, "$lt": end}}
     ):
         if invoice.get("void"):
             continue
@@ -47,6 +47,7 @@ async def rent_roll(deps: Deps, viewer: Viewer, month: str) -> Doc:
         pending += int(invoice.get("pending_fen", 0))
         if invoice_status(invoice, day) == OVERDUE:
             overdue.append(invoice)
+    sort_docs(overdue, [("due_date", 1), ("_id", 1)])
     return {
         "month": month,
         "expected_fen": expected,

@@ -41,7 +41,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 from app.store.client import RoundTrips, current_round_trips, make_client, ping, uncounted
 from app.store.engine import Engine, detect
 from app.store.indexes import INDEXES, UniqueWhile, ensure_indexes
-from app.store.paging import MAX_FIRST, Page, SortSpec, check_first, page_of_sorted
+from app.store.paging import (
+    MAX_FIRST,
+    Page,
+    SortSpec,
+    check_first,
+    page_of_sorted,
+    sort_docs,
+)
 from app.store.store import Claim, Store, busy, duplicate_index
 from app.store.types import Doc
 
@@ -76,5 +83,6 @@ __all__ = [
     "open_store",
     "page_of_sorted",
     "ping",
+    "sort_docs",
     "uncounted",
 ]

@@ -69,6 +69,55 @@ class _RoundTripCounter(monitoring.CommandListener):
         pass
 
 
+class QueryShapes(monitoring.CommandListener):
+    """Under ANJU_ENV=test only: one example of every query shape this process sends
+    (requests and background work alike), for the test that checks each against the
+    declared indexes (app/store/esr.py). A shape is the command, the collection, and the
+    filter's and sort's structure with the values left out."""
+
+    LIMIT = 5000
+
+    def __init__(self) -> None:
+        self.examples: dict[str, dict[str, Any]] = {}
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        name = event.command_name
+        if (name not in EXPLAINABLE and name != "distinct") or len(self.examples) >= self.LIMIT:
+            return
+        command = event.command
+        flt: Any = command.get("filter", command.get("query"))
+        if name in ("update", "delete"):
+            statements = command.get("updates") or command.get("deletes") or [{}]
+            flt = statements[0].get("q")
+        if name == "aggregate":
+            pipeline = command.get("pipeline") or []
+            flt = next((st["$match"] for st in pipeline if "$match" in st), None)
+        sort = command.get("sort")
+        example = {"command": name, "collection": command.get(name), "filter": flt, "sort": sort}
+        key = repr((name, command.get(name), _structure(flt), _structure(sort)))
+        self.examples.setdefault(key, example)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+def _structure(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple(
+            (k, _structure(v) if k.startswith("$") or isinstance(v, dict) else None)
+            for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return tuple(_structure(v) for v in value[:3])
+    return type(value).__name__
+
+
+query_shapes = QueryShapes()
+
+
 def make_client(settings: Settings) -> AsyncMongoClient[Doc]:
     return AsyncMongoClient(
         settings.effective_mongodb_uri,
@@ -78,7 +127,10 @@ def make_client(settings: Settings) -> AsyncMongoClient[Doc]:
         socketTimeoutMS=settings.mongodb_socket_timeout_ms,
         # the per-request command count costs an event object per command: only where the
         # figures are shown (development, tests, benchmarks)
-        event_listeners=[_RoundTripCounter()] if settings.expose_metrics else [],
+        event_listeners=[
+            *([_RoundTripCounter()] if settings.expose_metrics else []),
+            *([query_shapes] if settings.env == "test" else []),
+        ],
         appname="anju",
     )
 

@@ -84,15 +84,30 @@ INDEXES: dict[str, list[Declared]] = {
         ix(("landlord_id", A), name="landlord"),
     ],
     "stats_counters": [ix(("town", A), ("community", A), ("grid", A), name="place")],
+    # alarms are few and written rarely: one index per screen (the caller's scope: none, a
+    # landlord, a town, a community; any status or one), each in the list's order
     "alarms": [
         UniqueWhile("one_open_per_detector", key="detector_id", field="open", value=True),
+        ix(("raised_at", D), ("_id", D), name="raised"),
+        ix(("status", A), ("raised_at", D), ("_id", D), name="status"),
         ix(("landlord_id", A), ("raised_at", D), ("_id", D), name="landlord"),
+        ix(("landlord_id", A), ("status", A), ("raised_at", D), ("_id", D), name="landlord_status"),
+        ix(("place.town", A), ("raised_at", D), ("_id", D), name="town"),
+        ix(("place.town", A), ("status", A), ("raised_at", D), ("_id", D), name="town_status"),
         ix(("place.town", A), ("place.community", A), ("raised_at", D), ("_id", D), name="place"),
+        ix(
+            ("place.town", A),
+            ("place.community", A),
+            ("status", A),
+            ("raised_at", D),
+            ("_id", D),
+            name="place_status",
+        ),
         ix(("created_at", A), ("_id", A), name="live"),
     ],
     "devices": [
         ix(("device_id", A), name="device_bound_once", unique=True),
-        ix(("property_id", A), ("kind", A), name="property"),
+        ix(("property_id", A), ("kind", A), ("room_id", A), name="property_kind_room"),
         ix(("room_id", A), name="room"),
     ],
     # one index per search shape: equality (live, town or community), then the sort, then
@@ -131,7 +146,13 @@ INDEXES: dict[str, list[Declared]] = {
         ix(("tenant_id", A), ("created_at", D), ("_id", D), name="tenant"),
         ix(("landlord_id", A), ("_id", A), name="landlord"),
         ix(("room_id", A), ("status", A), name="room"),
-        ix(("invited_phone", A), ("tenant_id", A), name="invitation"),
+        ix(
+            ("invited_phone", A),
+            ("tenant_id", A),
+            ("status", A),
+            ("invitation_expires_at", A),
+            name="open_invitation",
+        ),
     ],
     # one card number per card (a swipe finds its occupant by it); the ID number's keyed
     # hash for exact look-up; the police register by name, phone and place; a lease's,

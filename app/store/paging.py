@@ -100,13 +100,18 @@ def decode_cursor(cursor: str, length: int) -> list[Any]:
 
 
 def after_filter(sort: SortSpec, values: Sequence[Any]) -> dict[str, Any]:
-    """The documents strictly after `values` in the order `sort`."""
+    """The documents strictly after `values` in the order `sort`: a bound on the sort's
+    first field (which an index in the sort's order turns into where to start reading),
+    refined by the tie-breaking `$or`."""
     clauses: list[dict[str, Any]] = []
     for i, (name, direction) in enumerate(sort):
         clause: dict[str, Any] = {sort[j][0]: values[j] for j in range(i)}
         clause[name] = {"$gt" if direction > 0 else "$lt": values[i]}
         clauses.append(clause)
-    return {"$or": clauses}
+    if len(sort) == 1:
+        return clauses[0]
+    lead, direction = sort[0]
+    return {lead: {"$gte" if direction > 0 else "$lte": values[0]}, "$or": clauses}
 
 
 async def paginate(
@@ -172,6 +177,16 @@ def page_of_sorted(
     return Page(
         items=window, has_next=start + limit < len(items), sort=sort, total_count=len(items)
     )
+
+
+def sort_docs(docs: list[dict[str, Any]], sort: SortSpec) -> None:
+    """Sorts documents in place in `sort` order, as the database would (null first)."""
+
+    def key(doc: dict[str, Any]) -> tuple[Any, ...]:
+        values = [(0, 0) if (v := _get(doc, n)) is None else (1, v) for n, _ in sort]
+        return _comparable(values, sort)
+
+    docs.sort(key=key)
 
 
 def _comparable(values: Sequence[Any], sort: SortSpec) -> tuple[Any, ...]:
