@@ -24,7 +24,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
-from app import workers
+from app import logs, metrics, workers
 from app.clients.gateway import GatewayClient
 from app.clients.payments import PaymentsClient
 from app.clients.sms import SmsClient
@@ -33,6 +33,7 @@ from app.deps import Deps
 from app.errors import Code
 from app.http import BodyLimit, RequestContext, RequestTimeout
 from app.live import LiveFeed
+from app.observe import Observe, named_operation, note_graphql
 from app.passwords import Passwords
 from app.routes import http_routes
 from app.schema import build_schema
@@ -131,19 +132,30 @@ class AnjuGraphQL(GraphQL[Context, None]):
         """A request whose token failed verification is refused whole: an app must learn
         that its session ended (and refresh or log in), not be served as anonymous."""
         context: Context = kwargs["context"] if "context" in kwargs else args[3]
+        data = kwargs["request_data"] if "request_data" in kwargs else args[2]
+        operation = named_operation(
+            getattr(data, "operation_name", None), getattr(data, "query", None)
+        )
         if context.unavailable:
             return _refused(
-                "The database is unavailable; try again shortly.", Code.SERVICE_UNAVAILABLE
+                context,
+                operation,
+                "The database is unavailable; try again shortly.",
+                Code.SERVICE_UNAVAILABLE,
             )
         if context.viewer.token_invalid:
             return _refused(
+                context,
+                operation,
                 "The access token is invalid or expired, or its session has ended.",
                 Code.UNAUTHENTICATED,
             )
         return await super().execute_operation(*args, **kwargs)
 
 
-def _refused(message: str, code: str) -> ExecutionResult:
+def _refused(context: Context, operation: str | None, message: str, code: str) -> ExecutionResult:
+    role = "invalid-token" if context.viewer.token_invalid else "-"
+    note_graphql(context.request.scope, operation, role, [code])
     return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": code})])
 
 
@@ -225,6 +237,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await state.payments.aclose()
             await state.sms.aclose()
             await state.client.close()
+            metrics.process_exited()
 
     routes = [
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
@@ -237,12 +250,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             capture_commands=settings.bench_routes,
             trusted_proxies=settings.trusted_proxies,
         ),
+        Middleware(Observe),
         Middleware(BodyLimit, limit=settings.max_body_bytes),
         Middleware(RequestTimeout, seconds=settings.request_timeout_s),
     ]
     if settings.cors_origins:
         middleware.insert(
-            1,
+            2,
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
@@ -255,6 +269,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 
 def app_factory() -> Starlette:
-    """For `uvicorn --factory app.main:app_factory`."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    return create_app()
+    """For `uvicorn --factory app.main:app_factory` (and `anju serve`)."""
+    settings = load_settings()
+    logs.configure(settings.log_format, settings.log_level)
+    return create_app(settings)
