@@ -116,10 +116,13 @@ def configure(log_format: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         named = logging.getLogger(name)
         named.handlers = []
         named.propagate = True
+    # Anju writes its own access line (app/observe.py), without the client's address
+    access = logging.getLogger("uvicorn.access")
+    access.handlers, access.propagate = [], False
     # the libraries' debug output holds what went over the wire (commands with their
     # documents, WebSocket frames, headers): never below WARNING, whatever ANJU_LOG_LEVEL says
     for name in QUIET_LIBRARIES:
