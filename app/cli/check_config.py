@@ -20,6 +20,7 @@ from pymongo.errors import ConfigurationError, InvalidURI
 from pymongo.uri_parser import parse_uri
 
 from app.settings import _DEV_SECRETS, SettingsError, load_settings
+from app.validation import normalize_phone
 
 MIN_SECRET_CHARS = 32
 MIN_ADMIN_PASSWORD_CHARS = 16
@@ -174,13 +175,18 @@ def _check_switches(report: Report, env: dict[str, str]) -> None:
             report.problem(f"{name} must be off in production")
     metrics_on = env.get("ANJU_METRICS", "").lower()
     token = env.get("ANJU_METRICS_TOKEN", "")
-    if metrics_on not in {"0", "false", "no", "off"} and (token or metrics_on):
-        if not token:
+    if metrics_on not in {"0", "false", "no", "off"}:
+        if token:
+            _check_secret(report, env, "ANJU_METRICS_TOKEN", MIN_SECRET_CHARS)
+        elif metrics_on:
             report.problem("ANJU_METRICS is on without ANJU_METRICS_TOKEN")
         else:
-            _check_secret(report, env, "ANJU_METRICS_TOKEN", MIN_SECRET_CHARS)
+            report.warn("ANJU_METRICS_TOKEN is not set: /metrics is off")
     if env.get("ANJU_LOG_FORMAT", "json") != "json":
         report.warn("ANJU_LOG_FORMAT is not json: log collectors read one JSON object a line")
+    memory = env.get("ANJU_PASSWORD_HASH_MEMORY_KIB", "65536")
+    if not memory.isdigit() or int(memory) < 65536:
+        report.problem("ANJU_PASSWORD_HASH_MEMORY_KIB must be at least 65536 in production")
     multiproc = env.get("PROMETHEUS_MULTIPROC_DIR")
     if multiproc and not os.access(Path(multiproc).parent, os.W_OK):
         report.problem(f"PROMETHEUS_MULTIPROC_DIR {multiproc}: its parent is not writable")
@@ -195,6 +201,8 @@ def check(env: dict[str, str]) -> Report:
     _check_id_number_key(report, env)
     if not env.get("ANJU_ADMIN_PHONE"):
         report.problem("ANJU_ADMIN_PHONE is not set")
+    elif normalize_phone(env["ANJU_ADMIN_PHONE"]) is None:
+        report.problem("ANJU_ADMIN_PHONE is not a mainland mobile number")
     _check_secret(report, env, "ANJU_ADMIN_PASSWORD", MIN_ADMIN_PASSWORD_CHARS)
     _check_urls(report, env)
     _check_database(report, env)
