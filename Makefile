@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 SCALE ?= 0.1
 SEED ?= 42
 
-.PHONY: run test check schema city bench soak demo-alarm clean install browser
+.PHONY: run test check schema city bench soak demo-alarm clean install browser graphiql
 
 install: $(STAMP)
 
@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml
 
 ## Runs FerretDB, the simulator and Anju with demo data, in the foreground (Ctrl-C stops all).
 run: $(STAMP)
+	$(PY) -m devstack.graphiql_assets
 	$(PY) -m devstack.run
 
 ## Lint, types, then the whole test suite against FerretDB (or MONGODB_URI), the simulator and
@@ -27,6 +28,7 @@ test: $(STAMP) check
 	$(PY) -m devstack.ferretdb_build
 	$(PY) -m devstack.versitygw
 	$(PY) -m devstack.browser
+	$(PY) -m devstack.graphiql_assets
 	$(PY) -m pytest -q
 
 check: $(STAMP)
@@ -38,6 +40,11 @@ check: $(STAMP)
 ## elsewhere it says how, and the kiosk test skips.
 browser: $(STAMP)
 	$(PY) -m devstack.browser
+
+## GraphiQL's files (React, GraphiQL, its explorer) from npm, checked against the hashes
+## Strawberry pins, into app/graphiql/vendor/ (not committed); Anju serves them itself.
+graphiql: $(STAMP)
+	$(PY) -m devstack.graphiql_assets
 
 ## Rewrites schema.graphql from the code.
 schema: $(STAMP)

@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -24,7 +25,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
-from app import logs, metrics, workers
+from app import graphiql, logs, metrics, workers
 from app.clients.gateway import GatewayClient
 from app.clients.payments import PaymentsClient
 from app.clients.sms import SmsClient
@@ -93,6 +94,10 @@ async def checked_viewer(state: AppState, token: str | None) -> Viewer:
 
 
 class AnjuGraphQL(GraphQL[Context, None]):
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from Anju's own files (app/graphiql), never a public CDN."""
+        return graphiql.ide_response()
+
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state: AppState = request.app.state.anju
         unavailable = False
@@ -201,7 +206,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     schema = build_schema(settings)
     graphql_app = AnjuGraphQL(
         schema,
-        graphql_ide=None if settings.production else "graphiql",
+        graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=True,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         max_subscriptions_per_connection=5,
@@ -243,6 +248,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
         *http_routes(settings),
+        *(graphiql.graphiql_routes() if settings.graphiql else []),
     ]
     middleware = [
         Middleware(
