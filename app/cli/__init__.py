@@ -6,6 +6,7 @@
     anju rotate-jwt-key   a new signing key; the old ones keep verifying until tokens expire
     anju recount-stats    rebuild the population counters from the collections
     anju print-schema     the GraphQL schema (SDL) this version serves
+    anju shard-commands   the mongosh commands that shard a cluster as docs/scaling.md plans
 
 Each reads the same environment as Anju (README, "Settings"). Commands that touch the
 database connect to MONGODB_URI / MONGODB_DB and exit 1 with a plain message when it does
@@ -204,3 +205,13 @@ def print_schema() -> None:
     from app.schema import build_schema
 
     click.echo(build_schema().as_str().rstrip())
+
+
+@main.command("shard-commands")
+def shard_commands() -> None:
+    """Prints the mongosh commands that shard MONGODB_DB's collections as planned
+    (app/store/sharding.py, docs/scaling.md); runs nothing."""
+    from app.store.sharding import shard_commands as commands
+
+    for line in commands(_settings().mongodb_db):
+        click.echo(line)
