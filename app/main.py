@@ -25,7 +25,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
-from app import graphiql, logs, metrics, workers
+from app import graphiql, logs, metrics, tracing, workers
 from app.clients.gateway import GatewayClient
 from app.clients.payments import PaymentsClient
 from app.clients.sms import SmsClient
@@ -202,6 +202,7 @@ async def _prepare_database(state: AppState) -> None:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
+    tracing.setup(settings)
     keys = KeySet.load(settings)
     schema = build_schema(settings)
     graphql_app = AnjuGraphQL(
@@ -243,6 +244,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await state.sms.aclose()
             await state.client.close()
             metrics.process_exited()
+            tracing.shutdown()
 
     routes = [
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
@@ -251,6 +253,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *(graphiql.graphiql_routes() if settings.graphiql else []),
     ]
     middleware = [
+        *tracing.middleware(),
         Middleware(
             RequestContext,
             capture_commands=settings.bench_routes,
@@ -262,7 +265,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     if settings.cors_origins:
         middleware.insert(
-            2,
+            len(tracing.middleware()) + 2,
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),

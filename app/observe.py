@@ -27,7 +27,7 @@ from graphql.error import GraphQLError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
-from app import metrics
+from app import metrics, tracing
 from app.errors import Code
 
 log = logging.getLogger("anju.access")
@@ -125,6 +125,18 @@ def _outcome_of_status(status: int) -> str:
     return "refused" if status >= 400 else "ok"
 
 
+def _annotate_span(scope: Scope, status: int) -> None:
+    state: dict[str, Any] = scope.get("state", {})
+    tracing.annotate(
+        {
+            "request_id": str(state.get("request_id", "-")),
+            "operation": str(state.get("operation") or route_label(scope)),
+            "role": str(state.get("role", "-")),
+            "outcome": str(state.get("outcome") or _outcome_of_status(status)),
+        }
+    )
+
+
 class Observe:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -141,6 +153,7 @@ class Observe:
             kind = message["type"]
             if kind == "http.response.start":
                 status = int(message["status"])
+                _annotate_span(scope, status)  # the server span ends with the response
             elif kind == "websocket.accept":
                 status = 101
             elif kind == "websocket.close" and status == 0:
@@ -162,11 +175,11 @@ class Observe:
         operation = state.get("operation") or route
         outcome = "failed" if status >= 500 else state.get("outcome") or _outcome_of_status(status)
         metrics.request_done(operation, outcome, seconds)
+        role = state.get("role", "-")
         method = scope.get("method", "WS")
         level = logging.DEBUG if route in QUIET_ROUTES else logging.INFO
         if not log.isEnabledFor(level):
             return
-        role = state.get("role", "-")
         duration_ms = round(seconds * 1000, 1)
         log.log(
             level,
