@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-## Runs FerretDB, the simulator and Anju with demo data, in the foreground (Ctrl-C stops all).
+## Runs FerretDB, the simulator and Anju with demo data, in the foreground (Ctrl-C, SIGTERM
+## or SIGHUP stops all three).
 run: $(STAMP)
 	$(PY) -m devstack.graphiql_assets
 	$(PY) -m devstack.run
