@@ -3,9 +3,9 @@
 Which files, at which versions, with which SHA-384: exactly those the installed Strawberry's
 own GraphiQL page names (app/graphiql). Each comes from its package through `npm pack` (the
 ordinary npm client and its configured registry) and is kept only if its hash is the pinned
-one; anything else is an error. Files already there and matching are not fetched again.
-Without npm this says how to get it and exits 0: Anju then answers a browser at /graphql with
-that advice, and the API works as ever.
+one; a file with any other hash is an error. Files already there and matching are not fetched
+again. Without npm, or without a registry to reach, this says so and exits 0.
+Anju then answers a browser at /graphql with that advice, and the API works as ever.
 """
 
 from __future__ import annotations
@@ -55,7 +55,12 @@ def fetch() -> int:
         by_package[f"{asset.package}@{asset.version}"].append(asset)
     with tempfile.TemporaryDirectory(prefix="anju-graphiql-") as tmp:
         for spec, assets in sorted(by_package.items()):
-            with tarfile.open(_pack(npm, spec, Path(tmp))) as tar:
+            try:
+                tarball = _pack(npm, spec, Path(tmp))
+            except (RuntimeError, subprocess.TimeoutExpired) as exc:  # no registry reachable
+                print(f"GraphiQL: {exc}; its files stay missing (the API is unaffected)")
+                return 0
+            with tarfile.open(tarball) as tar:
                 for asset in assets:
                     member = tar.extractfile(f"package/{asset.path}")
                     data = member.read() if member else b""
