@@ -71,6 +71,7 @@ INDEXES: dict[str, list[Declared]] = {
     "rate_limits": [ix(("expires_at", A), name="expiry", expireAfterSeconds=0)],
     "sms_messages": [
         ix(("state", A), ("next_attempt_at", A), name="due"),
+        ix(("state", A), ("created_at", A), name="backlog"),
         ix(("expires_at", A), name="expiry", expireAfterSeconds=0),
     ],
     "audit_log": [ix(("at", D), ("_id", D), name="at")],
@@ -151,9 +152,10 @@ INDEXES: dict[str, list[Declared]] = {
     # named units of work held by one caller at a time (app/store/store.py)
     "claims": [ix(("expires_at", A), name="expiry", expireAfterSeconds=0)],
     # the card outbox, one job per (door, card, version): due jobs, a pair's versions, and
-    # what is pending per lease and person
+    # what is pending per lease and person; the oldest pending job (the operator's figure)
     "card_jobs": [
         ix(("state", A), ("next_attempt_at", A), name="due"),
+        ix(("state", A), ("created_at", A), name="backlog"),
         ix(("key", A), ("state", A), ("version", D), name="pair"),
         ix(("lease_id", A), ("state", A), name="lease"),
         ix(("occupant_id", A), ("state", A), name="occupant"),

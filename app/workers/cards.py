@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 
+from app import metrics
 from app.services.card_outbox import CardOutbox
 from app.workers.pacing import Pace
 
@@ -38,7 +39,8 @@ async def run(outbox: CardOutbox) -> None:
             if sweeps.due(loop.time()):
                 started = loop.time()
                 try:
-                    await outbox.sweep()
+                    with metrics.background_pass("card-sweep"):
+                        await outbox.sweep()
                 finally:
                     sweeps.ran(started, loop.time())
             outbox.wakeup.clear()
@@ -47,7 +49,9 @@ async def run(outbox: CardOutbox) -> None:
                 if until <= t:
                     del held_elsewhere[key]
             begun = 0
-            for key in await outbox.due_keys():
+            with metrics.background_pass("cards"):
+                due = await outbox.due_keys()
+            for key in due:
                 if key in in_hand or key in held_elsewhere:
                     continue
                 await slots.acquire()

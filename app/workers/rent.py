@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from app import metrics
 from app.deps import Deps
 from app.services import payment_events, rent_reminders
 from app.workers.pacing import Pace
@@ -21,8 +22,9 @@ async def run(deps: Deps, interval: float = INTERVAL_S) -> None:
     while True:
         started = loop.time()
         try:
-            await rent_reminders.send_rent_due(deps.store)
-            await payment_events.reconcile(deps)
+            with metrics.background_pass("rent"):
+                await rent_reminders.send_rent_due(deps.store)
+                await payment_events.reconcile(deps)
         except asyncio.CancelledError:
             raise
         except Exception:  # a database hiccup must not end the worker
