@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 SCALE ?= 0.1
 SEED ?= 42
 
-.PHONY: run test check schema city bench bench-compare soak demo-alarm clean install browser
+.PHONY: run test check schema city bench bench-compare soak demo-alarm clean install browser graphiql
 
 install: $(STAMP)
 
@@ -17,8 +17,10 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-## Runs FerretDB, the simulator and Anju with demo data, in the foreground (Ctrl-C stops all).
+## Runs FerretDB, the simulator and Anju with demo data, in the foreground (Ctrl-C, SIGTERM
+## or SIGHUP stops all three).
 run: $(STAMP)
+	$(PY) -m devstack.graphiql_assets
 	$(PY) -m devstack.run
 
 ## Lint, types, then the whole test suite against FerretDB (or MONGODB_URI), the simulator and
@@ -27,6 +29,7 @@ test: $(STAMP) check
 	$(PY) -m devstack.ferretdb_build
 	$(PY) -m devstack.versitygw
 	$(PY) -m devstack.browser
+	$(PY) -m devstack.graphiql_assets
 	$(PY) -m pytest -q
 
 check: $(STAMP)
@@ -38,6 +41,11 @@ check: $(STAMP)
 ## elsewhere it says how, and the kiosk test skips.
 browser: $(STAMP)
 	$(PY) -m devstack.browser
+
+## GraphiQL's files (React, GraphiQL, its explorer) from npm, checked against the hashes
+## Strawberry pins, into app/graphiql/vendor/ (not committed); Anju serves them itself.
+graphiql: $(STAMP)
+	$(PY) -m devstack.graphiql_assets
 
 ## Rewrites schema.graphql from the code.
 schema: $(STAMP)

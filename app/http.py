@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.logs import current_request_id, given_request_id, new_request_id
 from app.store import RoundTrips, current_round_trips
 
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
@@ -42,10 +42,11 @@ def client_address(scope: Scope, trusted_proxies: int) -> str:
 
 
 class RequestContext:
-    """Gives each request an id (X-Request-Id), its client's address and a round-trip
-    counter. Where `capture_commands` is on (ANJU_BENCH_ROUTES, never in production), a
-    request that sends the `X-Anju-Capture-Commands` header also gets the commands
-    themselves kept, for the benchmark to explain; the others do not pay for it."""
+    """Gives each request an id (X-Request-Id: its own, or the one a trusted proxy sent),
+    its client's address and a round-trip counter. Where `capture_commands` is on
+    (ANJU_BENCH_ROUTES, never in production), a request that sends the
+    `X-Anju-Capture-Commands` header also gets the commands themselves kept, for the
+    benchmark to explain; the others do not pay for it."""
 
     def __init__(
         self, app: ASGIApp, capture_commands: bool = False, trusted_proxies: int = 0
@@ -58,7 +59,8 @@ class RequestContext:
         if scope["type"] not in {"http", "websocket"}:
             await self.app(scope, receive, send)
             return
-        request_id = secrets.token_hex(8)
+        request_id = self._given_id(scope) or new_request_id()
+        id_token = current_request_id.set(request_id)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["client_address"] = client_address(scope, self.trusted_proxies)
@@ -80,6 +82,17 @@ class RequestContext:
             await self.app(scope, receive, send_with_headers)
         finally:
             current_round_trips.reset(token)
+            current_request_id.reset(id_token)
+
+    def _given_id(self, scope: Scope) -> str | None:
+        """The id a trusted proxy (ANJU_TRUSTED_PROXIES > 0) gave the request, so that its
+        log and ours match; a client's own header is not trusted."""
+        if self.trusted_proxies <= 0:
+            return None
+        for name, value in scope.get("headers", ()):
+            if name == b"x-request-id":
+                return given_request_id(value.decode("latin-1"))
+        return None
 
 
 class RequestTimeout:

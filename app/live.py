@@ -28,6 +28,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from app import metrics
 from app.clock import now
 from app.store import Doc
 
@@ -115,8 +116,11 @@ class LiveFeed:
         poller.subscribers.add(sub)
         poller.start()
         try:
-            while True:
-                yield await sub.queue.get()
+            with metrics.subscription(collection):
+                while True:
+                    doc = await sub.queue.get()
+                    metrics.delivered(collection, (now() - doc["created_at"]).total_seconds())
+                    yield doc
         finally:
             poller.subscribers.discard(sub)
 

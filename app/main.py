@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -24,7 +25,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
-from app import workers
+from app import graphiql, logs, metrics, tracing, workers
 from app.clients.gateway import GatewayClient
 from app.clients.payments import PaymentsClient
 from app.clients.sms import SmsClient
@@ -33,6 +34,7 @@ from app.deps import Deps
 from app.errors import Code
 from app.http import BodyLimit, RequestContext, RequestTimeout
 from app.live import LiveFeed
+from app.observe import Observe, named_operation, note_graphql
 from app.passwords import Passwords
 from app.routes import http_routes
 from app.schema import build_schema
@@ -92,6 +94,10 @@ async def checked_viewer(state: AppState, token: str | None) -> Viewer:
 
 
 class AnjuGraphQL(GraphQL[Context, None]):
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from Anju's own files (app/graphiql), never a public CDN."""
+        return graphiql.ide_response()
+
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state: AppState = request.app.state.anju
         unavailable = False
@@ -131,19 +137,30 @@ class AnjuGraphQL(GraphQL[Context, None]):
         """A request whose token failed verification is refused whole: an app must learn
         that its session ended (and refresh or log in), not be served as anonymous."""
         context: Context = kwargs["context"] if "context" in kwargs else args[3]
+        data = kwargs["request_data"] if "request_data" in kwargs else args[2]
+        operation = named_operation(
+            getattr(data, "operation_name", None), getattr(data, "query", None)
+        )
         if context.unavailable:
             return _refused(
-                "The database is unavailable; try again shortly.", Code.SERVICE_UNAVAILABLE
+                context,
+                operation,
+                "The database is unavailable; try again shortly.",
+                Code.SERVICE_UNAVAILABLE,
             )
         if context.viewer.token_invalid:
             return _refused(
+                context,
+                operation,
                 "The access token is invalid or expired, or its session has ended.",
                 Code.UNAUTHENTICATED,
             )
         return await super().execute_operation(*args, **kwargs)
 
 
-def _refused(message: str, code: str) -> ExecutionResult:
+def _refused(context: Context, operation: str | None, message: str, code: str) -> ExecutionResult:
+    role = "invalid-token" if context.viewer.token_invalid else "-"
+    note_graphql(context.request.scope, operation, role, [code])
     return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": code})])
 
 
@@ -185,11 +202,12 @@ async def _prepare_database(state: AppState) -> None:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
+    tracing.setup(settings)
     keys = KeySet.load(settings)
     schema = build_schema(settings)
     graphql_app = AnjuGraphQL(
         schema,
-        graphql_ide=None if settings.production else "graphiql",
+        graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=True,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         max_subscriptions_per_connection=5,
@@ -225,24 +243,29 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await state.payments.aclose()
             await state.sms.aclose()
             await state.client.close()
+            metrics.process_exited()
+            tracing.shutdown()
 
     routes = [
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
         *http_routes(settings),
+        *(graphiql.graphiql_routes() if settings.graphiql else []),
     ]
     middleware = [
+        *tracing.middleware(),
         Middleware(
             RequestContext,
             capture_commands=settings.bench_routes,
             trusted_proxies=settings.trusted_proxies,
         ),
+        Middleware(Observe),
         Middleware(BodyLimit, limit=settings.max_body_bytes),
         Middleware(RequestTimeout, seconds=settings.request_timeout_s),
     ]
     if settings.cors_origins:
         middleware.insert(
-            1,
+            len(tracing.middleware()) + 2,
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
@@ -255,6 +278,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 
 def app_factory() -> Starlette:
-    """For `uvicorn --factory app.main:app_factory`."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    return create_app()
+    """For `uvicorn --factory app.main:app_factory` (and `anju serve`)."""
+    settings = load_settings()
+    logs.configure(settings.log_format, settings.log_level)
+    return create_app(settings)

@@ -129,6 +129,15 @@ class Settings:
     # how long a tenant has to accept a lease sent to their phone
     lease_invitation_ttl_s: int = 14 * 24 * 3600
     expose_metrics: bool = True
+    # operations (README, "Running Anju"): Prometheus metrics at /metrics, behind a bearer
+    # token when one is set (production serves them only so); log lines as text or JSON;
+    # GraphiQL (never in production); OpenTelemetry traces to an OTLP collector when named
+    metrics_enabled: bool = True
+    metrics_token: str | None = None
+    log_format: str = "text"
+    log_level: str = "INFO"
+    graphiql: bool = True
+    otlp_endpoint: str | None = None
     bench_routes: bool = False
     dev_defaults_used: tuple[str, ...] = field(default_factory=tuple)
 
@@ -186,6 +195,16 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise SettingsError("ANJU_PASSWORD_HASH_MEMORY_KIB must be at least 1024")
 
     keys_dir = env.get("ANJU_JWT_KEYS_DIR")
+    log_format = env.get("ANJU_LOG_FORMAT") or ("json" if production else "text")
+    if log_format not in {"text", "json"}:
+        raise SettingsError(f"ANJU_LOG_FORMAT must be text or json, got {log_format!r}")
+    metrics_token = env.get("ANJU_METRICS_TOKEN") or None
+    metrics_enabled = _bool(env, "ANJU_METRICS", not production or bool(metrics_token))
+    if production and metrics_enabled and len(metrics_token or "") < 32:
+        raise SettingsError(
+            "ANJU_ENV=production serves /metrics only behind ANJU_METRICS_TOKEN "
+            "(32 characters or more); or set ANJU_METRICS=off"
+        )
     return Settings(
         env=mode,
         port=port,
@@ -233,6 +252,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         auth_attempts_overall=limit("ANJU_AUTH_ATTEMPTS_OVERALL", 20_000, 1_000_000),
         lease_invitation_ttl_s=_int(env, "ANJU_LEASE_INVITATION_TTL_S", 14 * 24 * 3600),
         expose_metrics=_bool(env, "ANJU_EXPOSE_METRICS", not production),
+        metrics_enabled=metrics_enabled,
+        metrics_token=metrics_token,
+        log_format=log_format,
+        log_level=(env.get("ANJU_LOG_LEVEL") or "INFO").upper(),
+        graphiql=_bool(env, "ANJU_GRAPHIQL", True) and not production,
+        otlp_endpoint=env.get("ANJU_OTLP_ENDPOINT") or None,
         bench_routes=_bool(env, "ANJU_BENCH_ROUTES", False) and not production,
         dev_defaults_used=used_defaults,
     )

@@ -1,8 +1,14 @@
-"""Starting and stopping the local processes (FerretDB, the simulator, Anju)."""
+"""Starting and stopping the local processes (FerretDB, the simulator, Anju).
+
+Each runs in its own process group (so that stopping it stops whatever it started, uvicorn's
+workers included) and, on Linux, is sent SIGTERM by the kernel if the process that started
+it dies (PR_SET_PDEATHSIG): a test run or `make run` killed outright leaves nothing behind.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -39,6 +45,28 @@ def wait_for_port(
     raise RuntimeError(f"{name} did not listen on 127.0.0.1:{port} within {timeout}s")
 
 
+_PR_SET_PDEATHSIG = 1
+# loaded here, not between fork and exec (where an import could wait on a lock forever)
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def die_with_parent() -> None:
+    """Asks the kernel to send this process SIGTERM when its parent dies (Linux only).
+    Run in a child between fork and exec, and by `make run` for itself."""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def started_at(pid: int) -> int | None:
+    """When a process started (clock ticks since boot), to tell it from a later one that got
+    the same pid; None if it is gone (or a zombie, as good as gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] in {"Z", "X"} else int(fields[19])
+
+
 def port_open(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.2)
@@ -53,8 +81,10 @@ def start(
     env: Mapping[str, str] | None = None,
     log_path: Path | None = None,
     timeout: float = 30.0,
+    die_with_parent_: bool = True,
 ) -> subprocess.Popen[bytes]:
-    """Starts a process in its own process group and waits until it listens on `port`."""
+    """Starts a process in its own process group and waits until it listens on `port`;
+    it ends with its parent unless told otherwise."""
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     try:
         proc = subprocess.Popen(
@@ -64,6 +94,7 @@ def start(
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent if die_with_parent_ else None,
         )
     finally:
         if not isinstance(out, int):

@@ -36,8 +36,9 @@ def api_of(path: str) -> str:
 
 
 class CallLog:
-    """Records every protocol call (`/v1/...`) in `state.calls`: method, path, when it came
-    and when its answer started (None while in flight), for `GET /sim/calls`."""
+    """Records every protocol call (`/v1/...`) in `state.calls`: method, path, the caller's
+    X-Request-Id, when it came and when its answer started (None while in flight), for
+    `GET /sim/calls`."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -52,6 +53,9 @@ class CallLog:
             "api": api_of(path),
             "method": scope["method"],
             "path": path,
+            "requestId": next(
+                (v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None
+            ),
             "receivedAt": iso(utcnow()),
             "status": None,
             "answeredAt": None,

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from app.logs import add_request_id
 from app.settings import Settings
 
 log = logging.getLogger("anju.gateway")
@@ -71,6 +72,7 @@ class GatewayClient:
             timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
             transport=transport,
+            event_hooks={"request": [add_request_id]},
         )
 
     async def aclose(self) -> None:

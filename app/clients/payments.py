@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from app.logs import add_request_id
 from app.settings import Settings
 
 log = logging.getLogger("anju.payments")
@@ -64,6 +65,7 @@ class PaymentsClient:
             timeout=httpx.Timeout(TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
             limits=httpx.Limits(max_connections=50, max_keepalive_connections=10),
             transport=transport,
+            event_hooks={"request": [add_request_id]},
         )
 
     async def aclose(self) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from app.logs import add_request_id
 from app.settings import Settings
 
 CONNECT_TIMEOUT_S = 2.0
@@ -54,6 +55,7 @@ class SmsClient:
             timeout=httpx.Timeout(TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
             limits=httpx.Limits(max_connections=20, max_keepalive_connections=5),
             transport=transport,
+            event_hooks={"request": [add_request_id]},
         )
 
     async def aclose(self) -> None:

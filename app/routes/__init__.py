@@ -1,5 +1,5 @@
-"""Every HTTP route that is not GraphQL: health, the webhooks, snapshots, the kiosk, the
-benchmark's baseline, and (tests only) the clock."""
+"""Every HTTP route that is not GraphQL: health, metrics, the webhooks, snapshots, the kiosk,
+the benchmark's baseline, and (tests only) the clock."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from starlette.routing import BaseRoute, Route
 
 from app.routes.health import healthz, jwks, readyz
 from app.routes.kiosk import kiosk_routes
+from app.routes.metrics import serve_metrics
 from app.routes.snapshots import serve_snapshot
 from app.routes.webhooks import gateway_webhook, payments_webhook
 from app.settings import Settings
@@ -22,6 +23,8 @@ def http_routes(settings: Settings) -> list[BaseRoute]:
         Route("/snapshots/{snapshot_id}", serve_snapshot, methods=["GET"]),
         *kiosk_routes(),
     ]
+    if settings.metrics_enabled:
+        routes.append(Route("/metrics", serve_metrics))
     if settings.bench_routes:  # never in production (app/settings.py)
         from app.routes.bench import bare_listings
 

@@ -25,6 +25,7 @@ from pymongo.errors import ConnectionFailure
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from app import metrics
 from app.errors import UnavailableError
 from app.services import gateway_events, payment_events
 from app.state import AppState
@@ -99,13 +100,25 @@ async def gateway_webhook(request: Request) -> Response:
         )
         event = gateway_events.parse_event(raw)
     except WebhookRefused as refused:
+        metrics.webhook("gateway", "-", _refusal(refused))
         return JSONResponse({"error": refused.error}, status_code=refused.status)
     except gateway_events.MalformedEvent as exc:
+        metrics.webhook("gateway", "-", "malformed")
         return JSONResponse({"error": str(exc)}, status_code=400)
     outcome = await _applied(f"gateway event {event.event_id}", _ingest(state, event))
     if isinstance(outcome, Response):
+        metrics.webhook("gateway", event.type, _failure(outcome))
         return outcome
+    metrics.webhook("gateway", event.type, outcome)
     return JSONResponse({"status": outcome})
+
+
+def _refusal(refused: WebhookRefused) -> str:
+    return "unsigned" if refused.status == 401 else "too_large"
+
+
+def _failure(answer: Response) -> str:
+    return "unavailable" if answer.status_code == 503 else "failed"
 
 
 async def _ingest(state: AppState, event: gateway_events.GatewayEvent) -> str:
@@ -154,12 +167,17 @@ async def payments_webhook(request: Request) -> Response:
         )
         event = parse_payment_event(raw)
     except WebhookRefused as refused:
+        metrics.webhook("payments", "-", _refusal(refused))
         return JSONResponse({"error": refused.error}, status_code=refused.status)
     except MalformedPaymentEvent as exc:
+        metrics.webhook("payments", "-", "malformed")
         return JSONResponse({"error": str(exc)}, status_code=400)
     outcome = await _applied(f"payment event {event.event_id}", _settle(state, event))
+    kind = f"payment.{event.status}"
     if isinstance(outcome, Response):
+        metrics.webhook("payments", kind, _failure(outcome))
         return outcome
+    metrics.webhook("payments", kind, outcome)
     if outcome == payment_events.UNKNOWN_CHARGE:
         return JSONResponse({"error": "unknown charge"}, status_code=404)
     return JSONResponse({"status": outcome})

@@ -20,6 +20,7 @@ from strawberry.utils.str_converters import to_camel_case
 
 from app.context import Info
 from app.ids import parse_id
+from app.observe import ObservedOperation
 from app.resolvers.access_events import AccessEventQueries
 from app.resolvers.accounts import AccountMutations, AccountQueries
 from app.resolvers.alarms import AlarmMutations, AlarmQueries, AlarmSubscriptions
@@ -138,6 +139,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     production = bool(settings and settings.production)
     introspection = settings.introspection if settings else True
     extensions: list[type[SchemaExtension] | Any] = [
+        ObservedOperation,  # first: it sees the errors once the others have coded them
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: AddValidationRules(LIMIT_RULES),
         # the apps send the same few documents over and over: parse and validate each once

@@ -161,6 +161,27 @@ async def create_account(
     return account
 
 
+async def create_admin(
+    store: Store, passwords: Passwords, *, name: str, phone: str, password: str
+) -> Doc:
+    """An operator's ADMIN (`anju create-admin`), checked as an admin's own are; audited
+    with no acting account (the command line acted)."""
+    errors = Collector()
+    clean_name, clean_phone = _validate_account(errors, name, phone, password)
+    errors.raise_if_any()
+    account = await _insert_account(
+        store, passwords, role=Role.ADMIN, name=clean_name, phone=clean_phone, password=password
+    )
+    await audit.record(
+        store,
+        None,
+        "account.create",
+        target=("Account", account["_id"]),
+        details={"role": Role.ADMIN.value, "by": "command line"},
+    )
+    return account
+
+
 async def ensure_admin(store: Store, settings: Settings, passwords: Passwords) -> None:
     """Creates the first ADMIN from ANJU_ADMIN_PHONE/PASSWORD when there is none."""
     if not settings.admin_phone or not settings.admin_password:

@@ -283,6 +283,14 @@ class CardOutbox:
         ).to_list(None)
         return list(dict.fromkeys(d["key"] for d in due))
 
+    async def backlog(self) -> tuple[int, dt.datetime | None]:
+        """Pending jobs and when the oldest was queued (the operator's figures)."""
+        pending = await self.store.card_jobs.count_documents({})
+        oldest = await self.store.card_jobs.find_one(
+            {}, {"created_at": 1}, sort=[("created_at", 1)]
+        )
+        return pending, oldest["created_at"] if oldest else None
+
     async def next_due_in(self, idle_s: float) -> float:
         job = await self.store.card_jobs.find_one(
             {}, {"next_attempt_at": 1}, sort=[("next_attempt_at", 1)]

@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from typing import Any
 
 from bson import ObjectId
 from pymongo import ReturnDocument
 
+from app import metrics
 from app.clients.gateway import DeviceOffline, GatewayClient, GatewayError, GatewayTimeout
 from app.clock import now, today
 from app.deps import Deps
@@ -119,9 +121,11 @@ async def open_door(deps: Deps, viewer: Viewer, door_id: ObjectId) -> Doc:
         "completed_at": None,
     }
     await store.door_commands.insert_one(command)
+    started = time.perf_counter()
     status, error = await _send_open(
         deps.gateway, deps.settings, door["device_id"], str(command["_id"])
     )
+    metrics.door_command(status, time.perf_counter() - started)
     final: Doc | None
     if status == OPENED:
         final = await mark_opened(store, command["_id"], now())

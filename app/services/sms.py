@@ -116,6 +116,14 @@ class SmsOutbox:
             {"_id": message["_id"], "state": PENDING}, {"$set": changes}
         )
 
+    async def backlog(self) -> tuple[int, dt.datetime | None]:
+        """Messages waiting to be sent and when the oldest was queued (operator figures)."""
+        pending = await self.store.sms_messages.count_documents({"state": PENDING})
+        oldest = await self.store.sms_messages.find_one(
+            {"state": PENDING}, {"created_at": 1}, sort=[("created_at", 1)]
+        )
+        return pending, oldest["created_at"] if oldest else None
+
     async def next_due_in(self, idle_s: float) -> float:
         message = await self.store.sms_messages.find_one(
             {"state": PENDING}, {"next_attempt_at": 1}, sort=[("next_attempt_at", 1)]

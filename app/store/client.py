@@ -15,6 +15,7 @@ from typing import Any
 from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
+from app import metrics
 from app.settings import Settings
 from app.store.types import Doc
 
@@ -69,6 +70,19 @@ class _RoundTripCounter(monitoring.CommandListener):
         pass
 
 
+class _CommandMetrics(monitoring.CommandListener):
+    """Counts and times every round trip for the operator's metrics (app/metrics.py)."""
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        pass
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        metrics.db_command(event.command_name, True, event.duration_micros / 1e6)
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        metrics.db_command(event.command_name, False, event.duration_micros / 1e6)
+
+
 class QueryShapes(monitoring.CommandListener):
     """Under ANJU_ENV=test only: one example of every query shape this process sends
     (requests and background work alike), for the test that checks each against the
@@ -119,18 +133,22 @@ query_shapes = QueryShapes()
 
 
 def make_client(settings: Settings) -> AsyncMongoClient[Doc]:
+    listeners: list[monitoring.CommandListener] = []
+    if settings.expose_metrics:
+        listeners.append(_RoundTripCounter())
+    if settings.metrics_enabled:
+        listeners.append(_CommandMetrics())
+    if settings.env == "test":
+        listeners.append(query_shapes)
     return AsyncMongoClient(
         settings.effective_mongodb_uri,
         tz_aware=True,
         serverSelectionTimeoutMS=3000,
         connectTimeoutMS=2000,
         socketTimeoutMS=settings.mongodb_socket_timeout_ms,
-        # the per-request command count costs an event object per command: only where the
-        # figures are shown (development, tests, benchmarks)
-        event_listeners=[
-            *([_RoundTripCounter()] if settings.expose_metrics else []),
-            *([query_shapes] if settings.env == "test" else []),
-        ],
+        # each listener costs an event object per command: the per-request count only where
+        # its figures are shown (development, tests, benchmarks), the metrics where enabled
+        event_listeners=listeners,
         appname="anju",
     )
 

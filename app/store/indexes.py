@@ -71,6 +71,7 @@ INDEXES: dict[str, list[Declared]] = {
     "rate_limits": [ix(("expires_at", A), name="expiry", expireAfterSeconds=0)],
     "sms_messages": [
         ix(("state", A), ("next_attempt_at", A), name="due"),
+        ix(("state", A), ("created_at", A), name="backlog"),
         ix(("expires_at", A), name="expiry", expireAfterSeconds=0),
     ],
     "audit_log": [ix(("at", D), ("_id", D), name="at")],
@@ -173,9 +174,11 @@ INDEXES: dict[str, list[Declared]] = {
     # the background passes that run once a day, by one worker process (app/workers)
     "worker_runs": [ix(("expires_at", A), name="expiry", expireAfterSeconds=0)],
     # the card outbox, only work still to do, one job per (door, card, version): due jobs,
-    # a pair's jobs, and what is pending per lease and person
+    # a pair's jobs, what is pending per lease and person, and the oldest (the operator's
+    # figure)
     "card_jobs": [
         ix(("next_attempt_at", A), name="due_at"),
+        ix(("created_at", A), name="queued_at"),
         ix(("key", A), ("version", A), name="pair_versions"),
         ix(("lease_id", A), name="lease_jobs"),
         ix(("occupant_id", A), name="occupant_jobs"),

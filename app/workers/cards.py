@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 
+from app import metrics
 from app.services.card_outbox import CardOutbox
 
 log = logging.getLogger("anju.cards")
@@ -41,7 +42,9 @@ async def run(outbox: CardOutbox) -> None:
                 if until <= t:
                     del held_elsewhere[key]
             begun = 0
-            for key in await outbox.due_keys():
+            with metrics.background_pass("cards"):
+                due = await outbox.due_keys()
+            for key in due:
                 if key in in_hand or key in held_elsewhere:
                     continue
                 await slots.acquire()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from app import metrics
 from app.store import Store
 from app.workers.pacing import Pace
 
@@ -20,7 +21,8 @@ async def run(store: Store, interval: float = INTERVAL_S) -> None:
     while True:
         started = loop.time()
         try:
-            await store.expire()
+            with metrics.background_pass("expiry"):
+                await store.expire()
         except asyncio.CancelledError:
             raise
         except Exception:  # the database may be down: keep trying

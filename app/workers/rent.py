@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import logging
 
+from app import metrics
 from app.clock import now, today
 from app.deps import Deps
 from app.services import payment_events, rent_reminders
@@ -39,10 +40,11 @@ async def run(deps: Deps, interval: float = INTERVAL_S) -> None:
     while True:
         started = loop.time()
         try:
-            if passed_on != today():
-                await rent_due_once_today(deps)
-                passed_on = today()
-            await payment_events.reconcile(deps)
+            with metrics.background_pass("rent"):
+                if passed_on != today():
+                    await rent_due_once_today(deps)
+                    passed_on = today()
+                await payment_events.reconcile(deps)
         except asyncio.CancelledError:
             raise
         except Exception:  # a database hiccup must not end the worker

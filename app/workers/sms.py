@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 
+from app import metrics
 from app.services.sms import SmsOutbox
 
 log = logging.getLogger("anju.sms")
@@ -20,7 +21,9 @@ async def run(outbox: SmsOutbox) -> None:
     while True:
         try:
             outbox.wakeup.clear()
-            if await outbox.send_due():
+            with metrics.background_pass("sms"):
+                looked_at = await outbox.send_due()
+            if looked_at:
                 continue
             delay = await outbox.next_due_in(IDLE_POLL_S)
             with contextlib.suppress(TimeoutError):
