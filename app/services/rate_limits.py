@@ -18,7 +18,7 @@ import math
 from pymongo import ReturnDocument
 
 from app.clock import now
-from app.errors import RateLimitedError
+from app.errors import Code, RateLimitedError, UserInputError
 from app.settings import Settings
 from app.store import Store
 
@@ -39,13 +39,20 @@ async def count(
     start = math.floor(at.timestamp() / window_s) * window_s
     end = dt.datetime.fromtimestamp(start + window_s, dt.UTC)
     doc_id = f"{scope}:{_key(settings, scope, key)}:{start}"
-    async with store.exclusive(f"rate:{doc_id}"):
-        doc = await store.rate_limits.find_one_and_update(
-            {"_id": doc_id},
-            {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": end}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
+    try:
+        async with store.exclusive(f"rate:{doc_id}"):
+            doc = await store.rate_limits.find_one_and_update(
+                {"_id": doc_id},
+                {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": end}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+    except UserInputError as exc:
+        if exc.code != Code.BUSY:
+            raise
+        # so many attempts at once on one key that they queue for its counter (an engine
+        # without atomic updates): an attempt that cannot be counted is refused
+        raise RateLimitedError("Too many attempts at once; try again in a moment.") from exc
     return int(doc["count"]) if doc else 1, (end - at).total_seconds()
 
 
