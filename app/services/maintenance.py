@@ -110,6 +110,10 @@ async def requests(
     )
 
 
+def _guard(request_id: ObjectId) -> str:
+    return f"maintenance:{request_id}"
+
+
 async def _mine(deps: Deps, viewer: Viewer, request_id: ObjectId) -> Doc:
     doc = await deps.store.find_by_id("maintenance_requests", request_id)
     if doc is None or viewer.role not in MOVES or not can_see(viewer, doc):
@@ -162,7 +166,7 @@ async def report(
         viewer,
         upload_ids,
         purpose=PURPOSE,
-        subject=photos.Subject("maintenance_requests", request_id),
+        subject=photos.Subject("maintenance_requests", request_id, _guard(request_id)),
         field=["photoUploadIds"],
     )
     at = now()
@@ -293,7 +297,7 @@ async def _move(
     where: Doc = {"_id": request_id, "status": {"$in": sorted(allowed)}}
     if unrated:
         where["rating"] = None
-    async with store.exclusive(f"maintenance:{request_id}"):
+    async with store.exclusive(_guard(request_id)):
         moved = await store.maintenance_requests.find_one_and_update(
             where,
             {"$set": changes, "$push": {"updates": entry}},
@@ -334,7 +338,7 @@ async def for_visitor_pass(deps: Deps, viewer: Viewer, request_id: ObjectId) -> 
 
 async def note_visitor_pass(deps: Deps, request_id: ObjectId, pass_id: ObjectId) -> None:
     """Records the pass issued for the request's worker."""
-    async with deps.store.exclusive(f"maintenance:{request_id}"):
+    async with deps.store.exclusive(_guard(request_id)):
         await deps.store.maintenance_requests.update_one(
             {"_id": request_id}, {"$set": {"visitor_pass_id": pass_id}}
         )

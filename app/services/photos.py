@@ -44,10 +44,12 @@ DECODE_WAIT_S = 20.0
 
 @dataclass(frozen=True)
 class Subject:
-    """What a photo shows: a document of a collection that embeds its reference."""
+    """What a photo shows: a document of a collection that embeds its reference in
+    `photos`, and the name of the exclusive section its owner changes it in."""
 
     collection: str
     id: ObjectId
+    guard: str
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,7 @@ async def attach(
         "_id": photo_id,
         "account_id": upload["account_id"],
         "purpose": purpose,
-        "subject": {"collection": subject.collection, "id": subject.id},
+        "subject": {"collection": subject.collection, "id": subject.id, "guard": subject.guard},
         "key": f"photos/{photo_id}.{uploads.CONTENT_TYPES[info.content_type]}",
         "thumbnail_key": f"photos/{photo_id}.thumb.webp",
         "content_type": info.content_type,
@@ -259,9 +261,11 @@ async def purge_due(deps: Deps, *, ids: Sequence[ObjectId] | None = None, limit:
         except StorageError:
             return found.index(photo)
         subject = photo["subject"]
-        await store[subject["collection"]].update_one(
-            {"_id": subject["id"]}, {"$pull": {"photos": {"id": photo["_id"]}}}
-        )
+        async with store.exclusive(subject["guard"]):
+            # the reference exactly as embedded ($pull by a condition is not on FerretDB v1)
+            await store[subject["collection"]].update_one(
+                {"_id": subject["id"]}, {"$pullAll": {"photos": [ref(photo)]}}
+            )
         await store.photos.delete_one({"_id": photo["_id"], "purge_at": {"$ne": None}})
     return len(found)
 

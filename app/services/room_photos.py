@@ -82,7 +82,7 @@ async def add_room_photo(
         viewer,
         upload_id,
         purpose=PURPOSE,
-        subject=photos.Subject("rooms", room_id),
+        subject=photos.Subject("rooms", room_id, rooms.room_guard(room_id)),
         field=["uploadId"],
     )
     ref = photos.ref(photo)
