@@ -114,11 +114,11 @@ def test_a_repair_from_report_to_rating(api: Api, home: Home, tenant: Caller) ->
     assert len(repair_notes(tenant)) == 3
     # when the tenant rates it, then it is confirmed and the landlord hears of it
     rated = tenant.data(
-        RATE, {"input": {"requestId": request["id"], "rating": 5, "comment": "很快，谢谢"}}
+        RATE, {"input": {"requestId": request["id"], "rating": 5, "comment": "很快 谢谢"}}
     )["rateMaintenance"]
     assert rated["userErrors"] == []
     done = rated["request"]
-    assert (done["status"], done["rating"], done["ratingComment"]) == ("CONFIRMED", 5, "很快，谢谢")
+    assert (done["status"], done["rating"], done["ratingComment"]) == ("CONFIRMED", 5, "很快 谢谢")
     assert [u["status"] for u in done["updates"]] == [
         "OPEN",
         "SCHEDULED",
@@ -287,7 +287,7 @@ def test_responders_see_fire_risk_requests_of_their_area(
     assert "FORBIDDEN" in near.errors(UPDATE, {"input": {"requestId": wiring, "status": "DONE"}})
 
 
-# --- photos kept for a while ------------------------------------------------------------------------
+# --- photos kept for a while ------------------------------------------------------------------
 
 
 def test_a_closed_requests_photos_go_after_the_retention(

@@ -20,7 +20,8 @@ UPDATE_ROOM = f"""mutation($input: UpdateRoomInput!) {{ updateRoom(input: $input
 ARCHIVE_ROOM = f"""mutation($input: ArchiveRoomInput!) {{ archiveRoom(input: $input) {{
   room {{ {ROOM_FIELDS} }} userErrors {{ field message code }} }} }}"""
 ARCHIVE_PROPERTY = """mutation($input: ArchivePropertyInput!) { archiveProperty(input: $input) {
-  property { id archivedAt rooms(includeArchived: true) { edges { node { id archivedAt status } } } }
+  property { id archivedAt
+    rooms(includeArchived: true) { edges { node { id archivedAt status } } } }
   userErrors { field message code } } }"""
 UPDATE_LISTING = """mutation($input: UpdateListingInput!) { updateListing(input: $input) {
   listing { id title description monthlyRentFen availableFrom contactPhone live }
@@ -86,13 +87,13 @@ def test_a_live_listing_follows_its_rooms_changes(api: Api) -> None:
         floor=3,
         number="301",
         amenities=["WIFI", "AIR_CONDITIONER", "WIFI"],
-        description="  朝南，带阳台。\n近公交站。 ",
+        description="  朝南 带阳台。\n近公交站。 ",
     )
     # then the room has them (amenities once each, in the enum's order)
     room_now = payload["room"]
     assert (room_now["number"], room_now["floor"], room_now["areaSqm"]) == ("301", 3, 21.5)
     assert room_now["amenities"] == ["AIR_CONDITIONER", "WIFI"]
-    assert room_now["description"] == "朝南，带阳台。\n近公交站。"
+    assert room_now["description"] == "朝南 带阳台。\n近公交站。"
     # and so does the public listing
     assert room_now["listing"]["id"] == listing["id"]
     assert room_now["listing"]["monthlyRentFen"] == 99000
@@ -274,7 +275,8 @@ def test_a_property_is_archived_only_without_a_running_lease(api: Api) -> None:
     )["addRoom"]
     assert codes(added) == ["PROPERTY_ARCHIVED"]
     renamed = landlord.data(
-        """mutation($i: UpdatePropertyInput!) { updateProperty(input: $i) { userErrors { code } } }""",
+        """mutation($i: UpdatePropertyInput!) { updateProperty(input: $i) {
+          userErrors { code } } }""",
         {"i": {"propertyId": home.property_id, "name": "新名字"}},
     )["updateProperty"]
     assert codes(renamed) == ["PROPERTY_ARCHIVED"]
@@ -297,7 +299,7 @@ def test_a_landlord_rewrites_their_live_listing(api: Api) -> None:
             "input": {
                 "listingId": listing["id"],
                 "title": "精装单间 近地铁",
-                "description": "押一付一，可短租。",
+                "description": "押一付一 可短租。",
                 "monthlyRentFen": 88000,
                 "availableFrom": soon,
                 "contactPhone": "+86 139 0000 1234",
@@ -317,7 +319,8 @@ def test_a_landlord_rewrites_their_live_listing(api: Api) -> None:
     assert sorted(codes(bad)) == ["INVALID_PHONE", "REQUIRED"]
     # and a listing taken down is not changed any more
     landlord.data(
-        "mutation($i: UnpublishListingInput!) { unpublishListing(input: $i) { userErrors { code } } }",
+        """mutation($i: UnpublishListingInput!) { unpublishListing(input: $i) {
+          userErrors { code } } }""",
         {"i": {"listingId": listing["id"]}},
     )
     down = landlord.data(UPDATE_LISTING, {"input": {"listingId": listing["id"], "title": "x"}})
