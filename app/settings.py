@@ -189,6 +189,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             )
         if not env.get("MONGODB_URI"):
             raise SettingsError("ANJU_ENV=production needs MONGODB_URI")
+        if len(env.get("ANJU_URL_SIGNING_KEY") or "") < 32:
+            raise SettingsError("ANJU_ENV=production needs ANJU_URL_SIGNING_KEY of 32+ characters")
         if env.get("ANJU_STORAGE", "disk") == "disk" and not env.get("ANJU_STORAGE_DIR"):
             raise SettingsError("ANJU_ENV=production needs ANJU_STORAGE_DIR (or ANJU_STORAGE=s3)")
         for name in (

@@ -314,3 +314,38 @@ def test_a_closed_requests_photos_go_after_the_retention(
     assert eventually(lambda: photos_now() == [], within=30)
     assert mongo[stack.db_name].photos.count_documents({}) == 0
     assert api.client.get(url).status_code == 404
+
+
+# --- demo data ---------------------------------------------------------------------------------
+
+
+def test_demo_photos_and_repairs_load_through_the_api_idempotently(api: Api, stack: Stack) -> None:
+    from app.settings import load_settings
+    from devstack import demo, demo_photos
+
+    # given the demo accounts, properties, doors and leases
+    client = demo.DemoClient(stack.anju_url, stack.sim_url)
+    try:
+        tokens = demo._ensure_accounts(client, load_settings(stack.env))
+        places = demo.ensure_demo_properties(client, tokens)
+        demo._ensure_devices(client, tokens)
+        demo.ensure_demo_leases(client, tokens)
+        # when the photos and repairs are loaded twice
+        photos = [demo_photos.ensure_demo_photos(client, places) for _ in range(2)]
+        repairs = [demo_photos.ensure_demo_repairs(client, tokens, places) for _ in range(2)]
+    finally:
+        client.http.close()
+    # then every room got two pictures once, and three requests were reported once
+    rooms = sum(len(p.rooms) for p in places.values())
+    assert photos == [2 * rooms, 0] and repairs == [3, 0]
+    # and the listings show them to anyone
+    listings = api.anonymous().data(
+        "{ listings(first: 20) { edges { node { amenities photos { thumbnailUrl } } } } }"
+    )["listings"]["edges"]
+    assert listings and all(len(e["node"]["photos"]) == 2 for e in listings)
+    assert all(e["node"]["amenities"] for e in listings)
+    assert api.client.get(listings[0]["node"]["photos"][0]["thumbnailUrl"]).status_code == 200
+    # and the demo responder sees the two fire-risk requests of 松门村
+    responder = api.log_in("13900000031", demo.DEMO_PASSWORD)
+    seen = responder.data(QUEUE)["maintenanceRequests"]
+    assert sorted(e["node"]["category"] for e in seen["edges"]) == ["ELECTRICAL", "FIRE_SAFETY"]

@@ -130,3 +130,17 @@ def test_the_kiosk_may_load_photos_from_the_bucket(s3: Api, s3_anju: str) -> Non
     assert img_src.startswith("img-src 'self' http://127.0.0.1:")
     # and its disk routes are not served
     assert s3.client.get(f"{s3_anju}/files/photos/x.jpg?exp=1&sig=0").status_code == 404
+
+
+def test_storage_settings_name_what_is_missing() -> None:
+    from app.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="ANJU_S3_BUCKET, ANJU_S3_SECRET_KEY"):
+        load_settings(
+            {"ANJU_STORAGE": "s3", "ANJU_S3_ENDPOINT": "http://s3", "ANJU_S3_ACCESS_KEY": "a"}
+        )
+    with pytest.raises(SettingsError, match="disk or s3"):
+        load_settings({"ANJU_STORAGE": "ftp"})
+    with pytest.raises(SettingsError, match="ANJU_PHOTO_URL_TTL_S"):
+        load_settings({"ANJU_PHOTO_URL_TTL_S": "30"})
+    assert load_settings({}).storage == "disk"
