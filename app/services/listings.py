@@ -160,14 +160,14 @@ async def publish_listing(
     # A lease may have started between the check above and the insert. Leases set the room
     # OCCUPIED and then call unpublish_for_room; whichever of us comes second undoes the
     # listing, so a live listing never outlives its vacancy.
-    current = await store.rooms.find_one({"_id": room["_id"]})
+    current = await store.rooms.find_one({"_id": room["_id"]}, {"status": 1})
     if current is None or current["status"] != "VACANT":
         await _take_down(store, doc)
         raise UserInputError(
             "Only a vacant room can be published.", code=Code.ROOM_NOT_VACANT, field=["roomId"]
         )
     # and the room's photos or amenities may have changed meanwhile
-    return await follow_room(store, current) or doc
+    return await follow_room(store, room["_id"]) or doc
 
 
 def _guard(listing_id: ObjectId) -> str:
@@ -181,21 +181,25 @@ async def _take_down(store: Store, listing: Doc) -> Doc:
     return {**listing, **changes}
 
 
-async def follow_room(store: Store, room: Doc, *, rent: bool = False) -> Doc | None:
+async def follow_room(store: Store, room_id: ObjectId, *, rent: bool = False) -> Doc | None:
     """Copies the room's public fields (and its rent, with `rent`) into its live listing;
-    the listing as it is now, or None without one."""
-    listing = await store.listings.find_one({"room_id": room["_id"], "live": True}, {"_id": 1})
+    the listing as it is now, or None without one. The room is read inside the listing's
+    section, so of two changes following each other the listing ends with the later."""
+    listing = await store.listings.find_one({"room_id": room_id, "live": True}, {"_id": 1})
     if listing is None:
         return None
-    changes: Doc = {
-        "area_sqm": room["area_sqm"],
-        "floor": room["floor"],
-        "amenities": list(room.get("amenities") or []),
-        "photos": list(room.get("photos") or []),
-    }
-    if rent:
-        changes["monthly_rent_fen"] = room["monthly_rent_fen"]
     async with store.exclusive(_guard(listing["_id"])):
+        room = await store.rooms.find_one({"_id": room_id})
+        if room is None:
+            return None
+        changes: Doc = {
+            "area_sqm": room["area_sqm"],
+            "floor": room["floor"],
+            "amenities": list(room.get("amenities") or []),
+            "photos": list(room.get("photos") or []),
+        }
+        if rent:
+            changes["monthly_rent_fen"] = room["monthly_rent_fen"]
         return await store.listings.find_one_and_update(
             {"_id": listing["_id"], "live": True},
             {"$set": changes},

@@ -111,5 +111,5 @@ async def update_room(deps: Deps, viewer: Viewer, room_id: ObjectId, given: Room
     if updated["status"] == rooms.UNAVAILABLE:
         await listings.unpublish_for_room(store, room_id)
     else:
-        await listings.follow_room(store, updated, rent="monthly_rent_fen" in fields)
+        await listings.follow_room(store, room_id, rent="monthly_rent_fen" in fields)
     return updated

@@ -59,7 +59,7 @@ async def _rewrite(store: Store, room_id: ObjectId, edit: Edit) -> Doc:
                 return_document=ReturnDocument.AFTER,
             )
         if updated is not None:
-            await listings.follow_room(store, updated)
+            await listings.follow_room(store, room_id)
             return updated
     raise busy()
 
