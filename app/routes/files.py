@@ -34,14 +34,18 @@ def _disk(request: Request) -> tuple[AppState, LocalDiskStorage] | None:
     return (state, storage) if isinstance(storage, LocalDiskStorage) else None
 
 
+def _signed(request: Request) -> tuple[str, str, str]:
+    """The key of a signed route, and the URL's expiry and signature."""
+    query = request.query_params
+    return request.path_params["key"], query.get("exp", ""), query.get("sig", "")
+
+
 async def receive_upload(request: Request) -> Response:
     found = _disk(request)
     if found is None:
         return Response(status_code=404, headers=NO_STORE)
     state, storage = found
-    key: str = request.path_params["key"]
-    exp = request.query_params.get("exp", "")
-    sig = request.query_params.get("sig", "")
+    key, exp, sig = _signed(request)
     content_type = request.headers.get("content-type", "")
     raw_length = request.headers.get("content-length")
     if raw_length is None or not raw_length.isdigit():
@@ -75,9 +79,7 @@ async def serve_file(request: Request) -> Response:
     if found is None:
         return Response(status_code=404, headers=NO_STORE)
     _, storage = found
-    key: str = request.path_params["key"]
-    exp = request.query_params.get("exp", "")
-    sig = request.query_params.get("sig", "")
+    key, exp, sig = _signed(request)
     if not storage.verify_download(key, exp, sig):
         return Response(status_code=403, headers=NO_STORE)
     media_type = next((t for end, t in TYPES.items() if key.endswith(end)), None)

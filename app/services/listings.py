@@ -117,14 +117,7 @@ async def publish_listing(
     room = await owned_room(store, viewer, room_id)
     errors = Collector()
     clean_title = clean_text(errors, ["title"], title, max_len=MAX_TITLE)
-    clean_description = clean_text(
-        errors,
-        ["description"],
-        description,
-        max_len=MAX_DESCRIPTION,
-        multiline=True,
-        required=False,
-    )
+    clean_description = _check_description(errors, description)
     rent = room["monthly_rent_fen"] if monthly_rent_fen is None else monthly_rent_fen
     check_rent(errors, ["monthlyRentFen"], rent)
     _check_available(errors, available_from)
@@ -229,14 +222,7 @@ async def update_listing(
     if title is not None:
         changes["title"] = clean_text(errors, ["title"], title, max_len=MAX_TITLE)
     if description is not None:
-        changes["description"] = clean_text(
-            errors,
-            ["description"],
-            description,
-            max_len=MAX_DESCRIPTION,
-            multiline=True,
-            required=False,
-        )
+        changes["description"] = _check_description(errors, description)
     if monthly_rent_fen is not None:
         changes["monthly_rent_fen"] = check_rent(errors, ["monthlyRentFen"], monthly_rent_fen)
     if available_from is not None:
@@ -271,6 +257,17 @@ async def update_listing(
             field=["listingId"],
         )
     return updated
+
+
+def _check_description(errors: Collector, description: str) -> str:
+    return clean_text(
+        errors,
+        ["description"],
+        description,
+        max_len=MAX_DESCRIPTION,
+        multiline=True,
+        required=False,
+    )
 
 
 def _check_available(errors: Collector, available_from: dt.date) -> None:
