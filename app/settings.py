@@ -146,7 +146,7 @@ class Settings:
     upload_url_ttl_s: int = 10 * 60
     photo_url_ttl_s: int = 60 * 60
     # uploads one account may start an hour; photos one worker decodes at once
-    uploads_per_hour: int = 60
+    uploads_per_hour: int = 200
     photo_decodes_per_worker: int = 2
     # repair requests one tenant may report a day; how long a closed one keeps its photos
     maintenance_reports_per_day: int = 10
@@ -293,7 +293,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         photo_max_bytes=photo_max_bytes,
         upload_url_ttl_s=upload_url_ttl_s,
         photo_url_ttl_s=photo_url_ttl_s,
-        uploads_per_hour=limit("ANJU_UPLOADS_PER_HOUR", 60, 10_000),
+        uploads_per_hour=limit("ANJU_UPLOADS_PER_HOUR", 200, 10_000),
         photo_decodes_per_worker=max(1, _int(env, "ANJU_PHOTO_DECODES_PER_WORKER", 2)),
         maintenance_reports_per_day=limit("ANJU_MAINTENANCE_REPORTS_PER_DAY", 10, 1000),
         maintenance_photo_retention_days=_int(env, "ANJU_MAINTENANCE_PHOTO_RETENTION_DAYS", 365),
