@@ -23,7 +23,7 @@ from app.viewer import Viewer
 
 MAX_ROOM_PHOTOS = 20
 PURPOSE = "ROOM_PHOTO"
-_ATTEMPTS = 5
+_ATTEMPTS = 20  # a loser of a revision race tries again (MongoDB; FerretDB serialises)
 
 Edit = Callable[[list[Doc]], list[Doc]]
 
