@@ -7,7 +7,8 @@ itself when ANJU_STORAGE=s3, in which case both answer 404.
     GET /files/<key>?exp=&sig=     a stored photo or thumbnail, to whoever holds its URL
 
 Refusals are bare: 403 for a bad or expired signature, 404 for nothing there, 409 for an
-upload that no longer takes bytes, 411/413 for a missing or too large length. The bytes are
+upload that no longer takes bytes, 411/413 for a missing or too large length, 503 while the
+database cannot say whether the upload waits. The bytes are
 served as inert images: their type from the key, `nosniff`, and a policy that runs nothing.
 """
 
@@ -15,10 +16,12 @@ from __future__ import annotations
 
 import time
 
+from pymongo.errors import PyMongoError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, Response
 
 from app.clients.storage import InvalidKey, LocalDiskStorage, StorageError, check_key
+from app.errors import UnavailableError
 from app.services import uploads
 from app.state import AppState
 
@@ -55,7 +58,11 @@ async def receive_upload(request: Request) -> Response:
         return Response(status_code=413, headers=NO_STORE)
     if not storage.verify_upload(key, exp, sig, content_type, length):
         return Response(status_code=403, headers=NO_STORE)
-    if await uploads.receiving(state.deps.store, key) is None:
+    try:
+        waiting = await uploads.receiving(state.deps.store, key)
+    except (UnavailableError, PyMongoError):  # starting, or the database is down
+        return Response(status_code=503, headers={**NO_STORE, "retry-after": "5"})
+    if waiting is None:
         return Response(status_code=409, headers=NO_STORE)
     body = bytearray()
     try:
