@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from app.clients.gateway import GatewayClient
 from app.clients.payments import PaymentsClient
+from app.clients.storage import Storage
 from app.live import LiveFeed
 from app.passwords import Passwords
 from app.settings import Settings
@@ -16,6 +17,7 @@ from app.tokens import KeySet
 
 if TYPE_CHECKING:
     from app.services.card_outbox import CardOutbox
+    from app.services.photos import Darkroom
     from app.services.sessions import AccessChecks
     from app.services.sms import SmsOutbox
 
@@ -35,3 +37,6 @@ class Deps:
     sms: SmsOutbox
     # whether an access token's session is live (app/services/sessions.py)
     access: AccessChecks
+    # where photo bytes live (app/clients/storage.py), and who decodes them (photos.py)
+    storage: Storage
+    darkroom: Darkroom

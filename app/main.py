@@ -29,6 +29,7 @@ from app import graphiql, logs, metrics, tracing, workers
 from app.clients.gateway import GatewayClient
 from app.clients.payments import PaymentsClient
 from app.clients.sms import SmsClient
+from app.clients.storage import Storage, storage_from_settings
 from app.context import Context
 from app.deps import Deps
 from app.errors import Code
@@ -40,6 +41,7 @@ from app.routes import http_routes
 from app.schema import build_schema
 from app.services import accounts
 from app.services.card_outbox import CardOutbox
+from app.services.photos import Darkroom
 from app.services.sessions import AccessChecks
 from app.services.sms import SmsOutbox
 from app.settings import Settings, load_settings
@@ -194,10 +196,28 @@ async def _prepare_database(state: AppState) -> None:
         outbox=CardOutbox(store, state.gateway),
         sms=SmsOutbox(store, state.sms),
         access=AccessChecks(store, state.settings.access_check_cache_s),
+        storage=state.storage,
+        darkroom=Darkroom(state.settings.photo_decodes_per_worker),
     )
     state.tasks += workers.start(deps)
     state.ready_deps = deps
     log.info("database ready (%s): indexes ensured", store.engine.name)
+
+
+def make_storage(settings: Settings) -> Storage:
+    """The photo storage ANJU_STORAGE names (local disk by default, or S3)."""
+    return storage_from_settings(
+        settings.storage,
+        storage_dir=settings.storage_dir,
+        public_url=settings.public_url,
+        url_signing_key=settings.url_signing_key,
+        s3_endpoint=settings.s3_endpoint,
+        s3_bucket=settings.s3_bucket,
+        s3_access_key=settings.s3_access_key,
+        s3_secret_key=settings.s3_secret_key,
+        s3_region=settings.s3_region,
+        s3_virtual_host_style=settings.s3_virtual_host_style,
+    )
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -223,6 +243,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             gateway=GatewayClient(settings),
             payments=PaymentsClient(settings),
             sms=SmsClient(settings),
+            storage=make_storage(settings),
         )
         app.state.anju = state
         preparing = asyncio.create_task(_prepare_database(state))
@@ -242,6 +263,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await state.gateway.aclose()
             await state.payments.aclose()
             await state.sms.aclose()
+            await state.storage.aclose()
             await state.client.close()
             metrics.process_exited()
             tracing.shutdown()
@@ -260,7 +282,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             trusted_proxies=settings.trusted_proxies,
         ),
         Middleware(Observe),
-        Middleware(BodyLimit, limit=settings.max_body_bytes),
+        # photo bytes are PUT to /uploads/ with a limit of their own (app/routes/files.py)
+        Middleware(BodyLimit, limit=settings.max_body_bytes, exempt=("/uploads/",)),
         Middleware(RequestTimeout, seconds=settings.request_timeout_s),
     ]
     if settings.cors_origins:
@@ -269,7 +292,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
-                allow_methods=["GET", "POST"],
+                allow_methods=["GET", "POST", "PUT"],
                 allow_headers=["authorization", "content-type"],
                 max_age=600,
             ),

@@ -35,6 +35,10 @@ _DEV_SECRETS = {
 }
 
 
+# what ANJU_STORAGE=s3 needs (ANJU_S3_ENDPOINT, ANJU_S3_BUCKET, ...)
+S3_REQUIRED = ("endpoint", "bucket", "access_key", "secret_key")
+
+
 class SettingsError(RuntimeError):
     """The environment does not describe a runnable Anju."""
 
@@ -128,6 +132,27 @@ class Settings:
     auth_attempts_overall: int = 20_000
     # how long a tenant has to accept a lease sent to their phone
     lease_invitation_ttl_s: int = 14 * 24 * 3600
+    # photos: where their bytes live (app/clients/storage.py: "disk" or "s3")
+    storage: str = "disk"
+    storage_dir: Path = ROOT / ".data" / "files"
+    s3_endpoint: str | None = None
+    s3_bucket: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_region: str = "us-east-1"
+    s3_virtual_host_style: bool = False
+    # an upload's largest size; how long its upload URL and a photo's URLs live
+    photo_max_bytes: int = 10 * 1024 * 1024
+    upload_url_ttl_s: int = 10 * 60
+    photo_url_ttl_s: int = 60 * 60
+    # uploads one account may start an hour; photos one worker decodes at once
+    uploads_per_hour: int = 200
+    photo_decodes_per_worker: int = 2
+    # repair requests one tenant may report a day; how long a closed one keeps its photos
+    maintenance_reports_per_day: int = 10
+    maintenance_photo_retention_days: int = 365
+    # the photo janitor's longest sleep (expired uploads, removed photos)
+    photo_sweep_interval_s: float = 300.0
     expose_metrics: bool = True
     # operations (README, "Running Anju"): Prometheus metrics at /metrics, behind a bearer
     # token when one is set (production serves them only so); log lines as text or JSON;
@@ -173,6 +198,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             )
         if not env.get("MONGODB_URI"):
             raise SettingsError("ANJU_ENV=production needs MONGODB_URI")
+        if len(env.get("ANJU_URL_SIGNING_KEY") or "") < 32:
+            raise SettingsError("ANJU_ENV=production needs ANJU_URL_SIGNING_KEY of 32+ characters")
+        if env.get("ANJU_STORAGE", "disk") == "disk" and not env.get("ANJU_STORAGE_DIR"):
+            raise SettingsError("ANJU_ENV=production needs ANJU_STORAGE_DIR (or ANJU_STORAGE=s3)")
         for name in (
             "GATEWAY_URL",
             "PAYMENTS_URL",
@@ -194,6 +223,26 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if hash_memory < 1024:
         raise SettingsError("ANJU_PASSWORD_HASH_MEMORY_KIB must be at least 1024")
 
+    storage = env.get("ANJU_STORAGE") or "disk"
+    if storage not in {"disk", "s3"}:
+        raise SettingsError(f"ANJU_STORAGE must be disk or s3, got {storage!r}")
+    s3 = {name: env.get(f"ANJU_S3_{name.upper()}") or None for name in S3_REQUIRED}
+    if storage == "s3" and not all(s3.values()):
+        missing = [f"ANJU_S3_{name.upper()}" for name, value in s3.items() if not value]
+        raise SettingsError("ANJU_STORAGE=s3 needs " + ", ".join(missing))
+    photo_max_bytes = _int(env, "ANJU_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
+    if not 1024 <= photo_max_bytes <= 50 * 1024 * 1024:
+        raise SettingsError("ANJU_PHOTO_MAX_BYTES must be between 1024 and 52428800")
+    upload_url_ttl_s = _int(env, "ANJU_UPLOAD_URL_TTL_S", 10 * 60)
+    photo_url_ttl_s = _int(env, "ANJU_PHOTO_URL_TTL_S", 60 * 60)
+    # a signed URL lives at most 7 days (S3's limit); a photo's up to twice its setting
+    for name, value, most in (
+        ("ANJU_UPLOAD_URL_TTL_S", upload_url_ttl_s, 24 * 3600),
+        ("ANJU_PHOTO_URL_TTL_S", photo_url_ttl_s, 3 * 24 * 3600),
+    ):
+        if not 60 <= value <= most:
+            raise SettingsError(f"{name} must be between 60 and {most}")
+
     keys_dir = env.get("ANJU_JWT_KEYS_DIR")
     log_format = env.get("ANJU_LOG_FORMAT") or ("json" if production else "text")
     if log_format not in {"text", "json"}:
@@ -205,6 +254,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             "ANJU_ENV=production serves /metrics only behind ANJU_METRICS_TOKEN "
             "(32 characters or more); or set ANJU_METRICS=off"
         )
+    storage_dir = env.get("ANJU_STORAGE_DIR")
     return Settings(
         env=mode,
         port=port,
@@ -251,6 +301,22 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         auth_attempts_per_address=limit("ANJU_AUTH_ATTEMPTS_PER_ADDRESS", 50, 100_000),
         auth_attempts_overall=limit("ANJU_AUTH_ATTEMPTS_OVERALL", 20_000, 1_000_000),
         lease_invitation_ttl_s=_int(env, "ANJU_LEASE_INVITATION_TTL_S", 14 * 24 * 3600),
+        storage=storage,
+        storage_dir=Path(storage_dir) if storage_dir else ROOT / ".data" / "files",
+        s3_endpoint=s3["endpoint"],
+        s3_bucket=s3["bucket"],
+        s3_access_key=s3["access_key"],
+        s3_secret_key=s3["secret_key"],
+        s3_region=env.get("ANJU_S3_REGION") or "us-east-1",
+        s3_virtual_host_style=_bool(env, "ANJU_S3_VIRTUAL_HOST_STYLE", False),
+        photo_max_bytes=photo_max_bytes,
+        upload_url_ttl_s=upload_url_ttl_s,
+        photo_url_ttl_s=photo_url_ttl_s,
+        uploads_per_hour=limit("ANJU_UPLOADS_PER_HOUR", 200, 10_000),
+        photo_decodes_per_worker=max(1, _int(env, "ANJU_PHOTO_DECODES_PER_WORKER", 2)),
+        maintenance_reports_per_day=limit("ANJU_MAINTENANCE_REPORTS_PER_DAY", 10, 1000),
+        maintenance_photo_retention_days=_int(env, "ANJU_MAINTENANCE_PHOTO_RETENTION_DAYS", 365),
+        photo_sweep_interval_s=float(env.get("ANJU_PHOTO_SWEEP_INTERVAL_S") or 300),
         expose_metrics=_bool(env, "ANJU_EXPOSE_METRICS", not production),
         metrics_enabled=metrics_enabled,
         metrics_token=metrics_token,

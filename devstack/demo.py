@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from app.settings import Settings
+from devstack.demo_photos import ensure_demo_photos, ensure_demo_repairs
 from devstack.sim_sms import messages, newest_code
 
 DEMO_PASSWORD = "anju-demo-2026"
@@ -134,7 +135,9 @@ def load_demo(base_url: str, settings: Settings) -> str:
     tokens = _ensure_accounts(client, settings)
     places = ensure_demo_properties(client, tokens)
     devices_added = _ensure_devices(client, tokens)
+    photos_added = ensure_demo_photos(client, places)
     leases_started = ensure_demo_leases(client, tokens)
+    repairs_reported = ensure_demo_repairs(client, tokens, places)
     # keep last: builds on the demo leases
     rent_payments = ensure_demo_rent(client, tokens)
     lines = [
@@ -154,6 +157,11 @@ def load_demo(base_url: str, settings: Settings) -> str:
     )
     lines.append(
         f"Demo rent: {rent_payments} payments on the demo leases (paid, partly paid, overdue)"
+    )
+    lines.append(
+        f"Demo photos: two on every room, amenities too ({photos_added} added now); repair "
+        f"requests: a leak scheduled and an e-bike in the stairwell from 张伟, a sparking "
+        f"socket fixed and rated from 刘芳 ({repairs_reported} reported now)"
     )
     return "\n".join(lines)
 

@@ -64,6 +64,9 @@ def _test_env(
         "ANJU_PASSWORD_HASH_MEMORY_KIB": "1024",
         # a revoked session's tokens stop within this (20 s in production): tests wait less
         "ANJU_ACCESS_CHECK_CACHE_S": "1",
+        # photo bytes in the test's own directory; the janitor's passes every second
+        "ANJU_STORAGE_DIR": str(workdir / "files"),
+        "ANJU_PHOTO_SWEEP_INTERVAL_S": "1",
     }
 
 

@@ -13,6 +13,8 @@ import pytest
 
 from scripts.workload import _id_number
 from tests.conftest import Stack
+from tests.photo_support import add_photo, uploaded
+from tests.photo_support import photo as make_photo
 from tests.support import Api, Caller, Subscription, accept_lease
 from tests.test_properties import add_room, create_property, register
 
@@ -46,6 +48,7 @@ POLICY: dict[str, dict[str, Any]] = {
     "Query.notifications": {"allow": SIGNED_IN},
     "Query.auditLog": {"allow": only("ADMIN")},
     "Query.accounts": {"allow": only("ADMIN")},
+    "Query.maintenanceRequests": {"allow": only("LANDLORD", "TENANT", "RESPONDER")},
     # mutations: sessions
     "Mutation.signUp": {"allow": EVERYONE},
     "Mutation.logIn": {"allow": EVERYONE},
@@ -63,6 +66,13 @@ POLICY: dict[str, dict[str, Any]] = {
     "Mutation.createProperty": {"allow": only("LANDLORD")},
     "Mutation.updateProperty": {"allow": only("LANDLORD"), "owned": True},
     "Mutation.addRoom": {"allow": only("LANDLORD"), "owned": True},
+    "Mutation.archiveProperty": {"allow": only("LANDLORD"), "owned": True},
+    "Mutation.updateRoom": {"allow": only("LANDLORD"), "owned": True},
+    "Mutation.archiveRoom": {"allow": only("LANDLORD"), "owned": True},
+    "Mutation.addRoomPhoto": {"allow": only("LANDLORD"), "owned": True},
+    "Mutation.moveRoomPhoto": {"allow": only("LANDLORD"), "owned": True},
+    "Mutation.removeRoomPhoto": {"allow": only("LANDLORD"), "owned": True},
+    "Mutation.updateListing": {"allow": only("LANDLORD"), "owned": True},
     "Mutation.registerDevice": {"allow": only("LANDLORD"), "owned": True},
     "Mutation.publishListing": {"allow": only("LANDLORD"), "owned": True},
     "Mutation.unpublishListing": {"allow": only("LANDLORD"), "owned": True},
@@ -81,6 +91,10 @@ POLICY: dict[str, dict[str, Any]] = {
     "Mutation.acknowledgeAlarm": {"allow": only("LANDLORD", "RESPONDER"), "owned": True},
     "Mutation.resolveAlarm": {"allow": only("LANDLORD", "RESPONDER"), "owned": True},
     "Mutation.markNotificationsRead": {"allow": SIGNED_IN - {"POLICE"}},
+    "Mutation.createUpload": {"allow": only("LANDLORD", "TENANT", "RESPONDER")},
+    "Mutation.reportMaintenance": {"allow": only("TENANT"), "owned": True},
+    "Mutation.updateMaintenance": {"allow": only("LANDLORD", "TENANT"), "owned": True},
+    "Mutation.rateMaintenance": {"allow": only("TENANT"), "owned": True},
     # subscriptions
     "Subscription.notifications": {"allow": SIGNED_IN},
     "Subscription.alarmRaised": {"allow": only("LANDLORD", "RESPONDER", "POLICE")},
@@ -175,6 +189,14 @@ def _world(api: Api, http: httpx.Client, stack: Stack) -> dict[str, str]:
         },
     )["lease"]
     accept_lease(tenant, lease["id"])
+    [photo] = add_photo(owner, vacant["id"])
+    upload = uploaded(owner, make_photo())
+    request = tenant.mutate(
+        "reportMaintenance",
+        """mutation($i: ReportMaintenanceInput!) { reportMaintenance(input: $i) {
+          request { id } userErrors { code } } }""",
+        {"i": {"roomId": room["id"], "category": "PLUMBING", "description": "漏水"}},
+    )["request"]["id"]
     http.post(f"{stack.sim_url}/sim/smoke/smoke-authz/alarm").raise_for_status()
     alarm = owner.data("{ alarms(first: 1) { edges { node { id } } } }")["alarms"]["edges"][0][
         "node"
@@ -198,6 +220,9 @@ def _world(api: Api, http: httpx.Client, stack: Stack) -> dict[str, str]:
         "alarmId": alarm,
         "notificationId": note,
         "notificationIds": note,
+        "uploadId": upload,
+        "photoId": photo["id"],
+        "requestId": request,
         # well-formed inputs, so that only ownership can refuse
         "phone": tenant.phone,
         "tenantPhone": tenant.phone,

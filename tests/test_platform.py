@@ -183,7 +183,8 @@ def test_production_needs_a_signing_key(tmp_path: Path) -> None:
             "PAYMENTS_WEBHOOK_SECRET": "s2",
             "SMS_URL": "https://sms.example",
             "SMS_TOKEN": "t3",
-            "ANJU_URL_SIGNING_KEY": "k",
+            "ANJU_URL_SIGNING_KEY": "production-url-signing-key-32-bytes",
+            "ANJU_STORAGE_DIR": str(tmp_path / "files"),
             "ANJU_ID_NUMBER_KEY": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0hISE=",
             "ANJU_ADMIN_PASSWORD": "a strong one",
         }

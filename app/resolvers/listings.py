@@ -1,4 +1,4 @@
-"""listings (the public search), publishListing, unpublishListing."""
+"""listings (the public search), publishListing, updateListing, unpublishListing."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from app.schema.listings import (
     ListingSort,
     PublishListingInput,
     UnpublishListingInput,
+    UpdateListingInput,
 )
 from app.schema.permissions import allow
 from app.services import listing_search, listings
@@ -56,6 +57,24 @@ class ListingMutations:
             description=input.description,
             available_from=input.available_from,
             monthly_rent_fen=input.monthly_rent_fen,
+            contact_phone=input.contact_phone,
+        )
+        return ListingPayload(listing=Listing.from_doc(doc))
+
+    @strawberry.mutation(
+        description="LANDLORD: changes their live listing (LISTING_UNPUBLISHED once down).",
+        permission_classes=LANDLORD,
+    )
+    async def update_listing(self, info: Info, input: UpdateListingInput) -> ListingPayload:
+        ctx = info.context
+        doc = await listings.update_listing(
+            ctx.deps,
+            ctx.viewer,
+            decode_id(input.listing_id, "Listing", ["listingId"]),
+            title=input.title,
+            description=input.description,
+            monthly_rent_fen=input.monthly_rent_fen,
+            available_from=input.available_from,
             contact_phone=input.contact_phone,
         )
         return ListingPayload(listing=Listing.from_doc(doc))

@@ -30,6 +30,7 @@ from app.resolvers.doors import DoorMutations
 from app.resolvers.invoices import InvoiceMutations, InvoiceQueries
 from app.resolvers.leases import LeaseMutations, LeaseQueries
 from app.resolvers.listings import ListingMutations, ListingQueries
+from app.resolvers.maintenance import MaintenanceMutations, MaintenanceQueries
 from app.resolvers.notifications import (
     NotificationMutations,
     NotificationQueries,
@@ -42,6 +43,7 @@ from app.resolvers.residents import ResidentQueries
 from app.resolvers.rooms import RoomMutations
 from app.resolvers.snapshots import SnapshotQueries
 from app.resolvers.stats import StatsQueries
+from app.resolvers.uploads import UploadMutations
 from app.schema.common import SCALAR_MAP, Node
 from app.schema.extensions import CodedErrors, DocumentCache, PoliceReadOnly, RoundTripFigures
 from app.schema.mutation import UserErrors, has_user_errors
@@ -95,6 +97,7 @@ QUERY_PARTS: tuple[type, ...] = (
     SnapshotQueries,
     InvoiceQueries,
     NotificationQueries,
+    MaintenanceQueries,
 )
 MUTATION_PARTS: tuple[type, ...] = (
     AccountMutations,
@@ -109,6 +112,8 @@ MUTATION_PARTS: tuple[type, ...] = (
     PaymentMutations,
     InvoiceMutations,
     NotificationMutations,
+    UploadMutations,
+    MaintenanceMutations,
 )
 SUBSCRIPTION_PARTS: tuple[type, ...] = (AlarmSubscriptions, NotificationSubscriptions)
 

@@ -19,6 +19,7 @@ from app.store import Doc
 if TYPE_CHECKING:
     from app.schema.invoices import Invoice
     from app.schema.leases import Lease
+    from app.schema.maintenance import MaintenanceRequest
 
 
 @strawberry.enum
@@ -30,6 +31,9 @@ class NotificationKind(enum.Enum):
     LEASE_CHANGED = "LEASE_CHANGED"
     ACCOUNT_SECURITY = "ACCOUNT_SECURITY"
     LEASE_INVITATION = "LEASE_INVITATION"
+    MAINTENANCE_UPDATED = strawberry.enum_value(
+        "MAINTENANCE_UPDATED", description="A step of a repair request (maintenanceRequest)."
+    )
 
 
 @strawberry.type
@@ -83,6 +87,21 @@ class Notification(Node):
             return None
         doc = await info.context.loaders.lease_by_id.load(self.doc["lease_id"])
         return Lease.from_doc(doc) if doc else None
+
+    @strawberry.field(description="For MAINTENANCE_UPDATED, while the reader may see it.")
+    async def maintenance_request(
+        self, info: Info
+    ) -> Annotated[MaintenanceRequest, strawberry.lazy("app.schema.maintenance")] | None:
+        from app.schema.maintenance import MaintenanceRequest
+        from app.services.maintenance import can_see
+
+        if self.doc.get("maintenance_request_id") is None:
+            return None
+        loader = info.context.loaders.by_id("maintenance_requests")
+        doc = await loader.load(self.doc["maintenance_request_id"])
+        return (
+            MaintenanceRequest.from_doc(doc) if doc and can_see(info.context.viewer, doc) else None
+        )
 
 
 @register_node("Notification")

@@ -1,7 +1,8 @@
-"""Rooms: the type, its input and payload."""
+"""Rooms: the type, the Amenity enum, the inputs of the room mutations and their payload."""
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -11,6 +12,7 @@ from app.context import Info
 from app.ids import encode_id
 from app.schema.common import Node, UserError
 from app.schema.node import register_node
+from app.schema.photos import Photo
 from app.schema.properties import Property, property_by_id, visible_property
 from app.store import Doc
 from app.viewer import Role
@@ -28,14 +30,43 @@ class RoomStatus(enum.Enum):
     UNAVAILABLE = "UNAVAILABLE"
 
 
+@strawberry.enum(description="What a room has, for the apps to show as icons.")
+class Amenity(enum.Enum):
+    AIR_CONDITIONER = "AIR_CONDITIONER"
+    WATER_HEATER = "WATER_HEATER"
+    PRIVATE_BATHROOM = "PRIVATE_BATHROOM"
+    KITCHEN = "KITCHEN"
+    WASHING_MACHINE = "WASHING_MACHINE"
+    WIFI = "WIFI"
+    BALCONY = "BALCONY"
+    FURNISHED = "FURNISHED"
+    LIFT = "LIFT"
+    EBIKE_CHARGING = strawberry.enum_value(
+        "EBIKE_CHARGING",
+        description="A safe, separate place to charge electric bikes (never a corridor or "
+        "stairwell).",
+    )
+
+
+def amenities_of(doc: Doc) -> list[Amenity]:
+    return [Amenity(a) for a in doc.get("amenities") or []]
+
+
 @strawberry.type
 class Room(Node):
     doc: strawberry.Private[Doc]
     number: str
     floor: int
     area_sqm: float
-    monthly_rent_fen: int
+    monthly_rent_fen: int = strawberry.field(
+        description="The asking rent, fen a month; a running lease keeps its own."
+    )
     status: RoomStatus
+    description: str | None = strawberry.field(description="The landlord's words on the room.")
+    amenities: list[Amenity] = strawberry.field(description="In the enum's order.")
+    archived_at: dt.datetime | None = strawberry.field(
+        description="Set when the room was taken off the market for good."
+    )
 
     @classmethod
     def from_doc(cls, doc: Doc) -> Room:
@@ -47,7 +78,14 @@ class Room(Node):
             area_sqm=doc["area_sqm"],
             monthly_rent_fen=doc["monthly_rent_fen"],
             status=RoomStatus(doc["status"]),
+            description=doc.get("description"),
+            amenities=amenities_of(doc),
+            archived_at=doc.get("archived_at"),
         )
+
+    @strawberry.field(description="At most 20, in the landlord's order; the first is the cover.")
+    def photos(self) -> list[Photo]:
+        return Photo.all(self.doc.get("photos"))
 
     @strawberry.field
     async def property(self, info: Info) -> Property:
@@ -118,6 +156,60 @@ class AddRoomInput:
     floor: int
     area_sqm: float
     monthly_rent_fen: int
+
+
+@strawberry.input(description="What to change; fields left out stay as they are.")
+class UpdateRoomInput:
+    room_id: strawberry.ID
+    number: str | None = strawberry.field(
+        default=None, description="Unique in the property (DUPLICATE)."
+    )
+    floor: int | None = None
+    area_sqm: float | None = None
+    monthly_rent_fen: int | None = strawberry.field(
+        default=None,
+        description="The asking rent: the live listing follows it, a running lease does not.",
+    )
+    description: str | None = strawberry.field(
+        default=None, description="At most 2000 characters; an empty string removes it."
+    )
+    amenities: list[Amenity] | None = strawberry.field(
+        default=None, description="The whole set (replaces the current one)."
+    )
+    status: RoomStatus | None = strawberry.field(
+        default=None,
+        description="VACANT or UNAVAILABLE, never OCCUPIED (leases decide that); ROOM_OCCUPIED "
+        "while let. UNAVAILABLE takes the live listing down.",
+    )
+
+
+@strawberry.input
+class ArchiveRoomInput:
+    room_id: strawberry.ID
+
+
+@strawberry.input
+class AddRoomPhotoInput:
+    room_id: strawberry.ID
+    upload_id: strawberry.ID = strawberry.field(
+        description="A ROOM_PHOTO upload whose bytes were PUT (UPLOAD_NOT_RECEIVED otherwise)."
+    )
+    position: int | None = strawberry.field(
+        default=None, description="0-based place among the room's photos; at the end when absent."
+    )
+
+
+@strawberry.input
+class MoveRoomPhotoInput:
+    room_id: strawberry.ID
+    photo_id: strawberry.ID
+    position: int = strawberry.field(description="0-based; past the end puts it last.")
+
+
+@strawberry.input
+class RemoveRoomPhotoInput:
+    room_id: strawberry.ID
+    photo_id: strawberry.ID
 
 
 @strawberry.type

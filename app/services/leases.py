@@ -182,7 +182,13 @@ async def start_lease(deps: Deps, viewer: Viewer, given: lease_terms.StartLeaseI
 async def _start(deps: Deps, room: Doc, lease: Doc, people: Sequence[Person]) -> list[str]:
     store = deps.store
     await store.insert_unique("leases", lease, _room_occupied())
-    await store.rooms.update_one({"_id": room["_id"]}, {"$set": {"status": rooms.OCCUPIED}})
+    # an archived room is never let: archiving checks for a lease after it archives, and
+    # this for the archive after the lease exists, so one of two racing calls refuses
+    if not await rooms.set_status(store, room["_id"], rooms.OCCUPIED, where={"archived_at": None}):
+        await store.leases.delete_one({"_id": lease["_id"]})
+        raise UserInputError(
+            "This room is not available for letting.", code=Code.ROOM_NOT_VACANT, field=["roomId"]
+        )
     valid_from, valid_until = cards.lease_window(lease["start_date"], lease["end_date"])
     try:
         people_docs = await occupants.register(
@@ -195,7 +201,7 @@ async def _start(deps: Deps, room: Doc, lease: Doc, people: Sequence[Person]) ->
         )
     except UserInputError:
         # refused: give the room back (vacant first, then the lease), as if nothing happened
-        await store.rooms.update_one({"_id": room["_id"]}, {"$set": {"status": rooms.VACANT}})
+        await rooms.set_status(store, room["_id"], rooms.VACANT)
         await store.leases.delete_one({"_id": lease["_id"]})
         raise
     # From here on the lease exists; the rest follows from it.
@@ -326,7 +332,7 @@ async def end_lease(
         )
         assert ended is not None
         await invoices.cut_to_move_out(store, lease_id, move_out)
-        await store.rooms.update_one({"_id": lease["room_id"]}, {"$set": {"status": rooms.VACANT}})
+        await rooms.set_status(store, lease["room_id"], rooms.VACANT)
         await stats.bump(store, lease["place"], lease["kind"], occupied_rooms=-1)
         await audit.record(
             store,

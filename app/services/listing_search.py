@@ -1,13 +1,14 @@
 """The public search over live listings: anonymous (the kiosk), tenants, everyone.
 
-Every query has `live: true`, equality on town and community, ranges on rent, area, available
-date and the location box, and one of a few sorts; each is served by an index declared in
-app/store/indexes.py. Text is an escaped regular expression (FerretDB has no $text), on a
-normalised copy of title and description (`search_text`: NFKC, case-folded, one space between
-words) and, case-insensitively, on the address (which the properties domain updates in place).
-`near` is a bounding box on `location.lat`/`location.lng` and then the exact great-circle
-distance in Python; where the engine has a 2dsphere index on `geo` the box becomes
-`$geoWithin`. Pages are keyset pages: the cursor is the sort key of the last row.
+Every query has `live: true`, equality on town and community, "has all of these" on
+amenities, ranges on rent, area, available date and the location box, and one of a few sorts;
+each is served by an index declared in app/store/indexes.py. Text is an escaped regular
+expression (FerretDB has no $text), on a normalised copy of title and description
+(`search_text`: NFKC, case-folded, one space between words) and, case-insensitively, on the
+address (which the properties domain updates in place). `near` is a bounding box on
+`location.lat`/`location.lng` and then the exact great-circle distance in Python; where the
+engine has a 2dsphere index on `geo` the box becomes `$geoWithin`. Pages are keyset pages:
+the cursor is the sort key of the last row.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from app.deps import Deps
 from app.errors import Code, Collector, UserInputError
 from app.geo import EARTH_RADIUS_KM, bounding_box, haversine_km
 from app.services.listings import normalize_text
-from app.services.rooms import MAX_AREA_SQM, MAX_RENT_FEN
+from app.services.rooms import MAX_AREA_SQM, MAX_RENT_FEN, check_amenities
 from app.store import Doc, Page, SortSpec, Store, check_first
 from app.store.paging import after_filter, decode_cursor
 from app.validation import check_float, check_int, clean_text
@@ -72,6 +73,7 @@ class ListingQuery:
     max_area_sqm: float | None = None
     near: Near | None = None
     available_by: dt.date | None = None
+    amenities: tuple[str, ...] = ()
 
 
 def clean_query(query: ListingQuery, sort: str) -> ListingQuery:
@@ -123,6 +125,7 @@ def clean_query(query: ListingQuery, sort: str) -> ListingQuery:
         max_area_sqm=query.max_area_sqm,
         near=near,
         available_by=query.available_by,
+        amenities=tuple(check_amenities(errors, [*at, "amenities"], query.amenities)),
     )
     errors.raise_if_any()
     return cleaned
@@ -182,6 +185,8 @@ def search_filter(query: ListingQuery, *, geo_native: bool = False) -> dict[str,
             base[field] = bounds
     if query.available_by is not None:
         base["available_from"] = {"$lte": query.available_by.isoformat()}
+    if query.amenities:
+        base["amenities"] = {"$all": list(query.amenities)}
     if query.near is not None:
         geo = geo_clause(query.near, native=geo_native)
         if "$or" in geo:

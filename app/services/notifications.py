@@ -31,6 +31,7 @@ KINDS = frozenset(
         "LEASE_CHANGED",
         "ACCOUNT_SECURITY",
         "LEASE_INVITATION",
+        "MAINTENANCE_UPDATED",
     }
 )
 MAX_MARK = 100
@@ -51,6 +52,7 @@ async def notify(
     invoice_id: ObjectId | None = None,
     lease_id: ObjectId | None = None,
     *,
+    maintenance_request_id: ObjectId | None = None,
     key: str | None = None,
 ) -> Doc | None:
     """Creates a notification; returns it, or None when one with the same `key` exists."""
@@ -66,6 +68,7 @@ async def notify(
         "alarm_id": alarm_id,
         "invoice_id": invoice_id,
         "lease_id": lease_id,
+        "maintenance_request_id": maintenance_request_id,
         "key": key or f"id:{oid}",
         "created_at": now(),
         "read_at": None,

@@ -77,6 +77,7 @@ INDEXES: dict[str, list[Declared]] = {
     "audit_log": [ix(("at", D), ("_id", D), name="at")],
     "properties": [
         ix(("landlord_id", A), ("_id", A), name="landlord"),
+        ix(("landlord_id", A), ("archived_at", A), ("_id", A), name="landlord_live"),
         ix(("place.town", A), ("place.community", A), ("place.grid", A), name="place"),
     ],
     "rooms": [
@@ -114,6 +115,31 @@ INDEXES: dict[str, list[Declared]] = {
         ix(("live", A), ("area_sqm", A), ("_id", A), name="area"),
         ix(("live", A), ("location.lat", A), ("location.lng", A), name="location_box"),
         ix(("live", A), ("available_from", A), name="available"),
+        # "listings that have all of these amenities" (multikey), newest first
+        ix(("live", A), ("amenities", A), ("published_at", D), ("_id", D), name="amenities"),
+    ],
+    # uploads waiting for their bytes, removed with them by the photo janitor once expired
+    # (not a TTL index: the bytes must go first)
+    "uploads": [ix(("expires_at", A), name="expiry")],
+    # photos to purge (removed, or a closed repair request's after its retention)
+    "photos": [ix(("purge_at", A), name="purge")],
+    # repair requests: a landlord's queue, a tenant's own, the fire-risk ones of a place,
+    # newest first, each also by status
+    "maintenance_requests": [
+        ix(("landlord_id", A), ("created_at", D), ("_id", D), name="landlord"),
+        ix(
+            ("landlord_id", A), ("status", A), ("created_at", D), ("_id", D), name="landlord_status"
+        ),
+        ix(("tenant_id", A), ("created_at", D), ("_id", D), name="tenant"),
+        ix(("tenant_id", A), ("status", A), ("created_at", D), ("_id", D), name="tenant_status"),
+        ix(
+            ("fire_risk", A),
+            ("place.town", A),
+            ("place.community", A),
+            ("created_at", D),
+            ("_id", D),
+            name="fire_risk_place",
+        ),
     ],
     # the access log is read newest first, by door, property, landlord, person or card
     "access_events": [
