@@ -3,13 +3,14 @@ the lifespan when the database is ready, and handed to every service call as `de
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from app.clients.gateway import GatewayClient
 from app.clients.payments import PaymentsClient
 from app.live import LiveFeed
 from app.passwords import Passwords
+from app.services.rate_limits import LocalWindows
 from app.settings import Settings
 from app.store import Store
 from app.tokens import KeySet
@@ -35,3 +36,5 @@ class Deps:
     sms: SmsOutbox
     # whether an access token's session is live (app/services/sessions.py)
     access: AccessChecks
+    # this worker's own counters for limits on hot paths (app/services/rate_limits.py)
+    local_limits: LocalWindows = field(default_factory=LocalWindows)

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from bson import ObjectId
+from cross_web import AsyncHTTPRequestAdapter
 from graphql import ExecutionResult, GraphQLError
 from pymongo.errors import PyMongoError
 from starlette.applications import Starlette
@@ -21,10 +22,11 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
-from app import workers
+from app import log_safety, workers
 from app.clients.gateway import GatewayClient
 from app.clients.payments import PaymentsClient
 from app.clients.sms import SmsClient
@@ -36,6 +38,7 @@ from app.live import LiveFeed
 from app.passwords import Passwords
 from app.routes import http_routes
 from app.schema import build_schema
+from app.schema.persisted import DocumentRefused, PersistedTransportWS, resolve_request
 from app.services import accounts
 from app.services.card_outbox import CardOutbox
 from app.services.sessions import AccessChecks
@@ -92,6 +95,17 @@ async def checked_viewer(state: AppState, token: str | None) -> Viewer:
 
 
 class AnjuGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = PersistedTransportWS
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """GraphiQL for a browser's plain GET, not for a GET naming a persisted document."""
+        params = request.query_params
+        return (
+            super().should_render_graphql_ide(request)
+            and params.get("documentId") is None
+            and params.get("extensions") is None
+        )
+
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state: AppState = request.app.state.anju
         unavailable = False
@@ -127,10 +141,30 @@ class AnjuGraphQL(GraphQL[Context, None]):
         context.viewer = viewer
         return UNSET
 
-    async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
-        """A request whose token failed verification is refused whole: an app must learn
-        that its session ended (and refresh or log in), not be served as anonymous."""
-        context: Context = kwargs["context"] if "context" in kwargs else args[3]
+    async def execute_operation(
+        self,
+        request: Any,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: Any,
+        sub_response: Any,
+    ) -> Any:
+        """Only persisted documents, unless arbitrary ones are served here, and over GET only
+        persisted ones (app/schema/persisted.py). A request whose token failed verification
+        is refused whole: an app must learn that its session ended (and refresh or log in),
+        not be served as anonymous."""
+        if isinstance(request_data, GraphQLRequestData):
+            try:
+                await resolve_request(
+                    self.schema.persisted,  # type: ignore[attr-defined]
+                    request_adapter.method,
+                    request_data,
+                    await self._raw_request(request_adapter),
+                    context.settings.arbitrary_documents,
+                )
+            except DocumentRefused as refused:
+                return _refused(refused.message, refused.code)
         if context.unavailable:
             return _refused(
                 "The database is unavailable; try again shortly.", Code.SERVICE_UNAVAILABLE
@@ -140,7 +174,20 @@ class AnjuGraphQL(GraphQL[Context, None]):
                 "The access token is invalid or expired, or its session has ended.",
                 Code.UNAUTHENTICATED,
             )
-        return await super().execute_operation(*args, **kwargs)
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
+
+    async def _raw_request(self, request_adapter: AsyncHTTPRequestAdapter) -> dict[str, Any]:
+        """The request's parameters as sent, for the `documentId` Strawberry does not keep:
+        the query string of a GET, the JSON body of a POST that mentions it."""
+        if request_adapter.method == "GET":
+            return {k: v for k, v in request_adapter.query_params.items() if isinstance(v, str)}
+        body = await request_adapter.get_body()
+        if b'"documentId"' not in (body if isinstance(body, bytes) else body.encode()):
+            return {}
+        data = self.parse_json(body)
+        return data if isinstance(data, dict) else {}
 
 
 def _refused(message: str, code: str) -> ExecutionResult:
@@ -157,7 +204,7 @@ async def _prepare_database(state: AppState) -> None:
     delay = 0.5
     while True:
         try:
-            store = await open_store(state.db)
+            store = await open_store(state.db, count_cap=state.settings.count_cap)
             await accounts.ensure_admin(store, state.settings, passwords)
             break
         except asyncio.CancelledError:
@@ -189,7 +236,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     schema = build_schema(settings)
     graphql_app = AnjuGraphQL(
         schema,
-        graphql_ide=None if settings.production else "graphiql",
+        graphql_ide="graphiql" if settings.arbitrary_documents else None,
         allow_queries_via_get=True,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         max_subscriptions_per_connection=5,
@@ -257,4 +304,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
 def app_factory() -> Starlette:
     """For `uvicorn --factory app.main:app_factory`."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log_safety.install()
     return create_app()

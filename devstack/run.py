@@ -19,6 +19,8 @@ from devstack.procs import ROOT, port_open, stop
 
 
 def main() -> int:
+    # a development stack: an unset ANJU_ENV would mean production rules
+    os.environ.setdefault("ANJU_ENV", "development")
     settings = load_settings()
     logs = ROOT / ".data" / "logs"
     logs.mkdir(parents=True, exist_ok=True)

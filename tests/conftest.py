@@ -64,6 +64,9 @@ def _test_env(
         "ANJU_PASSWORD_HASH_MEMORY_KIB": "1024",
         # a revoked session's tokens stop within this (20 s in production): tests wait less
         "ANJU_ACCESS_CHECK_CACHE_S": "1",
+        # tests move the clock by months: the retention sweep runs only when a test asks
+        # (POST /test/retention-sweep), never on its own in the middle of another test
+        "ANJU_RETENTION_SWEEP_S": str(365 * 24 * 3600),
     }
 
 
@@ -116,6 +119,56 @@ async def _reset_database(stack: Stack) -> None:
         )
     finally:
         await client.close()
+
+
+# The limits that the strict stack sets low enough for a test to reach (the test stack's own are
+# generous, as development's are).
+STRICT_LIMITS = {
+    "ANJU_ANONYMOUS_SEARCHES_PER_MINUTE": "5",
+    "ANJU_COUNT_CAP": "3",
+    "ANJU_NEAR_MAX_RADIUS_KM": "5",
+    "ANJU_POLICE_RESULTS_PER_REASON": "3",
+    "ANJU_REGISTRATION_PROBES_PER_DAY": "1",
+}
+
+
+@pytest.fixture(scope="session")
+def strict_stack(stack: Stack) -> Iterator[Stack]:
+    """A second Anju with low limits (STRICT_LIMITS) on a database of its own, beside the test
+    stack's simulator; started by the first test that asks for it."""
+    port = free_port()
+    db_name = f"{stack.db_name}_strict"
+    env = {
+        **stack.env,
+        **STRICT_LIMITS,
+        "MONGODB_DB": db_name,
+        "ANJU_PUBLIC_URL": f"http://127.0.0.1:{port}",
+    }
+    proc = start_anju(port, env, log_path=stack.workdir / "anju-strict.log")
+    try:
+        yield Stack(
+            stack.mongodb_uri,
+            db_name,
+            f"http://127.0.0.1:{port}",
+            stack.sim_url,
+            env,
+            stack.workdir,
+            {"anju": proc},
+        )
+    finally:
+        stop(proc)
+        if os.environ.get("MONGODB_URI"):
+            with MongoClient(os.environ["MONGODB_URI"]) as client:
+                client.drop_database(db_name)
+
+
+@pytest.fixture
+def strict_api(strict_stack: Stack, http: httpx.Client) -> Api:
+    """The strict stack on a clean slate (its database emptied, the simulator reset)."""
+    asyncio.run(_reset_database(strict_stack))
+    http.post(f"{strict_stack.sim_url}/sim/reset").raise_for_status()
+    http.post(f"{strict_stack.anju_url}/test/clock", json={"offsetSeconds": 0}).raise_for_status()
+    return Api(strict_stack.anju_url, http, ADMIN_PHONE, ADMIN_PASSWORD, strict_stack.sim_url)
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from devstack.anju import start_anju, start_simulator, wait_until_ready
 from devstack.ferretdb import start_ferretdb
 from devstack.procs import free_port, stop
 from tests.conftest import Stack, _test_env
-from tests.support import Api
+from tests.support import Api, persisted_id
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,19 +30,25 @@ def test_healthz_and_readyz(api: Api, http: httpx.Client) -> None:
     assert ready.json()["database"] == "up"
 
 
-def test_graphql_over_get_answers_queries_but_not_mutations(api: Api, http: httpx.Client) -> None:
+def test_graphql_over_get_answers_persisted_queries_only(api: Api, http: httpx.Client) -> None:
     # given an anonymous caller
-    # when it asks a query over GET
-    ok = http.get(f"{api.base_url}/graphql", params={"query": "{ me { id } }"})
+    # when it asks a persisted query over GET, by its documentId
+    ok = http.get(f"{api.base_url}/graphql", params={"documentId": persisted_id("Me")})
     # then it is answered, with a request id and the security headers
     assert ok.status_code == 200
     assert ok.json()["data"] == {"me": None}
     assert ok.headers["x-request-id"]
     assert ok.headers["x-content-type-options"] == "nosniff"
-    # and a mutation over GET is refused
+    # and any other document over GET is refused (even where arbitrary ones are served)
+    other = http.get(f"{api.base_url}/graphql", params={"query": "{ me { id } }"})
+    assert other.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_REQUIRED"
+    # and a mutation over GET is refused, persisted or not
     bad = http.get(
         f"{api.base_url}/graphql",
-        params={"query": 'mutation { logOut(input: {refreshToken: "x"}) { ok } }'},
+        params={
+            "documentId": persisted_id("LogOut"),
+            "variables": '{"input": {"refreshToken": "x"}}',
+        },
     )
     assert bad.status_code in {400, 405}
 
@@ -144,6 +150,19 @@ def test_anju_survives_a_database_outage_without_restarting(http: httpx.Client) 
         stop(sim)
 
 
+# distinct secrets of at least 32 bytes, as production needs them
+PRODUCTION_SECRETS = {
+    "GATEWAY_TOKEN": "gateway-token-" + "1" * 32,
+    "GATEWAY_WEBHOOK_SECRET": "gateway-webhook-secret-" + "2" * 32,
+    "PAYMENTS_TOKEN": "payments-token-" + "3" * 32,
+    "PAYMENTS_WEBHOOK_SECRET": "payments-webhook-secret-" + "4" * 32,
+    "SMS_TOKEN": "sms-token-" + "5" * 32,
+    "ANJU_URL_SIGNING_KEY": "url-signing-key-" + "6" * 32,
+    "ANJU_ID_NUMBER_KEY": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0hISE=",
+    "ANJU_ADMIN_PASSWORD": "first admin password " + "7" * 32,
+}
+
+
 def test_production_refuses_development_defaults() -> None:
     # given ANJU_ENV=production and no secrets
     env = {
@@ -177,15 +196,8 @@ def test_production_needs_a_signing_key(tmp_path: Path) -> None:
             "PAYMENTS_URL": "https://pay.example",
             "ANJU_PUBLIC_URL": "https://anju.example",
             "ANJU_JWT_KEYS_DIR": str(tmp_path),
-            "GATEWAY_TOKEN": "t1",
-            "GATEWAY_WEBHOOK_SECRET": "s1",
-            "PAYMENTS_TOKEN": "t2",
-            "PAYMENTS_WEBHOOK_SECRET": "s2",
+            **PRODUCTION_SECRETS,
             "SMS_URL": "https://sms.example",
-            "SMS_TOKEN": "t3",
-            "ANJU_URL_SIGNING_KEY": "k",
-            "ANJU_ID_NUMBER_KEY": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0hISE=",
-            "ANJU_ADMIN_PASSWORD": "a strong one",
         }
     )
     result = subprocess.run(

@@ -49,12 +49,10 @@
     { id: "gt60", zh: "60以上", en: "60 and up", min: 60 },
   ];
 
-  var QUERY =
-    "query KioskListings($filter: ListingFilter, $first: Int, $after: String) {" +
-    " listings(filter: $filter, sort: NEWEST, first: $first, after: $after) {" +
-    " pageInfo { hasNextPage endCursor }" +
-    " edges { node { id title monthlyRentFen areaSqm address place { town community }" +
-    " availableFrom landlordName contactPhone publishedAt } } } }";
+  // The kiosk's one operation, persisted: app/operations/kiosk/KioskListings.graphql, named by
+  // its SHA-256 (app/operations/manifest.json; a test checks the two agree). Production serves
+  // persisted documents only.
+  var DOCUMENT_ID = "sha256:8d533d0201c384f31e15740027c41f9ffd99de5a57b10c1d93baa64caabc4ab9";
 
   var STORAGE_KEY = "anju.kiosk.v1:" + config.town + "|" + config.community;
 
@@ -325,7 +323,7 @@
       method: "POST",
       headers: { "content-type": "application/json", accept: "application/json" },
       body: JSON.stringify({
-        query: QUERY,
+        documentId: DOCUMENT_ID,
         variables: { filter: filter, first: config.pageSize, after: after },
       }),
       credentials: "omit",
