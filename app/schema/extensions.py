@@ -121,13 +121,27 @@ def _variables_refused(error: GraphQLError) -> GraphQLError:
     )
 
 
-_VARIABLE_ERROR = re.compile(r"^Variable '\$(?P<name>\w+)' got invalid value .*", re.DOTALL)
+# graphql-core 3.2: "Variable '$x' got invalid value <value> at 'x.a'; <reason>"
+# graphql-core 3.3: "Variable '$x' has invalid value.a: <reason, found: <value>>"
+_VARIABLE_ERROR = re.compile(
+    r"^Variable '\$(?P<name>\w+)' (?:got|has) invalid value(?P<path>(?:\.\w+|\[\d+\])*)",
+    re.DOTALL,
+)
 _AT_PATH = re.compile(r" at '(?P<path>[\w.\[\]]+)'; ")
-# graphql-core's reasons, as far as they name no value: kept; any other reason is dropped
+_TYPE = r"'[\w!\[\]]+'"
+# graphql-core's reasons, as far as they name no value; any other reason is dropped
 _SAFE_REASONS = [
-    (re.compile(r"Field '(\w+)' of required type '([\w!\[\]]+)' was not provided"), "{0}"),
-    (re.compile(r"Field '(\w+)' is not defined by type '(\w+)'"), "{0}"),
-    (re.compile(r"Expected type '([\w!\[\]]+)'"), "{0}"),
+    (
+        re.compile(
+            rf"Expected (?:a )?value of (?:non-null )?type {_TYPE} (?:not )?to (?:be an object"
+            r"|be None|be provided|include (?:required|unknown) field '\w+')"
+        ),
+        "{0}",
+    ),
+    (re.compile(rf"Expected (?:a )?value of (?:non-null )?type {_TYPE}"), "{0}"),
+    (re.compile(rf"Field '\w+' of required type {_TYPE} was not provided"), "{0}"),
+    (re.compile(r"Field '\w+' is not defined by type '\w+'"), "{0}"),
+    (re.compile(rf"Expected type {_TYPE}"), "{0}"),
     (re.compile(r"(\w+) cannot represent"), "{1} cannot represent this value"),
     (re.compile(r"does not exist in '(\w+)' enum"), "Not a value of the enum {1}"),
 ]
@@ -135,14 +149,15 @@ _SAFE_REASONS = [
 
 def without_values(message: str) -> str:
     """graphql-core's sentence for a variable it could not coerce, without the value it
-    quotes ("Variable '$input' got invalid value {...password...} at 'input.x'; Expected
-    ..."): the variable, the place in it and the reason, never a value given."""
+    quotes (a log-in's password, an occupant's ID number): the variable, the place in it and
+    the reason, never a value given."""
     match = _VARIABLE_ERROR.match(message)
     if match is None:
         return message.split(";")[0].rstrip(".") + "."
     at = _AT_PATH.search(message)
-    where = f" at '{at.group('path')}'" if at else ""
-    reason = message.rsplit("; ", 1)[-1] if "; " in message else ""
+    path = at.group("path") if at else match.group("name") + match.group("path")
+    where = f" at '{path}'" if path != match.group("name") else ""
+    reason = message[match.end() :]
     for pattern, shown in _SAFE_REASONS:
         found = pattern.search(reason)
         if found:
