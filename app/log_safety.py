@@ -24,6 +24,7 @@ import re
 import traceback
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import unquote_plus
 
 REDACTED = "[…]"
 
@@ -51,7 +52,10 @@ _FIELD_VALUE = re.compile(
 
 def redact(text: str) -> str:
     """`text` with every ID number, phone, card number, token and sensitive field's value
-    replaced by `[…]`."""
+    replaced by `[…]`; percent-encoded text (a URL's query string, in an access log) is
+    decoded first, so that `%22idNumber%22%3A%22330…` is caught too."""
+    if "%" in text:
+        text = unquote_plus(text)
     text = _FIELD_VALUE.sub(lambda m: m.group("key") + REDACTED, text)
     for pattern in _PATTERNS:
         text = pattern.sub(REDACTED, text)

@@ -187,6 +187,9 @@ def test_every_log_line_is_scrubbed() -> None:
     shown = record.getMessage()
     for secret in (PASSWORDS[0], ID_NUMBERS[0], "13912345678", "1234567812345678", "eyJ"):
         assert secret not in shown
+    # and an access log's query string, percent-encoded, is read as what it says
+    access = f"GET /graphql?variables=%7B%22f%22%3A%7B%22idNumber%22%3A%22{ID_NUMBERS[1]}%22%7D%7D"
+    assert ID_NUMBERS[1] not in redact(access)
     assert (
         redact("code=INTERNAL_SERVER_ERROR operation=Me")
         == "code=INTERNAL_SERVER_ERROR operation=Me"
