@@ -12,8 +12,9 @@ How it is computed, from the document, the schema and the variables:
   return; scalars (and `__typename`) count nothing;
 - a field with a `first` argument (a connection) multiplies the list directly under it
   (`edges`, or the field itself if it is a list) by `first` as given: a literal, the variable's
-  value, the variable's default, the argument's default; anything else counts as the most a
-  page may hold (100);
+  value, the variable's default, the argument's default; a value that is not a number counts as
+  the most a page may hold (100), one outside 0..100 as 0 (the field refuses it:
+  INVALID_ARGUMENT);
 - any other list of objects (a room's doors, a lease's occupants) counts as 10 per parent;
 - fragments count where they are spread, inline fragments as if every type matched.
 
@@ -159,7 +160,9 @@ class _Walk:
                 value = value_from_ast_untyped(argument.value)
         if isinstance(value, bool) or not isinstance(value, int):
             return MAX_FIRST
-        return max(0, min(value, MAX_FIRST))
+        # outside 0..100 the field refuses the request itself (INVALID_ARGUMENT), and says
+        # so better than a cost would: it returns nothing
+        return value if 0 <= value <= MAX_FIRST else 0
 
 
 def operation_cost(
