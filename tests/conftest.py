@@ -165,10 +165,15 @@ def strict_stack(stack: Stack) -> Iterator[Stack]:
 @pytest.fixture
 def strict_api(strict_stack: Stack, http: httpx.Client) -> Api:
     """The strict stack on a clean slate (its database emptied, the simulator reset)."""
-    asyncio.run(_reset_database(strict_stack))
-    http.post(f"{strict_stack.sim_url}/sim/reset").raise_for_status()
-    http.post(f"{strict_stack.anju_url}/test/clock", json={"offsetSeconds": 0}).raise_for_status()
-    return Api(strict_stack.anju_url, http, ADMIN_PHONE, ADMIN_PASSWORD, strict_stack.sim_url)
+    return _clean_slate(strict_stack, http)
+
+
+def _clean_slate(stack: Stack, http: httpx.Client) -> Api:
+    """An empty database (indexes, first admin), a reset simulator and Anju's real clock."""
+    asyncio.run(_reset_database(stack))
+    http.post(f"{stack.sim_url}/sim/reset").raise_for_status()
+    http.post(f"{stack.anju_url}/test/clock", json={"offsetSeconds": 0}).raise_for_status()
+    return Api(stack.anju_url, http, ADMIN_PHONE, ADMIN_PASSWORD, stack.sim_url)
 
 
 @pytest.fixture(scope="session")
@@ -180,10 +185,7 @@ def http() -> Iterator[httpx.Client]:
 @pytest.fixture
 def api(stack: Stack, http: httpx.Client) -> Api:
     """A clean slate: empty database (indexes, first admin) and a reset simulator."""
-    asyncio.run(_reset_database(stack))
-    http.post(f"{stack.sim_url}/sim/reset").raise_for_status()
-    http.post(f"{stack.anju_url}/test/clock", json={"offsetSeconds": 0}).raise_for_status()
-    return Api(stack.anju_url, http, ADMIN_PHONE, ADMIN_PASSWORD, stack.sim_url)
+    return _clean_slate(stack, http)
 
 
 @pytest.fixture

@@ -272,15 +272,21 @@ async def _plain_page(
         )
         return await found.to_list(None)
 
-    items, (total, capped) = await asyncio.gather(
+    items, counted = await asyncio.gather(
         rows(), count_up_to(store.listings, where, store.count_cap)
     )
+    return _page(items, limit, spec, counted)
+
+
+def _page(items: list[Doc], limit: int, spec: SortSpec, counted: tuple[int, bool]) -> Page:
+    """A page of the first `limit` of `items` (one more was read: is there a next page?),
+    with the total as counted (up to the cap, and whether it was reached)."""
     return Page(
         items=items[:limit],
         has_next=len(items) > limit,
         sort=spec,
-        total_count=total,
-        total_capped=capped,
+        total_count=counted[0],
+        total_capped=counted[1],
     )
 
 
@@ -322,14 +328,8 @@ async def _near_page(
         await found.close()
         return kept
 
-    items, (total, capped) = await asyncio.gather(rows(), _count_within(store, where, near))
-    return Page(
-        items=items[:limit],
-        has_next=len(items) > limit,
-        sort=spec,
-        total_count=total,
-        total_capped=capped,
-    )
+    items, counted = await asyncio.gather(rows(), _count_within(store, where, near))
+    return _page(items, limit, spec, counted)
 
 
 async def _distance_page(
