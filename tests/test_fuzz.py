@@ -402,3 +402,35 @@ def test_webhooks_survive_generated_bodies(api: Api, stack: Stack, http: httpx.C
     payments = f"{api.base_url}/webhooks/payments"
     _hook(http, payments, DEV_PAYMENTS_WEBHOOK_SECRET, PAYMENT_EVENTS)()
     assert "Traceback" not in _new_log(stack, since)
+
+
+CURSORED = {
+    "listings": "{ listings(after: $after) { totalCount } }",
+    "myProperties": "{ myProperties(after: $after) { totalCount } }",
+    "notifications": "{ notifications(after: $after) { pageInfo { hasNextPage } } }",
+    "accounts": "{ accounts(after: $after) { totalCount } }",
+    "auditLog": "{ auditLog(after: $after) { pageInfo { hasNextPage } } }",
+    "residents": '{ residents(filter: {town: "松门镇"}, reason: "x", after: $after) {'
+    " totalCount } }",
+}
+
+
+@pytest.mark.parametrize(
+    "cursor", [{"o": "zz"}, [{"o": "zz"}], [{"o": "zz"}, {"o": "zz"}], [{"t": "zz"}, {"o": "zz"}]]
+)
+def test_a_malformed_cursor_is_refused_cleanly(api: Api, cursor: Any) -> None:
+    # given a cursor whose object id or time is not one (the issue's {"o":"zz"} among them)
+    after = base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode().rstrip("=")
+    callers = {
+        "listings": api.anonymous(),
+        "myProperties": api.caller("LANDLORD"),
+        "notifications": api.caller("TENANT"),
+        "accounts": api.admin(),
+        "auditLog": api.admin(),
+        "residents": api.caller("POLICE"),
+    }
+    # when each connection is asked for the page after it
+    for name, selection in CURSORED.items():
+        codes = callers[name].errors(f"query($after: String) {selection}", {"after": after})
+        # then it is refused as an invalid cursor, never an unexpected error
+        assert codes == ["INVALID_CURSOR"], name
