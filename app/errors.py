@@ -30,8 +30,10 @@ class Code:
     INVALID_ID = "INVALID_ID"
     INVALID_CURSOR = "INVALID_CURSOR"
     INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    COST_LIMIT = "COST_LIMIT"  # the request could return more objects than ANJU_COST_LIMIT
     REQUIRED = "REQUIRED"
     TOO_LONG = "TOO_LONG"
+    TOO_SHORT = "TOO_SHORT"
     OUT_OF_RANGE = "OUT_OF_RANGE"
     DUPLICATE = "DUPLICATE"
     # accounts
@@ -81,6 +83,8 @@ class Code:
     ALREADY_REMINDED = "ALREADY_REMINDED"
     # police
     REASON_REQUIRED = "REASON_REQUIRED"
+    # this reason has read as many results as one reason may (ANJU_POLICE_RESULTS_PER_REASON)
+    NEW_REASON_REQUIRED = "NEW_REASON_REQUIRED"
     # alarms (and repair requests)
     INVALID_TRANSITION = "INVALID_TRANSITION"
     # rooms and properties that change

@@ -1,12 +1,17 @@
 """Every setting Anju reads from the environment, in one place.
 
-Development defaults let `make run` work with no set-up. Each is marked as such, and
-`load_settings()` refuses to start with any of them when ANJU_ENV=production.
+Development defaults let `make run` work with no set-up. They are used only where ANJU_ENV is
+`development` or `test`; any other value, unset included, means production rules:
+`load_settings()` then refuses every development secret, every secret shorter than 32 bytes
+and any secret used twice, naming each.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,10 +42,55 @@ _DEV_SECRETS = {
 
 # what ANJU_STORAGE=s3 needs (ANJU_S3_ENDPOINT, ANJU_S3_BUCKET, ...)
 S3_REQUIRED = ("endpoint", "bucket", "access_key", "secret_key")
+# ANJU_ENV values under which development defaults may be used; anything else is production
+DEVELOPMENT_MODES = frozenset({"development", "test"})
+MIN_SECRET_BYTES = 32
 
 
 class SettingsError(RuntimeError):
     """The environment does not describe a runnable Anju."""
+
+
+def production_mode(environ: Mapping[str, str]) -> bool:
+    """Production rules apply unless ANJU_ENV says development or test (unset included)."""
+    return environ.get("ANJU_ENV", "") not in DEVELOPMENT_MODES
+
+
+def check_secrets(environ: Mapping[str, str]) -> None:
+    """Production's rules for secrets, each refusal naming the variables at fault: no
+    development default, at least 32 bytes (the ID-number key: base64 of exactly 32), and no
+    value used for two of them."""
+    given = {name: environ.get(name) or "" for name in _DEV_SECRETS}
+    defaults = sorted(name for name, value in given.items() if value in ("", _DEV_SECRETS[name]))
+    if defaults:
+        raise SettingsError(
+            "production rules apply (ANJU_ENV is not development or test): Anju refuses "
+            "development defaults; set " + ", ".join(defaults)
+        )
+    short = sorted(
+        name
+        for name, value in given.items()
+        if name != "ANJU_ID_NUMBER_KEY" and len(value.encode()) < MIN_SECRET_BYTES
+    )
+    try:
+        key_bytes = len(base64.b64decode(given["ANJU_ID_NUMBER_KEY"], validate=True))
+    except (binascii.Error, ValueError):
+        key_bytes = 0
+    if key_bytes != 32:
+        short.append("ANJU_ID_NUMBER_KEY (base64 of exactly 32 bytes)")
+    if short:
+        raise SettingsError(
+            f"secrets must be at least {MIN_SECRET_BYTES} bytes of random data; too short: "
+            + ", ".join(short)
+        )
+    by_value: dict[str, list[str]] = {}
+    for name, value in given.items():
+        by_value.setdefault(value, []).append(name)
+    reused = [" and ".join(sorted(names)) for names in by_value.values() if len(names) > 1]
+    if reused:
+        raise SettingsError(
+            "each secret must be its own; the same value is used for " + "; ".join(sorted(reused))
+        )
 
 
 def _int(env: dict[str, str], name: str, default: int) -> int:
@@ -164,11 +214,36 @@ class Settings:
     graphiql: bool = True
     otlp_endpoint: str | None = None
     bench_routes: bool = False
+    # documents other than the persisted ones of app/operations/ (development, GraphiQL, the
+    # test suite and scripts); never in production
+    arbitrary_documents: bool = True
+    # the most objects one request may ask for, lists multiplied through nesting
+    # (app/schema/cost.py)
+    cost_limit: int = 60_000
+    # totalCount stops counting here (the connection then says totalCountCapped)
+    count_cap: int = 10_000
+    # anonymous searches per client address a minute (per worker); `near` radius cap
+    anonymous_searches_per_minute: int = 100_000
+    near_max_radius_km: int = 50
+    # police: register results one reason may read, and how long a reason's count is kept
+    police_results_per_reason: int = 10_000
+    police_reason_window_s: int = 30 * 24 * 3600
+    # ALREADY_REGISTERED answers that reveal another landlord's registration, per landlord a day
+    registration_probes_per_day: int = 1000
+    # retention (days) of what has no expiry of its own, and how often the sweep runs
+    retain_access_events_days: int = 180
+    retain_door_commands_days: int = 180
+    retain_device_events_days: int = 30
+    retain_payment_events_days: int = 180
+    retain_notifications_days: int = 90
+    retain_sessions_days: int = 30
+    retain_card_jobs_days: int = 30
+    retention_sweep_s: int = 3600
     dev_defaults_used: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def production(self) -> bool:
-        return self.env == "production"
+        return self.env not in DEVELOPMENT_MODES
 
     @property
     def effective_mongodb_uri(self) -> str:
@@ -180,10 +255,8 @@ class Settings:
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Reads the environment; refuses development secrets in production."""
     env = dict(os.environ if environ is None else environ)
-    mode = env.get("ANJU_ENV", "development")
-    if mode not in {"development", "test", "production"}:
-        raise SettingsError(f"ANJU_ENV must be development, test or production, got {mode!r}")
-    production = mode == "production"
+    production = production_mode(env)
+    mode = env.get("ANJU_ENV") or "production"
     port = _int(env, "ANJU_PORT", 8000)
     sim_port = _int(env, "SIM_PORT", 8100)
 
@@ -191,17 +264,16 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         name for name, value in _DEV_SECRETS.items() if env.get(name) in (None, "", value)
     )
     if production:
-        if used_defaults:
+        check_secrets(env)
+        if _bool(env, "ANJU_ARBITRARY_DOCUMENTS", False):
             raise SettingsError(
-                "ANJU_ENV=production refuses development defaults; set "
-                + ", ".join(sorted(used_defaults))
+                "production rules refuse ANJU_ARBITRARY_DOCUMENTS: only the persisted documents "
+                "of app/operations/ are served there"
             )
         if not env.get("MONGODB_URI"):
-            raise SettingsError("ANJU_ENV=production needs MONGODB_URI")
-        if len(env.get("ANJU_URL_SIGNING_KEY") or "") < 32:
-            raise SettingsError("ANJU_ENV=production needs ANJU_URL_SIGNING_KEY of 32+ characters")
+            raise SettingsError("production needs MONGODB_URI")
         if env.get("ANJU_STORAGE", "disk") == "disk" and not env.get("ANJU_STORAGE_DIR"):
-            raise SettingsError("ANJU_ENV=production needs ANJU_STORAGE_DIR (or ANJU_STORAGE=s3)")
+            raise SettingsError("production needs ANJU_STORAGE_DIR (or ANJU_STORAGE=s3)")
         for name in (
             "GATEWAY_URL",
             "PAYMENTS_URL",
@@ -210,7 +282,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             "ANJU_JWT_KEYS_DIR",
         ):
             if not env.get(name):
-                raise SettingsError(f"ANJU_ENV=production needs {name}")
+                raise SettingsError(f"production needs {name}")
 
     # strict in production; generous where one machine runs an automated end-to-end pass
     # (dozens of sign-ups, codes and log-ins a minute from one address)
@@ -219,7 +291,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
 
     hash_memory = _int(env, "ANJU_PASSWORD_HASH_MEMORY_KIB", 64 * 1024)
     if production and hash_memory < 64 * 1024:
-        raise SettingsError("ANJU_ENV=production needs ANJU_PASSWORD_HASH_MEMORY_KIB >= 65536")
+        raise SettingsError("production needs ANJU_PASSWORD_HASH_MEMORY_KIB >= 65536")
     if hash_memory < 1024:
         raise SettingsError("ANJU_PASSWORD_HASH_MEMORY_KIB must be at least 1024")
 
@@ -325,5 +397,21 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         graphiql=_bool(env, "ANJU_GRAPHIQL", True) and not production,
         otlp_endpoint=env.get("ANJU_OTLP_ENDPOINT") or None,
         bench_routes=_bool(env, "ANJU_BENCH_ROUTES", False) and not production,
+        arbitrary_documents=_bool(env, "ANJU_ARBITRARY_DOCUMENTS", not production),
+        cost_limit=_int(env, "ANJU_COST_LIMIT", 60_000),
+        count_cap=_int(env, "ANJU_COUNT_CAP", 10_000),
+        anonymous_searches_per_minute=limit("ANJU_ANONYMOUS_SEARCHES_PER_MINUTE", 60, 100_000),
+        near_max_radius_km=limit("ANJU_NEAR_MAX_RADIUS_KM", 10, 50),
+        police_results_per_reason=limit("ANJU_POLICE_RESULTS_PER_REASON", 200, 10_000),
+        police_reason_window_s=_int(env, "ANJU_POLICE_REASON_WINDOW_S", 30 * 24 * 3600),
+        registration_probes_per_day=limit("ANJU_REGISTRATION_PROBES_PER_DAY", 5, 1000),
+        retain_access_events_days=_int(env, "ANJU_RETAIN_ACCESS_EVENTS_DAYS", 180),
+        retain_door_commands_days=_int(env, "ANJU_RETAIN_DOOR_COMMANDS_DAYS", 180),
+        retain_device_events_days=_int(env, "ANJU_RETAIN_DEVICE_EVENTS_DAYS", 30),
+        retain_payment_events_days=_int(env, "ANJU_RETAIN_PAYMENT_EVENTS_DAYS", 180),
+        retain_notifications_days=_int(env, "ANJU_RETAIN_NOTIFICATIONS_DAYS", 90),
+        retain_sessions_days=_int(env, "ANJU_RETAIN_SESSIONS_DAYS", 30),
+        retain_card_jobs_days=_int(env, "ANJU_RETAIN_CARD_JOBS_DAYS", 30),
+        retention_sweep_s=_int(env, "ANJU_RETENTION_SWEEP_S", 3600),
         dev_defaults_used=used_defaults,
     )

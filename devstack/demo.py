@@ -379,9 +379,9 @@ def ensure_demo_properties(client: DemoClient, tokens: dict[str, str]) -> dict[s
 
 # --- doors, cameras and smoke detectors (doors issue) ----------------------------------------
 
-_DEMO_DEVICES = """query { myProperties(first: 100) { edges { node { id doors { deviceId }
+_DEMO_DEVICES = """query { myProperties(first: 20) { edges { node { id doors { deviceId }
   cameras { deviceId }
-  rooms(first: 100) { edges { node { id doors { deviceId } smokeDetectors { deviceId } } } }
+  rooms(first: 50) { edges { node { id doors { deviceId } smokeDetectors { deviceId } } } }
 } } } }"""
 _REGISTER_DEVICE = """mutation($i: RegisterDeviceInput!) { registerDevice(input: $i) {
   userErrors { code message } } }"""
@@ -551,8 +551,8 @@ def _accept_demo_leases(client: DemoClient, tokens: dict[str, str]) -> None:
 
 # --- rent: paid, partly paid and overdue invoices (rent issue) ------------------------------
 
-_DEMO_LEASES = """query { myProperties(first: 100) { edges { node { rooms(first: 100) {
-  edges { node { activeLease { id tenant { phone } invoices(first: 100) {
+_DEMO_LEASES = """query { myProperties(first: 10) { edges { node { rooms(first: 50) {
+  edges { node { activeLease { id tenant { phone } invoices(first: 36) {
     edges { node { id periodStart dueDate amountFen } } } } } } } } } } }"""
 _PAY = """mutation($i: PayInvoiceInput!) { payInvoice(input: $i) {
   payment { status } userErrors { code message } } }"""

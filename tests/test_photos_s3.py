@@ -137,10 +137,15 @@ def test_storage_settings_name_what_is_missing() -> None:
 
     with pytest.raises(SettingsError, match="ANJU_S3_BUCKET, ANJU_S3_SECRET_KEY"):
         load_settings(
-            {"ANJU_STORAGE": "s3", "ANJU_S3_ENDPOINT": "http://s3", "ANJU_S3_ACCESS_KEY": "a"}
+            {
+                "ANJU_ENV": "test",
+                "ANJU_STORAGE": "s3",
+                "ANJU_S3_ENDPOINT": "http://s3",
+                "ANJU_S3_ACCESS_KEY": "a",
+            }
         )
     with pytest.raises(SettingsError, match="disk or s3"):
-        load_settings({"ANJU_STORAGE": "ftp"})
+        load_settings({"ANJU_ENV": "test", "ANJU_STORAGE": "ftp"})
     with pytest.raises(SettingsError, match="ANJU_PHOTO_URL_TTL_S"):
-        load_settings({"ANJU_PHOTO_URL_TTL_S": "30"})
-    assert load_settings({}).storage == "disk"
+        load_settings({"ANJU_ENV": "test", "ANJU_PHOTO_URL_TTL_S": "30"})
+    assert load_settings({"ANJU_ENV": "test"}).storage == "disk"

@@ -25,7 +25,11 @@ LANDLORD = [allow(Role.LANDLORD)]
 
 @strawberry.type
 class ListingQueries:
-    @strawberry.field(description="Public vacancy search: anonymous (kiosk), tenants, everyone.")
+    @strawberry.field(
+        description="Public vacancy search: anonymous (kiosk), tenants, everyone. Anonymous "
+        "callers make at most ANJU_ANONYMOUS_SEARCHES_PER_MINUTE searches a minute per "
+        "address (RATE_LIMITED past it); `near` reaches at most ANJU_NEAR_MAX_RADIUS_KM."
+    )
     async def listings(
         self,
         info: Info,
@@ -34,12 +38,15 @@ class ListingQueries:
         first: int | None = 20,
         after: str | None = None,
     ) -> Connection[Listing]:
+        ctx = info.context
         page = await listing_search.search(
-            info.context.deps,
+            ctx.deps,
             filter.to_query() if filter else listing_search.ListingQuery(),
             (sort or ListingSort.NEWEST).value,
             first=first,
             after=after,
+            viewer=ctx.viewer,
+            client=ctx.client,
         )
         return Connection.of(page, Listing.from_doc)
 

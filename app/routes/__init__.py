@@ -33,8 +33,9 @@ def http_routes(settings: Settings) -> list[BaseRoute]:
         from app.routes.bench import bare_listings
 
         routes.append(Route("/bench/listings", bare_listings))
-    if settings.env == "test":  # only the test suite moves the clock
-        from app.routes.testing import move_clock
+    if settings.env == "test":  # only the test suite moves the clock and sweeps at will
+        from app.routes.testing import move_clock, sweep_now
 
         routes.append(Route("/test/clock", move_clock, methods=["POST"]))
+        routes.append(Route("/test/retention-sweep", sweep_now, methods=["POST"]))
     return routes

@@ -1,5 +1,6 @@
 """Routes that exist only under ANJU_ENV=test: moving Anju's clock (app/clock.py) so that the
-tests reach expiries without waiting. Never mounted in development or production."""
+tests reach expiries without waiting, and running the retention sweep now rather than within
+the hour. Never mounted in development or production."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from app.clock import now, set_offset
+from app.services import retention
 
 
 async def move_clock(request: Request) -> Response:
@@ -16,3 +18,9 @@ async def move_clock(request: Request) -> Response:
         return JSONResponse({"error": "offsetSeconds must be a number"}, status_code=400)
     set_offset(float(seconds))
     return JSONResponse({"now": now().isoformat()})
+
+
+async def sweep_now(request: Request) -> Response:
+    """The retention sweep, at once (app/services/retention.py): how many went, per collection."""
+    deps = request.app.state.anju.deps
+    return JSONResponse(await retention.sweep(deps.store, deps.settings))

@@ -149,7 +149,7 @@ def parse_payment_event(raw: bytes) -> PaymentEvent:
     for name, value in (("eventId", event_id), ("chargeId", charge_id)):
         if not isinstance(value, str) or not 0 < len(value) <= MAX_ID:
             raise MalformedPaymentEvent(f"{name} must be a string of 1 to {MAX_ID} characters")
-    if status not in PAYMENT_STATUSES:
+    if not isinstance(status, str) or status not in PAYMENT_STATUSES:
         raise MalformedPaymentEvent("status must be succeeded or failed")
     if at is not None and (not isinstance(at, str) or len(at) > 64):
         raise MalformedPaymentEvent("at must be an ISO-8601 string")

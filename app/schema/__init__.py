@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -12,10 +14,11 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import validate_document
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 from strawberry.utils.str_converters import to_camel_case
 
 from app.context import Info
@@ -45,9 +48,17 @@ from app.resolvers.snapshots import SnapshotQueries
 from app.resolvers.stats import StatsQueries
 from app.resolvers.uploads import UploadMutations
 from app.schema.common import SCALAR_MAP, Node
-from app.schema.extensions import CodedErrors, DocumentCache, PoliceReadOnly, RoundTripFigures
+from app.schema.extensions import (
+    CodedErrors,
+    CostLimit,
+    DocumentCache,
+    PoliceReadOnly,
+    RoundTripFigures,
+    log_errors,
+)
 from app.schema.mutation import UserErrors, has_user_errors
 from app.schema.node import NODE_RESOLVERS
+from app.schema.persisted import PersistedDocument, PersistedDocuments
 from app.settings import Settings
 
 # Limits (OWASP GraphQL cheat sheet). The deepest real query, the landlord dashboard
@@ -138,29 +149,50 @@ LIMIT_RULES = [
     *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
 ]
 DOCUMENT_CACHE = 256
+# validations of documents that are not persisted ones (development, tests): bounded, keyed by
+# the document and the rules, so a document over a limit is refused every time
+_validate_cached = functools.lru_cache(maxsize=DOCUMENT_CACHE)(validate_document)
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+class AnjuSchema(strawberry.Schema):
+    """The schema, with the persisted documents it serves (app/schema/persisted.py)."""
+
+    persisted: PersistedDocuments
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Strawberry would log every error with its message (the values a client sent) and
+        traceback before CodedErrors masks it; Anju logs what app/log_safety.py allows."""
+        log_errors(errors, execution_context)
+
+
+def build_schema(settings: Settings | None = None, *, with_manifest: bool = True) -> AnjuSchema:
+    """The schema with its limits; its persisted documents parsed and validated (an invalid
+    manifest stops the start: ManifestError). `make schema` exports it without them."""
     production = bool(settings and settings.production)
     introspection = settings.introspection if settings else True
+    persisted = PersistedDocuments()
     extensions: list[type[SchemaExtension] | Any] = [
         ObservedOperation,  # first: it sees the errors once the others have coded them
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: AddValidationRules(LIMIT_RULES),
-        # the apps send the same few documents over and over: parse and validate each once
-        # (bounded LRU caches, keyed by the text and the parse options / the document and
-        # the rules, so a document over a limit is refused every time)
+        # the apps' persisted documents were parsed and validated at start; any other
+        # document is parsed and validated once per distinct text (bounded caches)
+        lambda: PersistedDocument(persisted, _validate_cached),
         DocumentCache,
-        lambda: ValidationCache(maxsize=DOCUMENT_CACHE),
+        CostLimit,
         CodedErrors,
         RoundTripFigures,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    schema = AnjuSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production, scalar_map=SCALAR_MAP),
     )
+    schema.persisted = persisted.load(schema._schema, LIMIT_RULES) if with_manifest else persisted
+    return schema

@@ -87,7 +87,10 @@ class Listing(Node):
 class NearInput:
     lat: float
     lng: float
-    radius_km: float = strawberry.field(description=f"At most {listing_search.MAX_RADIUS_KM:g} km.")
+    radius_km: float = strawberry.field(
+        description="Kilometres, above 0 and at most ANJU_NEAR_MAX_RADIUS_KM (10 in production, "
+        f"never above {listing_search.MAX_RADIUS_KM:g}): OUT_OF_RANGE otherwise."
+    )
 
 
 @strawberry.input

@@ -192,7 +192,7 @@ async def _start(deps: Deps, room: Doc, lease: Doc, people: Sequence[Person]) ->
     valid_from, valid_until = cards.lease_window(lease["start_date"], lease["end_date"])
     try:
         people_docs = await occupants.register(
-            store,
+            deps,
             lease,
             people,
             [["occupants", str(i), "idNumber"] for i in range(len(people))],

@@ -3,9 +3,12 @@ their resident ID number, deregistered on departure, each holding one access car
 
 One person is a current occupant of one room at a time: a rule of the store
 (`UniqueWhile("one_room_per_person")`: the keyed hash of the ID number is unique among
-current occupants), kept by the insert that registers them. Everything that changes a lease's
-occupants (and so their cards) holds the lease's claim (card_outbox.lease_claim), released
-before the gateway is called.
+current occupants), kept by the insert that registers them. The refusal (ALREADY_REGISTERED)
+tells a landlord that an ID number is registered somewhere in the city; where that is another
+landlord's registration, each such answer is audited and counted against the landlord
+(ANJU_REGISTRATION_PROBES_PER_DAY; RATE_LIMITED past it), so the register cannot be probed.
+Everything that changes a lease's occupants (and so their cards) holds the lease's claim
+(card_outbox.lease_claim), released before the gateway is called.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from bson import ObjectId
 
 from app.clock import now, today
 from app.deps import Deps
-from app.errors import Code, Collector, NotFoundError, UserInputError
-from app.services import audit, cards, idnumbers, stats
+from app.errors import Code, Collector, NotFoundError, RateLimitedError, UserInputError
+from app.services import audit, cards, idnumbers, rate_limits, stats
 from app.services.card_outbox import lease_claim
 from app.store import Doc, Store
 from app.validation import check_phone, clean_text
@@ -138,8 +141,50 @@ async def _insert(store: Store, doc: Doc, field: Sequence[str]) -> None:
     raise UserInputError("No free card number; try again.", code=Code.BUSY)
 
 
+async def _refused_as_registered(
+    deps: Deps, lease: Doc, doc: Doc, refusal: UserInputError
+) -> UserInputError:
+    """ALREADY_REGISTERED for `doc`'s person, unless the answer would reveal another
+    landlord's registration once too often: those answers are audited and counted per
+    landlord a day, and past the limit the landlord gets RATE_LIMITED instead."""
+    store, settings = deps.store, deps.settings
+    holder = await store.occupants.find_one(
+        {"id_number_hash": doc["id_number_hash"], "current": True}, {"landlord_id": 1}
+    )
+    if holder is None or holder.get("landlord_id") == lease["landlord_id"]:
+        return refusal  # their own registration (or gone since): nothing revealed
+    limited: RateLimitedError | None = None
+    try:
+        await rate_limits.hit(
+            store,
+            settings,
+            "registration-probe",
+            str(lease["landlord_id"]),
+            limit=settings.registration_probes_per_day,
+            window_s=24 * 3600,
+        )
+    except RateLimitedError as error:
+        limited = error
+    await audit.record(
+        store,
+        lease["landlord_id"],
+        "occupant.registered_elsewhere",
+        target=doc["id_number_masked"],
+        details={"leaseId": str(lease["_id"]), "rateLimited": limited is not None},
+    )
+    if limited is not None:
+        # a refusal like the other (so a lease start is undone the same way), in userErrors
+        return UserInputError(
+            "Too many registrations refused today as registered elsewhere; try again "
+            "tomorrow or ask the police station.",
+            code=Code.RATE_LIMITED,
+            field=refusal.field,
+        )
+    return refusal
+
+
 async def register(
-    store: Store,
+    deps: Deps,
     lease: Doc,
     people: Sequence[Person],
     fields: Sequence[Sequence[str]],
@@ -150,8 +195,10 @@ async def register(
     """Registers each person as a current occupant of the lease's room, each with a new card
     (not yet queued for the doors: the caller enqueues). All or none: a person who is already
     a current occupant somewhere gets ALREADY_REGISTERED at their `fields` entry, and whatever
-    this call registered is undone."""
-    cipher = idnumbers.cipher()
+    this call registered is undone (a refusal that reveals another landlord's registration is
+    counted and audited: `_refused_as_registered`)."""
+    store = deps.store
+    cipher = idnumbers.cipher(deps.settings)
     at = now()
     docs = [
         occupant_doc(
@@ -168,7 +215,12 @@ async def register(
     inserted: list[Doc] = []
     try:
         for doc, field in zip(docs, fields, strict=True):
-            await _insert(store, doc, field)
+            try:
+                await _insert(store, doc, field)
+            except UserInputError as error:
+                if error.code != Code.ALREADY_REGISTERED:
+                    raise
+                raise await _refused_as_registered(deps, lease, doc, error) from error
             inserted.append(doc)
     except BaseException:
         if inserted:
@@ -222,7 +274,7 @@ async def register_occupant(
         # someone moving in later holds a card from now (to the second: the gateway's unit)
         valid_from = max(valid_from, now().replace(microsecond=0))
         (doc,) = await register(
-            store,
+            deps,
             lease,
             [person],
             [["occupant", "idNumber"]],

@@ -41,20 +41,29 @@ from pymongo.asynchronous.database import AsyncDatabase
 from app.store.client import RoundTrips, current_round_trips, make_client, ping, uncounted
 from app.store.engine import Engine, detect
 from app.store.indexes import INDEXES, UniqueWhile, ensure_indexes
-from app.store.paging import MAX_FIRST, Page, SortSpec, check_first, page_of_sorted
+from app.store.paging import (
+    COUNT_CAP,
+    MAX_FIRST,
+    Page,
+    SortSpec,
+    check_first,
+    count_up_to,
+    page_of_sorted,
+)
 from app.store.store import Claim, Store, busy, duplicate_index
 from app.store.types import Doc
 
 
-async def open_store(db: AsyncDatabase[Doc]) -> Store:
+async def open_store(db: AsyncDatabase[Doc], *, count_cap: int = COUNT_CAP) -> Store:
     """The store over `db`: its engine found and its indexes ensured."""
     engine = await detect(db)
     await ensure_indexes(db, engine)
-    return Store(db, engine)
+    return Store(db, engine, count_cap)
 
 
 __all__ = [
     "ASCENDING",
+    "COUNT_CAP",
     "DESCENDING",
     "INDEXES",
     "MAX_FIRST",
@@ -68,6 +77,7 @@ __all__ = [
     "UniqueWhile",
     "busy",
     "check_first",
+    "count_up_to",
     "current_round_trips",
     "detect",
     "duplicate_index",

@@ -62,8 +62,16 @@ INDEXES: dict[str, list[Declared]] = {
         ix(("role", A), ("_id", A), name="role"),
         ix(("status", A), ("_id", A), name="status"),
     ],
-    "refresh_tokens": [ix(("session_id", A), name="session")],
-    "sessions": [ix(("account_id", A), ("revoked_at", A), name="account_live")],
+    # the retention sweep's range deletes (app/services/retention.py) have an index each
+    "refresh_tokens": [
+        ix(("session_id", A), name="session"),
+        ix(("expires_at", A), name="retention"),
+    ],
+    "sessions": [
+        ix(("account_id", A), ("revoked_at", A), name="account_live"),
+        ix(("expires_at", A), name="retention_expired"),
+        ix(("revoked_at", A), name="retention_revoked"),
+    ],
     # counted attempts and lockouts per phone, forgotten when they expire
     "login_attempts": [ix(("expires_at", A), name="expiry", expireAfterSeconds=0)],
     # phone codes (one per phone and purpose), rate-limit counters, queued text messages
@@ -148,10 +156,17 @@ INDEXES: dict[str, list[Declared]] = {
         ix(("landlord_id", A), ("at", D), ("_id", D), name="landlord"),
         ix(("occupant_id", A), ("at", D), ("_id", D), name="occupant"),
         ix(("card_number", A), ("at", D), ("_id", D), name="card"),
+        ix(("created_at", A), name="retention"),
     ],
-    "door_commands": [ix(("door_id", A), ("requested_at", D), name="door")],
+    "door_commands": [
+        ix(("door_id", A), ("requested_at", D), name="door"),
+        ix(("requested_at", A), name="retention"),
+    ],
     "door_rate": [ix(("account_id", A), ("at", A), name="account")],
-    "gateway_events": [ix(("device_id", A), ("at", D), name="device")],
+    "gateway_events": [
+        ix(("device_id", A), ("at", D), name="device"),
+        ix(("received_at", A), name="retention"),
+    ],
     "snapshots": [ix(("expires_at", A), name="expiry", expireAfterSeconds=0)],
     "leases": [
         UniqueWhile("one_active_per_room", key="room_id", field="status", value="ACTIVE"),
@@ -185,6 +200,7 @@ INDEXES: dict[str, list[Declared]] = {
         ix(("key", A), ("state", A), ("version", D), name="pair"),
         ix(("lease_id", A), ("state", A), name="lease"),
         ix(("occupant_id", A), ("state", A), name="occupant"),
+        ix(("done_at", A), name="retention"),
     ],
     # a lease's invoices in order; a landlord's by month (rent roll); by due date (RENT_DUE)
     "invoices": [
@@ -200,7 +216,8 @@ INDEXES: dict[str, list[Declared]] = {
         ix(("invoice_id", A), ("created_at", A), name="invoice"),
         ix(("applied", A), ("updated_at", A), name="unfinished"),
     ],
-    "payment_events": [],  # _id is the provider's eventId: processed once
+    # _id is the provider's eventId: processed once
+    "payment_events": [ix(("received_at", A), name="retention")],
     "notifications": [
         ix(("key", A), name="key_unique", unique=True),
         ix(("account_id", A), ("created_at", D), ("_id", D), name="account"),

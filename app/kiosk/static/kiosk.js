@@ -52,13 +52,10 @@
     { id: "gt60", zh: "60以上", en: "60 and up", min: 60 },
   ];
 
-  var QUERY =
-    "query KioskListings($filter: ListingFilter, $first: Int, $after: String) {" +
-    " listings(filter: $filter, sort: NEWEST, first: $first, after: $after) {" +
-    " pageInfo { hasNextPage endCursor }" +
-    " edges { node { id title monthlyRentFen areaSqm floor amenities address" +
-    " place { town community } availableFrom landlordName contactPhone publishedAt" +
-    " photos { id url thumbnailUrl width height } } } } }";
+  // The kiosk's one operation, persisted: app/operations/kiosk/KioskListings.graphql, named by
+  // its SHA-256 (app/operations/manifest.json; a test checks the two agree). Production serves
+  // persisted documents only.
+  var DOCUMENT_ID = "sha256:30dec2f994892d43c77720c80bbd3297566177fdc9ab0034e524099b3185d059";
 
   var AMENITIES = {
     AIR_CONDITIONER: ["空调", "Air conditioner"],
@@ -485,7 +482,7 @@
       method: "POST",
       headers: { "content-type": "application/json", accept: "application/json" },
       body: JSON.stringify({
-        query: QUERY,
+        documentId: DOCUMENT_ID,
         variables: { filter: filter, first: config.pageSize, after: after },
       }),
       credentials: "omit",
