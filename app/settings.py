@@ -128,6 +128,13 @@ class Settings:
     auth_attempts_overall: int = 20_000
     # how long a tenant has to accept a lease sent to their phone
     lease_invitation_ttl_s: int = 14 * 24 * 3600
+    # failed device claims (wrong code, unknown or taken device) per landlord per window
+    device_claim_failures: int = 10
+    device_claim_window_s: int = 3600
+    # visitor passes one account may issue per day (each sends a text message)
+    visitor_passes_per_day: int = 20
+    # how long a visitor pass (the visitor's name, phone and ID number) is kept after its end
+    visitor_pass_retention_days: int = 365
     expose_metrics: bool = True
     bench_routes: bool = False
     dev_defaults_used: tuple[str, ...] = field(default_factory=tuple)
@@ -232,6 +239,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         auth_attempts_per_address=limit("ANJU_AUTH_ATTEMPTS_PER_ADDRESS", 50, 100_000),
         auth_attempts_overall=limit("ANJU_AUTH_ATTEMPTS_OVERALL", 20_000, 1_000_000),
         lease_invitation_ttl_s=_int(env, "ANJU_LEASE_INVITATION_TTL_S", 14 * 24 * 3600),
+        device_claim_failures=limit("ANJU_DEVICE_CLAIM_FAILURES", 10, 1000),
+        device_claim_window_s=_int(env, "ANJU_DEVICE_CLAIM_WINDOW_S", 3600),
+        visitor_passes_per_day=limit("ANJU_VISITOR_PASSES_PER_DAY", 20, 1000),
+        visitor_pass_retention_days=_int(env, "ANJU_VISITOR_PASS_RETENTION_DAYS", 365),
         expose_metrics=_bool(env, "ANJU_EXPOSE_METRICS", not production),
         bench_routes=_bool(env, "ANJU_BENCH_ROUTES", False) and not production,
         dev_defaults_used=used_defaults,

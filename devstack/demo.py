@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from app.settings import Settings
+from devstack.sim_labels import claim_code
 from devstack.sim_sms import messages, newest_code
 
 DEMO_PASSWORD = "anju-demo-2026"
@@ -416,6 +417,7 @@ def _ensure_devices(client: DemoClient, tokens: dict[str, str]) -> int:
                         "i": {
                             "kind": kind,
                             "deviceId": device_id,
+                            "claimCode": claim_code(client.http, client.sim_url, device_id),
                             "name": name,
                             "propertyId": pid,
                             "roomId": room_id,

@@ -28,6 +28,7 @@ from devstack.anju import start_anju, start_simulator
 from devstack.ferretdb import backend_version, start_ferretdb
 from devstack.loadgen import Request, Result, dump, graphql_request, run, table
 from devstack.procs import ROOT, free_port, stop
+from devstack.sim_labels import claim_code
 from devstack.sim_sms import messages, newest_code
 from scripts.bench_analysis import (
     CpuMeter,
@@ -207,6 +208,7 @@ class Fixture:
                         "i": {
                             "kind": "DOOR",
                             "deviceId": f"door-bench-{prop['_id']}",
+                            "claimCode": claim_code(client, sim, f"door-bench-{prop['_id']}"),
                             "name": "Bench door",
                             "propertyId": encode_id("Property", prop["_id"]),
                             "roomId": encode_id("Room", room["_id"]),

@@ -41,6 +41,7 @@ from app.resolvers.residents import ResidentQueries
 from app.resolvers.rooms import RoomMutations
 from app.resolvers.snapshots import SnapshotQueries
 from app.resolvers.stats import StatsQueries
+from app.resolvers.visitor_passes import VisitorPassMutations, VisitorPassQueries
 from app.schema.common import SCALAR_MAP, Node
 from app.schema.extensions import CodedErrors, DocumentCache, PoliceReadOnly, RoundTripFigures
 from app.schema.mutation import UserErrors, has_user_errors
@@ -91,6 +92,7 @@ QUERY_PARTS: tuple[type, ...] = (
     AlarmQueries,
     LeaseQueries,
     AccessEventQueries,
+    VisitorPassQueries,
     SnapshotQueries,
     InvoiceQueries,
     NotificationQueries,
@@ -105,6 +107,7 @@ MUTATION_PARTS: tuple[type, ...] = (
     LeaseMutations,
     OccupantMutations,
     DoorMutations,
+    VisitorPassMutations,
     PaymentMutations,
     InvoiceMutations,
     NotificationMutations,

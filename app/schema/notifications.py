@@ -19,6 +19,7 @@ from app.store import Doc
 if TYPE_CHECKING:
     from app.schema.invoices import Invoice
     from app.schema.leases import Lease
+    from app.schema.visitor_passes import VisitorPass
 
 
 @strawberry.enum
@@ -30,6 +31,15 @@ class NotificationKind(enum.Enum):
     LEASE_CHANGED = "LEASE_CHANGED"
     ACCOUNT_SECURITY = "ACCOUNT_SECURITY"
     LEASE_INVITATION = "LEASE_INVITATION"
+    DOOR_OPENED_BY_LANDLORD = strawberry.enum_value(
+        "DOOR_OPENED_BY_LANDLORD",
+        description="To a tenant: their landlord opened their room's door remotely.",
+    )
+    VISITOR_PASS = strawberry.enum_value(
+        "VISITOR_PASS",
+        description="To a tenant: their landlord issued a pass to their room; to an issuer: "
+        "the tenant revoked their pass.",
+    )
 
 
 @strawberry.type
@@ -83,6 +93,16 @@ class Notification(Node):
             return None
         doc = await info.context.loaders.lease_by_id.load(self.doc["lease_id"])
         return Lease.from_doc(doc) if doc else None
+
+    @strawberry.field(description="The visitor pass it is about, while the account may see it.")
+    async def visitor_pass(
+        self, info: Info
+    ) -> Annotated[VisitorPass, strawberry.lazy("app.schema.visitor_passes")] | None:
+        from app.schema.visitor_passes import visible_pass
+
+        if self.doc.get("visitor_pass_id") is None:
+            return None
+        return await visible_pass(info, self.doc["visitor_pass_id"])
 
 
 @register_node("Notification")
