@@ -118,7 +118,7 @@ def last_event_shown(viewer: Viewer, door: Doc, room_leases: list[Doc]) -> dt.da
         if lease.get("tenant_id") == viewer.account_id and (
             lease["start_date"] <= day <= lease["end_date"]
         ):
-            return last if last and last >= cards.day_start(lease["start_date"]) else None
+            return last if last and last >= tenancy_start(lease) else None
     return None
 
 
@@ -217,6 +217,13 @@ async def running_leases(store: Store, tenant_id: ObjectId) -> list[Doc]:
     return [lease async for lease in found if lease["start_date"] <= day <= lease["end_date"]]
 
 
+def tenancy_start(lease: Doc) -> dt.datetime:
+    """From when a lease's tenant sees the room's doors: its first day, or its creation if
+    later. A room has one active lease at a time, so a lease is created only after the one
+    before it ended: nothing of an earlier tenancy (the same day included) is after this."""
+    return max(cards.day_start(lease["start_date"]), lease["created_at"])
+
+
 def covers(lease: Doc, door: Doc) -> bool:
     """A lease's room door, or an entrance of its property."""
     if door.get("room_id") is not None:
@@ -250,7 +257,7 @@ async def _tenant_query(store: Store, viewer: Viewer, query: AccessQuery) -> dic
     phone = account["phone"] if account else None
     branches: list[dict[str, Any]] = []
     for lease in leases:
-        since = cards.day_start(lease["start_date"])
+        since = tenancy_start(lease)
         mine = store.occupants.find({"lease_id": lease["_id"], "phone": phone}, {"_id": 1})
         own_cards = [o["_id"] async for o in mine]
         after_start = {"at": {"$gte": since}}

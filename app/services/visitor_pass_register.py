@@ -20,8 +20,8 @@ from app.clock import now
 from app.deps import Deps
 from app.errors import AnjuError, Code, ForbiddenError, NotFoundError, UserInputError
 from app.ids import GivenId
-from app.services import audit, cards, idnumbers
-from app.services.access_events import running_leases
+from app.services import audit, idnumbers
+from app.services.access_events import running_leases, tenancy_start
 from app.services.residents import audit_refusal, check_reason
 from app.settings import Settings
 from app.store import Doc, Page, Store
@@ -44,7 +44,8 @@ def can_see(viewer: Viewer, pass_doc: Doc, room_leases: list[Doc]) -> bool:
     return any(
         lease.get("tenant_id") == viewer.account_id
         and lease["start_date"] <= day <= lease["end_date"]
-        and pass_doc["valid_until"] >= cards.day_start(lease["start_date"])
+        and pass_doc.get("lease_id") in (None, lease["_id"])
+        and pass_doc["valid_until"] >= tenancy_start(lease)
         for lease in room_leases
     )
 
@@ -124,7 +125,8 @@ async def _tenant_query(
         "$or": [
             {
                 "room_id": lease["room_id"],
-                "valid_until": {"$gte": cards.day_start(lease["start_date"])},
+                "lease_id": {"$in": [None, lease["_id"]]},
+                "valid_until": {"$gte": tenancy_start(lease)},
             }
             for lease in leases
         ]
