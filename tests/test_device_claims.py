@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.door_support import REGISTER, open_door, uid
+from tests.door_support import OPEN_DOOR, REGISTER, open_door, uid
 from tests.lease_support import card_numbers, door_cards, make_home, person, start_lease
 from tests.pass_support import (
     REMOVE_DEVICE,
@@ -149,8 +149,8 @@ def test_removing_a_door_releases_it_revokes_its_cards_and_codes_and_keeps_its_h
     # the entrance still holds the tenant's card
     assert set(door_cards(http, stack.sim_url, home.entrance)) == card_numbers(lease)
     # nobody opens it any more, and removing it again finds nothing
-    assert landlord.refused("openDoor", OPEN, {"input": {"doorId": door}}) == ["NOT_FOUND"]
-    assert tenant.refused("openDoor", OPEN, {"input": {"doorId": door}}) == ["NOT_FOUND"]
+    assert landlord.refused("openDoor", OPEN_DOOR, {"input": {"doorId": door}}) == ["NOT_FOUND"]
+    assert tenant.refused("openDoor", OPEN_DOOR, {"input": {"doorId": door}}) == ["NOT_FOUND"]
     assert landlord.refused("removeDevice", REMOVE_DEVICE, {"input": {"deviceId": door}}) == [
         "NOT_FOUND"
     ]
@@ -172,10 +172,6 @@ def test_removing_a_door_releases_it_revokes_its_cards_and_codes_and_keeps_its_h
     assert eventually(
         lambda: set(door_cards(http, stack.sim_url, home.room_door)) == card_numbers(lease)
     )
-
-
-OPEN = """mutation($input: OpenDoorInput!) { openDoor(input: $input) {
-  command { status } userErrors { field message code } } }"""
 
 
 def test_a_device_is_not_removed_while_the_gateway_is_down(
@@ -260,7 +256,7 @@ def test_replacing_a_door_moves_its_three_cards_and_a_visitors_code_to_the_new_o
     assert [e["node"]["door"]["id"] for e in log] == [old]
     # the tenant opens the new door, not the old
     assert open_door(tenant, door["id"])["command"]["status"] == "OPENED"
-    assert tenant.refused("openDoor", OPEN, {"input": {"doorId": old}}) == ["NOT_FOUND"]
+    assert tenant.refused("openDoor", OPEN_DOOR, {"input": {"doorId": old}}) == ["NOT_FOUND"]
 
 
 PASS_CODE = "query($id: ID!) { node(id: $id) { ... on VisitorPass { code } } }"

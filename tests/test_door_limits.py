@@ -10,9 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from devstack.anju import start_anju
-from devstack.procs import free_port, stop
-from tests.conftest import ADMIN_PASSWORD, ADMIN_PHONE, Stack
+from tests.conftest import ADMIN_PASSWORD, ADMIN_PHONE, Stack, another_anju
 from tests.door_support import REGISTER, uid
 from tests.lease_support import make_home, person, start_lease
 from tests.pass_support import ISSUE_PASS, claims, pass_input
@@ -28,13 +26,8 @@ STRICT = {
 
 @pytest.fixture(scope="module")
 def strict_url(stack: Stack) -> Iterator[str]:
-    port = free_port()
-    env = {**stack.env, **STRICT, "ANJU_PUBLIC_URL": f"http://127.0.0.1:{port}"}
-    proc = start_anju(port, env, log_path=stack.workdir / "anju-door-limits.log")
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(proc)
+    with another_anju(stack, STRICT, "door-limits") as url:
+        yield url
 
 
 @pytest.fixture

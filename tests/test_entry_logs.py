@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.door_support import open_door
+from tests.door_support import OPEN_DOOR, open_door
 from tests.lease_support import END_LEASE, card_numbers, make_home, person, start_lease
 from tests.pass_support import doors_of, issue_pass, keypad
 from tests.support import Api, Caller, next_phone, sim_post
@@ -275,10 +275,6 @@ def test_the_landlord_counts_card_entries_per_door_and_day(api: Api, day: Day) -
         assert api.caller(role).errors(COUNTS, span) == ["FORBIDDEN"]
 
 
-OPEN_WITH_REASON = """mutation($input: OpenDoorInput!) { openDoor(input: $input) {
-  command { status } userErrors { field message code } } }"""
-
-
 def test_the_tenant_is_told_when_the_landlord_opens_their_door(
     api: Api, http: httpx.Client, stack: Any
 ) -> None:
@@ -292,7 +288,7 @@ def test_the_tenant_is_told_when_the_landlord_opens_their_door(
     # when the landlord opens the tenant's door, saying why
     opened = landlord.mutate(
         "openDoor",
-        OPEN_WITH_REASON,
+        OPEN_DOOR,
         {"input": {"doorId": doors[home.room_door], "reason": "楼下漏水, 检查水管"}},
     )
     assert opened["command"]["status"] == "OPENED"
@@ -311,4 +307,4 @@ def test_the_tenant_is_told_when_the_landlord_opens_their_door(
     assert [n["kind"] for n in notes].count("DOOR_OPENED_BY_LANDLORD") == 1
     # and a reason is at most 200 characters
     too_long = {"doorId": doors[home.room_door], "reason": "x" * 201}
-    assert landlord.refused("openDoor", OPEN_WITH_REASON, {"input": too_long}) == ["TOO_LONG"]
+    assert landlord.refused("openDoor", OPEN_DOOR, {"input": too_long}) == ["TOO_LONG"]

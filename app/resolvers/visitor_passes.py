@@ -36,15 +36,13 @@ class VisitorPassQueries:
         first: int | None = 20,
         after: str | None = None,
     ) -> UncountedConnection[VisitorPass]:
-        page = await visitor_pass_register.passes(
-            info.context.deps,
-            info.context.viewer,
+        query = visitor_pass_register.PassQuery(
             room=given_id(room_id, "Room", "roomId"),
             visitor_id_number=visitor_id_number,
-            reason=reason,
             active_only=active_only is not False,
-            first=first,
-            after=after,
+        )
+        page = await visitor_pass_register.passes(
+            info.context.deps, info.context.viewer, query, reason, first=first, after=after
         )
         return UncountedConnection.of(page, lambda doc: VisitorPass.from_doc(doc, info))
 

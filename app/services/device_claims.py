@@ -86,7 +86,10 @@ async def claim(
         await rate_limits.give_back(deps.store, counter)
         raise UnavailableError("The device gateway is unavailable; try again shortly.") from exc
     if info.kind != GATEWAY_KINDS[kind]:
-        await release(deps, device_id, owner)
+        # given back, unless it is the claim of a device already bound to this property
+        bound = await deps.store.devices.find_one({"device_id": device_id}, {"property_id": 1})
+        if bound is None or owner_ref(bound["property_id"]) != owner:
+            await release(deps, device_id, owner)
         raise claim_failed(field)
     await rate_limits.give_back(deps.store, counter)
     return info

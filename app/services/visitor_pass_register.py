@@ -12,6 +12,7 @@ lists: a tenant's room's passes, a landlord's own, and the police register of vi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from bson import ObjectId
@@ -65,25 +66,28 @@ def _live() -> dict[str, Any]:
     return {"revoked_at": None, "valid_until": {"$gt": now()}}
 
 
+@dataclass(frozen=True)
+class PassQuery:
+    room: GivenId | None  # decoded (and audited, for the police) with the rest
+    visitor_id_number: str | None
+    active_only: bool
+
+
 async def passes(
     deps: Deps,
     viewer: Viewer,
-    *,
-    room: GivenId | None,
-    visitor_id_number: str | None,
+    query: PassQuery,
     reason: str | None,
-    active_only: bool,
+    *,
     first: int | None,
     after: str | None,
 ) -> Page:
     """The passes this viewer may list (the rules above), newest first."""
     viewer.require()
     if viewer.role is Role.POLICE:
-        return await _police(
-            deps, viewer, room, visitor_id_number, reason, active_only, first, after
-        )
-    room_id = room.oid() if room else None
-    if visitor_id_number is not None:
+        return await _police(deps, viewer, query, reason, first=first, after=after)
+    room_id = query.room.oid() if query.room else None
+    if query.visitor_id_number is not None:
         raise UserInputError(
             "Looking people up by ID number is for the police.",
             code=Code.INVALID_ARGUMENT,
@@ -105,7 +109,7 @@ async def passes(
         raise ForbiddenError()
     if where is None:
         return Page(items=[], has_next=False, sort=ORDER)
-    if active_only:
+    if query.active_only:
         where = {**where, **_live()}
     return await deps.store.page("visitor_passes", where, ORDER, first=first, after=after)
 
@@ -136,21 +140,21 @@ async def _tenant_query(
 async def _police(
     deps: Deps,
     viewer: Viewer,
-    room: GivenId | None,
-    visitor_id_number: str | None,
+    query: PassQuery,
     reason: str | None,
-    active_only: bool,
+    *,
     first: int | None,
     after: str | None,
 ) -> Page:
     officer = viewer.require(Role.POLICE)
     store = deps.store
+    room, active_only = query.room, query.active_only
     shown: dict[str, Any] = {"activeOnly": active_only}
     try:
         clean_reason = check_reason(reason)
         where: dict[str, Any] = {}
-        if visitor_id_number:
-            number = idnumbers.looked_up(visitor_id_number, ["visitorIdNumber"])
+        if query.visitor_id_number:
+            number = idnumbers.looked_up(query.visitor_id_number, ["visitorIdNumber"])
             shown["visitorIdNumber"] = idnumbers.mask(number)
             where["id_number_hash"] = idnumbers.lookup_hash(number, deps.settings)
         if room is not None:
