@@ -54,9 +54,13 @@ class AccessEventQueries:
     async def door_entry_counts(
         self,
         info: Info,
-        property_id: strawberry.ID,
-        from_: Annotated[dt.date, strawberry.argument(name="from")],
-        to: dt.date,
+        property_id: Annotated[
+            strawberry.ID, strawberry.argument(description="A property of the caller's.")
+        ],
+        from_: Annotated[
+            dt.date, strawberry.argument(name="from", description="The first UTC day.")
+        ],
+        to: Annotated[dt.date, strawberry.argument(description="The last UTC day (included).")],
     ) -> list[DoorEntryCount]:
         rows = await door_entry_counts.door_entry_counts(
             info.context.deps,

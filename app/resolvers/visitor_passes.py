@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from app.context import Info
@@ -29,10 +31,22 @@ class VisitorPassQueries:
     async def visitor_passes(
         self,
         info: Info,
-        room_id: strawberry.ID | None = None,
-        visitor_id_number: str | None = None,
-        reason: str | None = None,
-        active_only: bool | None = True,
+        room_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="One room's passes (NOT_FOUND if not the caller's)."),
+        ] = None,
+        visitor_id_number: Annotated[
+            str | None,
+            strawberry.argument(description="POLICE: a visitor's passes by their ID number."),
+        ] = None,
+        reason: Annotated[
+            str | None,
+            strawberry.argument(description="POLICE: a case or task reference (audited)."),
+        ] = None,
+        active_only: Annotated[
+            bool | None,
+            strawberry.argument(description="Only passes neither revoked nor ended."),
+        ] = True,
         first: int | None = 20,
         after: str | None = None,
     ) -> UncountedConnection[VisitorPass]:

@@ -117,6 +117,6 @@ class DoorEntryCount:
         description="Card swipes and keypad codes the door refused that day."
     )
 
-    @strawberry.field
+    @strawberry.field(description="The door (a removed one too: its history stays).")
     async def door(self, info: Info) -> Door:
         return await door_by_id(info, self.door_id)

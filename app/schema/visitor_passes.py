@@ -24,14 +24,14 @@ from app.store import Doc
 )
 class VisitorPass(Node):
     doc: strawberry.Private[Doc]
-    visitor_name: str
-    visitor_phone: str
+    visitor_name: str = strawberry.field(description="The visitor's real name.")
+    visitor_phone: str = strawberry.field(description="Where the code was sent by SMS.")
     visitor_id_number_masked: str = strawberry.field(
         description="Masked except for POLICE, who read the full number here."
     )
-    purpose: str | None
-    valid_from: dt.datetime
-    valid_until: dt.datetime
+    purpose: str | None = strawberry.field(description="Why they come, as the issuer wrote it.")
+    valid_from: dt.datetime = strawberry.field(description="From when the code opens.")
+    valid_until: dt.datetime = strawberry.field(description="Until when the code opens.")
     revoked_at: dt.datetime | None = strawberry.field(
         description="When it was revoked, or ended with its issuer's lease; null otherwise."
     )
@@ -56,11 +56,11 @@ class VisitorPass(Node):
             code=doc["code"] if visitor_pass_register.shows_code(viewer, doc) else None,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The room whose doors (and building entrance) it opens.")
     async def room(self, info: Info) -> Room:
         return await room_by_id(info, self.doc["room_id"])
 
-    @strawberry.field
+    @strawberry.field(description="The tenant or landlord who issued it.")
     async def issued_by(self, info: Info) -> Account:
         doc = await info.context.loaders.account_by_id.load(self.doc["issued_by"])
         assert doc is not None, "accounts are never deleted"
@@ -92,8 +92,10 @@ register_node("VisitorPass")(visible_pass)
 
 @strawberry.input
 class IssueVisitorPassInput:
-    room_id: strawberry.ID
-    visitor_name: str
+    room_id: strawberry.ID = strawberry.field(
+        description="TENANT: the room of their running lease; LANDLORD: a room of theirs."
+    )
+    visitor_name: str = strawberry.field(description="The visitor's real name (at most 50).")
     visitor_phone: str = strawberry.field(description="Where the code is sent by SMS.")
     visitor_id_number: str = strawberry.field(
         description="18-character PRC resident ID number, checked like an occupant's."
@@ -117,10 +119,14 @@ class IssueVisitorPassInput:
 
 @strawberry.input
 class RevokeVisitorPassInput:
-    pass_id: strawberry.ID
+    pass_id: strawberry.ID = strawberry.field(
+        description="A pass the caller issued, or one to the room they live in."
+    )
 
 
 @strawberry.type
 class VisitorPassPayload:
-    pass_: VisitorPass | None = strawberry.field(default=None, name="pass")
+    pass_: VisitorPass | None = strawberry.field(
+        default=None, name="pass", description="The pass; null when refused (userErrors)."
+    )
     user_errors: list[UserError] = strawberry.field(default_factory=list)
