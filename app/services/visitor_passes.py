@@ -208,8 +208,11 @@ async def issue_pass(deps: Deps, viewer: Viewer, given: PassIn) -> Doc:
     return doc
 
 
-async def _revoke(deps: Deps, pass_id: ObjectId, by: ObjectId | None, why: str) -> list[str]:
-    """Ends a live pass (once) and queues its code's deletion; the caller holds its claim."""
+async def _revoke(
+    deps: Deps, pass_id: ObjectId, by: ObjectId | None, why: str
+) -> tuple[bool, list[str]]:
+    """Ends a live pass (once) and queues its code's deletion; the caller holds its claim.
+    (whether this call ended it, the outbox keys)."""
     store = deps.store
     at = now()
     async with store.exclusive(f"visitor-pass:{pass_id}"):
@@ -227,7 +230,9 @@ async def _revoke(deps: Deps, pass_id: ObjectId, by: ObjectId | None, why: str) 
             },
             return_document=ReturnDocument.AFTER,
         )
-    return await deps.outbox.enqueue_pass(after) if after is not None else []
+    if after is None:
+        return False, []
+    return True, await deps.outbox.enqueue_pass(after)
 
 
 async def revocable(store: Store, viewer: Viewer, pass_id: ObjectId) -> Doc:
@@ -249,14 +254,14 @@ async def revoke_pass(deps: Deps, viewer: Viewer, pass_id: ObjectId) -> Doc:
     store = deps.store
     await revocable(store, viewer, pass_id)
     async with store.claimed(pass_claim(pass_id)):
-        keys = await _revoke(deps, pass_id, account_id, REVOKED)
+        ended, keys = await _revoke(deps, pass_id, account_id, REVOKED)
     doc = await store.visitor_passes.find_one({"_id": pass_id})
     assert doc is not None
-    if keys or doc.get("revoked_by") == account_id:
+    if ended:
         await audit.record(
             store, account_id, "visitorPass.revoke", target=("VisitorPass", pass_id), details=None
         )
-    if doc["issued_by"] != account_id and doc.get("revoked_by") == account_id:
+    if ended and doc["issued_by"] != account_id:
         await notify(
             store,
             doc["issued_by"],
@@ -277,5 +282,5 @@ async def end_with_lease(deps: Deps, lease_id: ObjectId) -> list[str]:
     found = deps.store.visitor_passes.find({"lease_id": lease_id, "revoked_at": None}, {"_id": 1})
     for pass_id in [p["_id"] async for p in found]:
         async with deps.store.claimed(pass_claim(pass_id)):
-            keys += await _revoke(deps, pass_id, None, LEASE_ENDED)
+            keys += (await _revoke(deps, pass_id, None, LEASE_ENDED))[1]
     return keys
