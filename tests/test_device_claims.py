@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from sim.garbage import GARBAGE_KINDS
 from tests.door_support import OPEN_DOOR, REGISTER, open_door, uid
 from tests.lease_support import card_numbers, door_cards, make_home, person, start_lease
 from tests.pass_support import (
@@ -350,3 +351,30 @@ def test_only_landlords_remove_and_replace_devices(api: Api, role: str) -> None:
     assert "FORBIDDEN" in caller.errors(REMOVE_DEVICE, {"input": given})
     replace = {**given, "newDeviceId": "door-x", "newClaimCode": "ABCD2345"}
     assert "FORBIDDEN" in caller.errors(REPLACE_DEVICE, {"input": replace})
+
+
+def test_garbage_from_the_gateway_removes_and_replaces_nothing(
+    api: Api, http: httpx.Client, stack: Any
+) -> None:
+    # given a door and a new lock for it
+    landlord = api.caller("LANDLORD")
+    home = make_home(landlord)
+    door = doors_of(landlord, home.property_id)[home.entrance]
+    new_device = uid("door")
+    replace = {
+        "deviceId": door,
+        "newDeviceId": new_device,
+        "newClaimCode": label_code(api, new_device),
+    }
+    for kind in GARBAGE_KINDS:
+        # when the gateway answers garbage
+        sim_post(http, stack.sim_url, "/sim/gateway/garbage", {"kind": kind})
+        removed = landlord.errors(REMOVE_DEVICE, {"input": {"deviceId": door}})
+        replaced = landlord.errors(REPLACE_DEVICE, {"input": replace})
+        # then a clean SERVICE_UNAVAILABLE, and the door is where it was
+        assert removed == replaced == ["SERVICE_UNAVAILABLE"], kind
+        sim_post(http, stack.sim_url, "/sim/gateway/sane")
+        assert home.entrance in doors_of(landlord, home.property_id), kind
+    # and once sane, the replacement goes through
+    landlord.mutate("replaceDevice", REPLACE_DEVICE, {"input": replace})
+    assert new_device in doors_of(landlord, home.property_id)

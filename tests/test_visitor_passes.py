@@ -349,3 +349,20 @@ def test_passes_need_sign_in(api: Api, home: Any) -> None:
     anonymous = api.anonymous()
     assert anonymous.errors(ISSUE_PASS, {"input": pass_input(home.room)}) == ["UNAUTHENTICATED"]
     assert anonymous.errors(PASSES, {}) == ["UNAUTHENTICATED"]
+
+
+def test_a_code_put_while_the_gateway_answers_garbage_reaches_the_doors_once_it_is_sane(
+    api: Api, home: Any, tenant: Caller, http: httpx.Client, stack: Any
+) -> None:
+    # given a gateway answering garbage
+    sim_post(http, stack.sim_url, "/sim/gateway/garbage", {"kind": "truncated"})
+    # when the tenant lets a visitor in
+    issued = issue_pass(tenant, home.room)
+    # then the pass is issued, its code not yet at the doors
+    assert issued["syncedAtGateway"] is False
+    assert door_codes(http, stack.sim_url, home.entrance) == {}
+    # and once the gateway is sane, it gets there without anyone asking again
+    sim_post(http, stack.sim_url, "/sim/gateway/sane")
+    assert eventually(lambda: door_codes(http, stack.sim_url, home.entrance))
+    assert keypad(http, stack.sim_url, home.entrance, issued["code"]) is True
+    assert eventually(lambda: tenant.data(NODE, {"id": issued["id"]})["node"]["syncedAtGateway"])
