@@ -12,6 +12,7 @@ import pytest
 
 from app.ids import encode_id
 from devstack.sim_sms import messages
+from tests.conftest import Stack
 from tests.door_support import raw_id
 from tests.lease_support import END_LEASE, make_home, person, start_lease
 from tests.pass_support import (
@@ -26,6 +27,7 @@ from tests.pass_support import (
     revoke_pass,
 )
 from tests.support import Api, Caller, eventually, sim_post
+from tests.test_races import together
 
 NODE = f"query($id: ID!) {{ node(id: $id) {{ ... on VisitorPass {{ {PASS} }} }} }}"
 NOTES = """{ notifications(first: 20) { edges { node { kind body
@@ -366,3 +368,20 @@ def test_a_code_put_while_the_gateway_answers_garbage_reaches_the_doors_once_it_
     assert eventually(lambda: door_codes(http, stack.sim_url, home.entrance))
     assert keypad(http, stack.sim_url, home.entrance, issued["code"]) is True
     assert eventually(lambda: tenant.data(NODE, {"id": issued["id"]})["node"]["syncedAtGateway"])
+
+
+def test_passes_issued_at_once_get_distinct_codes_and_one_per_person(
+    api: Api, home: Any, stack: Stack
+) -> None:
+    # when the landlord issues six passes to the building at once, and one person's twice
+    token = home.landlord.token
+    others = [pass_input(home.room) for _ in range(6)]
+    twice = pass_input(home.other_room)
+    calls = [(ISSUE_PASS, {"input": given}, token) for given in [*others, twice, twice]]
+    answers = [a["issueVisitorPass"] for a in together(stack, calls)]
+    # then the six have six different codes (the entrance holds them all), and the person
+    # asked for twice has one pass
+    codes = [a["pass"]["code"] for a in answers[:6]]
+    assert len(set(codes)) == 6
+    outcomes = sorted(str([e["code"] for e in a["userErrors"]]) for a in answers[6:])
+    assert outcomes == ["['DUPLICATE']", "[]"]
