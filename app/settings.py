@@ -203,6 +203,13 @@ class Settings:
     maintenance_photo_retention_days: int = 365
     # the photo janitor's longest sleep (expired uploads, removed photos)
     photo_sweep_interval_s: float = 300.0
+    # failed device claims (wrong code, unknown or taken device) per landlord per window
+    device_claim_failures: int = 10
+    device_claim_window_s: int = 3600
+    # visitor passes one account may issue per day (each sends a text message)
+    visitor_passes_per_day: int = 20
+    # how long a visitor pass (the visitor's name, phone and ID number) is kept after its end
+    visitor_pass_retention_days: int = 365
     expose_metrics: bool = True
     # operations (README, "Running Anju"): Prometheus metrics at /metrics, behind a bearer
     # token when one is set (production serves them only so); log lines as text or JSON;
@@ -389,6 +396,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         maintenance_reports_per_day=limit("ANJU_MAINTENANCE_REPORTS_PER_DAY", 10, 1000),
         maintenance_photo_retention_days=_int(env, "ANJU_MAINTENANCE_PHOTO_RETENTION_DAYS", 365),
         photo_sweep_interval_s=float(env.get("ANJU_PHOTO_SWEEP_INTERVAL_S") or 300),
+        device_claim_failures=limit("ANJU_DEVICE_CLAIM_FAILURES", 10, 1000),
+        device_claim_window_s=_int(env, "ANJU_DEVICE_CLAIM_WINDOW_S", 3600),
+        visitor_passes_per_day=limit("ANJU_VISITOR_PASSES_PER_DAY", 20, 1000),
+        visitor_pass_retention_days=_int(env, "ANJU_VISITOR_PASS_RETENTION_DAYS", 365),
         expose_metrics=_bool(env, "ANJU_EXPOSE_METRICS", not production),
         metrics_enabled=metrics_enabled,
         metrics_token=metrics_token,

@@ -13,6 +13,7 @@ import httpx
 
 from app.settings import Settings
 from devstack.demo_photos import ensure_demo_photos, ensure_demo_repairs
+from devstack.sim_labels import claim_code
 from devstack.sim_sms import messages, newest_code
 
 DEMO_PASSWORD = "anju-demo-2026"
@@ -424,6 +425,7 @@ def _ensure_devices(client: DemoClient, tokens: dict[str, str]) -> int:
                         "i": {
                             "kind": kind,
                             "deviceId": device_id,
+                            "claimCode": claim_code(client.http, client.sim_url, device_id),
                             "name": name,
                             "propertyId": pid,
                             "roomId": room_id,

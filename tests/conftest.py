@@ -5,6 +5,7 @@ database (indexes and the first admin in place) and a reset simulator."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import shutil
@@ -112,6 +113,19 @@ def stack() -> Iterator[Stack]:
             with MongoClient(os.environ["MONGODB_URI"]) as client:
                 client.drop_database(db_name)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def another_anju(stack: Stack, overrides: dict[str, str], name: str) -> Iterator[str]:
+    """A second Anju on the stack's database and simulator, with settings of its own (strict
+    limits): its base URL, while the block runs."""
+    port = free_port()
+    env = {**stack.env, **overrides, "ANJU_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    proc = start_anju(port, env, log_path=stack.workdir / f"anju-{name}.log")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(proc)
 
 
 async def _reset_database(stack: Stack) -> None:

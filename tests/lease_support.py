@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from tests.support import Caller, accept_lease
+from tests.support import Caller, accept_lease, label_code
 
 _serial = itertools.count(1)
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -104,6 +104,7 @@ def add_door(landlord: Caller, property_id: str, room_id: str | None) -> str:
                 "name": f"door {device}",
                 "propertyId": property_id,
                 "roomId": room_id,
+                "claimCode": label_code(landlord.api, device),
             }
         },
     )

@@ -41,6 +41,14 @@ def sim_post(http: httpx.Client, sim_url: str, path: str, body: Any = None) -> A
     return response.json()
 
 
+def label_code(api: Api, device_id: str) -> str:
+    """The claim code printed on a device's label (the simulator shows the label), as the
+    landlord holding the device reads it."""
+    from devstack.sim_labels import claim_code
+
+    return claim_code(api.client, api.sim_url, device_id)
+
+
 def eventually(check: Callable[[], T], *, within: float = 60.0, every: float = 0.05) -> T:
     """Polls `check` until it returns something truthy (a bounded wait, no timing assumed);
     its last value otherwise, for the caller's assertion to show."""

@@ -5,6 +5,7 @@ cannot ship unguarded."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -41,7 +42,9 @@ POLICY: dict[str, dict[str, Any]] = {
     "Query.rentRoll": {"allow": only("LANDLORD")},
     "Query.cameraSnapshot": {"allow": only("LANDLORD"), "owned": True},
     "Query.residents": {"allow": only("POLICE")},
-    "Query.accessEvents": {"allow": only("POLICE", "LANDLORD"), "owned": True},
+    "Query.accessEvents": {"allow": only("POLICE", "LANDLORD", "TENANT"), "owned": True},
+    "Query.doorEntryCounts": {"allow": only("LANDLORD"), "owned": True},
+    "Query.visitorPasses": {"allow": only("TENANT", "LANDLORD", "POLICE"), "owned": True},
     "Query.populationStats": {"allow": only("POLICE", "RESPONDER")},
     "Query.alarms": {"allow": only("LANDLORD", "RESPONDER", "POLICE")},
     "Query.alarmResponseFigures": {"allow": only("RESPONDER", "POLICE")},
@@ -74,6 +77,8 @@ POLICY: dict[str, dict[str, Any]] = {
     "Mutation.removeRoomPhoto": {"allow": only("LANDLORD"), "owned": True},
     "Mutation.updateListing": {"allow": only("LANDLORD"), "owned": True},
     "Mutation.registerDevice": {"allow": only("LANDLORD"), "owned": True},
+    "Mutation.removeDevice": {"allow": only("LANDLORD"), "owned": True},
+    "Mutation.replaceDevice": {"allow": only("LANDLORD"), "owned": True},
     "Mutation.publishListing": {"allow": only("LANDLORD"), "owned": True},
     "Mutation.unpublishListing": {"allow": only("LANDLORD"), "owned": True},
     "Mutation.startLease": {"allow": only("LANDLORD"), "owned": True},
@@ -86,6 +91,8 @@ POLICY: dict[str, dict[str, Any]] = {
     "Mutation.remindTenant": {"allow": only("LANDLORD"), "owned": True},
     # mutations: others
     "Mutation.openDoor": {"allow": only("LANDLORD", "TENANT"), "owned": True},
+    "Mutation.issueVisitorPass": {"allow": only("TENANT", "LANDLORD"), "owned": True},
+    "Mutation.revokeVisitorPass": {"allow": only("TENANT", "LANDLORD"), "owned": True},
     "Mutation.payInvoice": {"allow": only("TENANT"), "owned": True},
     "Mutation.acceptLease": {"allow": only("TENANT"), "owned": True},
     "Mutation.acknowledgeAlarm": {"allow": only("LANDLORD", "RESPONDER"), "owned": True},
@@ -152,6 +159,14 @@ def _world(api: Api, http: httpx.Client, stack: Stack) -> dict[str, str]:
     room = add_room(owner, prop["id"], "101")
     vacant = add_room(owner, prop["id"], "102")
     door = register(owner, "DOOR", "door-authz", prop["id"], room["id"])["door"]["id"]
+    now = dt.datetime.now(dt.UTC)
+    visitor = {
+        "visitorName": "访客",
+        "visitorPhone": "13700000009",
+        "visitorIdNumber": _id_number(502),
+        "validFrom": now.isoformat(),
+        "validUntil": (now + dt.timedelta(hours=2)).isoformat(),
+    }
     camera = register(owner, "CAMERA", "cam-authz", prop["id"])["camera"]["id"]
     register(owner, "SMOKE_DETECTOR", "smoke-authz", prop["id"], room["id"])
     listing = owner.mutate(
@@ -197,6 +212,12 @@ def _world(api: Api, http: httpx.Client, stack: Stack) -> dict[str, str]:
           request { id } userErrors { code } } }""",
         {"i": {"roomId": room["id"], "category": "PLUMBING", "description": "漏水"}},
     )["request"]["id"]
+    visitor_pass = owner.mutate(
+        "issueVisitorPass",
+        """mutation($i: IssueVisitorPassInput!) { issueVisitorPass(input: $i) {
+          pass { id } userErrors { code } } }""",
+        {"i": {"roomId": room["id"], **visitor}},
+    )["pass"]["id"]
     http.post(f"{stack.sim_url}/sim/smoke/smoke-authz/alarm").raise_for_status()
     alarm = owner.data("{ alarms(first: 1) { edges { node { id } } } }")["alarms"]["edges"][0][
         "node"
@@ -212,7 +233,9 @@ def _world(api: Api, http: httpx.Client, stack: Stack) -> dict[str, str]:
         "propertyId": prop["id"],
         "roomId": vacant["id"],
         "doorId": door,
+        "deviceId": door,
         "cameraId": camera,
+        "passId": visitor_pass,
         "listingId": listing,
         "leaseId": lease["id"],
         "occupantId": lease["occupants"][0]["id"],
@@ -224,6 +247,7 @@ def _world(api: Api, http: httpx.Client, stack: Stack) -> dict[str, str]:
         "photoId": photo["id"],
         "requestId": request,
         # well-formed inputs, so that only ownership can refuse
+        **visitor,
         "phone": tenant.phone,
         "tenantPhone": tenant.phone,
         "idNumber": _id_number(501),

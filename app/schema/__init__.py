@@ -47,6 +47,7 @@ from app.resolvers.rooms import RoomMutations
 from app.resolvers.snapshots import SnapshotQueries
 from app.resolvers.stats import StatsQueries
 from app.resolvers.uploads import UploadMutations
+from app.resolvers.visitor_passes import VisitorPassMutations, VisitorPassQueries
 from app.schema.common import SCALAR_MAP, Node
 from app.schema.extensions import (
     CodedErrors,
@@ -105,6 +106,7 @@ QUERY_PARTS: tuple[type, ...] = (
     AlarmQueries,
     LeaseQueries,
     AccessEventQueries,
+    VisitorPassQueries,
     SnapshotQueries,
     InvoiceQueries,
     NotificationQueries,
@@ -120,6 +122,7 @@ MUTATION_PARTS: tuple[type, ...] = (
     LeaseMutations,
     OccupantMutations,
     DoorMutations,
+    VisitorPassMutations,
     PaymentMutations,
     InvoiceMutations,
     NotificationMutations,

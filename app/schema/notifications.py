@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from app.schema.invoices import Invoice
     from app.schema.leases import Lease
     from app.schema.maintenance import MaintenanceRequest
+    from app.schema.visitor_passes import VisitorPass
 
 
 @strawberry.enum
@@ -33,6 +34,15 @@ class NotificationKind(enum.Enum):
     LEASE_INVITATION = "LEASE_INVITATION"
     MAINTENANCE_UPDATED = strawberry.enum_value(
         "MAINTENANCE_UPDATED", description="A step of a repair request (maintenanceRequest)."
+    )
+    DOOR_OPENED_BY_LANDLORD = strawberry.enum_value(
+        "DOOR_OPENED_BY_LANDLORD",
+        description="To a tenant: their landlord opened their room's door remotely.",
+    )
+    VISITOR_PASS = strawberry.enum_value(
+        "VISITOR_PASS",
+        description="To a tenant: their landlord issued a pass to their room; to an issuer: "
+        "the tenant revoked their pass.",
     )
 
 
@@ -102,6 +112,16 @@ class Notification(Node):
         return (
             MaintenanceRequest.from_doc(doc) if doc and can_see(info.context.viewer, doc) else None
         )
+
+    @strawberry.field(description="The visitor pass it is about, while the account may see it.")
+    async def visitor_pass(
+        self, info: Info
+    ) -> Annotated[VisitorPass, strawberry.lazy("app.schema.visitor_passes")] | None:
+        from app.schema.visitor_passes import visible_pass
+
+        if self.doc.get("visitor_pass_id") is None:
+            return None
+        return await visible_pass(info, self.doc["visitor_pass_id"])
 
 
 @register_node("Notification")

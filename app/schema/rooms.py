@@ -14,6 +14,7 @@ from app.schema.common import Node, UserError
 from app.schema.node import register_node
 from app.schema.photos import Photo
 from app.schema.properties import Property, property_by_id, visible_property
+from app.services.rooms import tenant_lives_in
 from app.store import Doc
 from app.viewer import Role
 
@@ -91,23 +92,35 @@ class Room(Node):
     async def property(self, info: Info) -> Property:
         return await property_by_id(info, self.doc["property_id"])
 
-    @strawberry.field
+    async def _devices(self, info: Info, kind: str) -> list[Doc]:
+        """The room's devices in place; a tenant sees them only while living there."""
+        if info.context.viewer.role is Role.TENANT:
+            leases = await info.context.loaders.active_lease_by_room.load(self.doc["_id"])
+            if not tenant_lives_in(info.context.viewer, leases):
+                return []
+        devices = await info.context.loaders.devices_by("room_id").load(self.doc["_id"])
+        return [d for d in devices if d["kind"] == kind]
+
+    @strawberry.field(
+        description="The room's doors in place; a tenant sees them only while their lease runs."
+    )
     async def doors(
         self, info: Info
     ) -> list[Annotated[Door, strawberry.lazy("app.schema.devices")]]:
         from app.schema.devices import Door
 
-        devices = await info.context.loaders.devices_by("room_id").load(self.doc["_id"])
-        return [Door.from_doc(d) for d in devices if d["kind"] == "DOOR"]
+        return [Door.from_doc(d) for d in await self._devices(info, "DOOR")]
 
-    @strawberry.field
+    @strawberry.field(
+        description="The room's smoke detectors in place; a tenant sees them "
+        "only while their lease runs."
+    )
     async def smoke_detectors(
         self, info: Info
     ) -> list[Annotated[SmokeDetector, strawberry.lazy("app.schema.devices")]]:
         from app.schema.devices import SmokeDetector
 
-        devices = await info.context.loaders.devices_by("room_id").load(self.doc["_id"])
-        return [SmokeDetector.from_doc(d) for d in devices if d["kind"] == "SMOKE_DETECTOR"]
+        return [SmokeDetector.from_doc(d) for d in await self._devices(info, "SMOKE_DETECTOR")]
 
     @strawberry.field(description="The landlord and the lease's tenant see it; others get null.")
     async def active_lease(

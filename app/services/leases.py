@@ -41,6 +41,7 @@ from app.services import (
     occupants,
     rooms,
     stats,
+    visitor_passes,
 )
 from app.services.card_outbox import lease_claim
 from app.services.occupants import Person
@@ -322,9 +323,11 @@ async def end_lease(
         lease_terms.check_move_out(lease, move_out_date, today())
         at = now()
         keys: list[str] = []
-        # Revoke first: whatever happens next, no card of this lease stays valid.
+        # Revoke first: whatever happens next, no card or visitor's code of this lease stays
+        # valid.
         for occupant in await occupants.current_occupants(store, lease_id):
             keys += (await occupants.deregister(deps, occupant, lease, at))[1]
+        keys += await visitor_passes.end_with_lease(deps, lease_id)
         ended = await store.leases.find_one_and_update(
             {"_id": lease_id},
             {"$set": {"status": ENDED, "ended_at": at, "move_out_date": move_out}},

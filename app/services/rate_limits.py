@@ -31,20 +31,22 @@ def _key(settings: Settings, scope: str, key: str) -> str:
     return mac.hexdigest()[:32]
 
 
-async def count(
-    store: Store, settings: Settings, scope: str, key: str, *, window_s: int
-) -> tuple[int, float]:
-    """Counts one attempt of `key` in the current window: (its place in the window, the
-    seconds until the window ends)."""
+def _window(
+    settings: Settings, scope: str, key: str, window_s: int
+) -> tuple[str, dt.datetime, dt.datetime]:
+    """(the counter's id, now, the end of the current window)."""
     at = now()
     start = math.floor(at.timestamp() / window_s) * window_s
     end = dt.datetime.fromtimestamp(start + window_s, dt.UTC)
-    doc_id = f"{scope}:{_key(settings, scope, key)}:{start}"
+    return f"{scope}:{_key(settings, scope, key)}:{start}", at, end
+
+
+async def _add(store: Store, doc_id: str, end: dt.datetime, step: int) -> int:
     try:
         async with store.exclusive(f"rate:{doc_id}"):
             doc = await store.rate_limits.find_one_and_update(
                 {"_id": doc_id},
-                {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": end}},
+                {"$inc": {"count": step}, "$setOnInsert": {"expires_at": end}},
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
             )
@@ -54,7 +56,16 @@ async def count(
         # so many attempts at once on one key that they queue for its counter (an engine
         # without atomic updates): an attempt that cannot be counted is refused
         raise RateLimitedError("Too many attempts at once; try again in a moment.") from exc
-    return int(doc["count"]) if doc else 1, (end - at).total_seconds()
+    return int(doc["count"]) if doc else step
+
+
+async def count(
+    store: Store, settings: Settings, scope: str, key: str, *, window_s: int
+) -> tuple[int, float]:
+    """Counts one attempt of `key` in the current window: (its place in the window, the
+    seconds until the window ends)."""
+    doc_id, at, end = _window(settings, scope, key, window_s)
+    return await _add(store, doc_id, end, 1), (end - at).total_seconds()
 
 
 async def reserve(
@@ -105,6 +116,25 @@ async def hit(
     place, _ = await count(store, settings, scope, key, window_s=window_s)
     if place > limit:
         raise RateLimitedError("Too many attempts; try again later.")
+
+
+async def spend(
+    store: Store, settings: Settings, scope: str, key: str, *, limit: int, window_s: int
+) -> str:
+    """Counts one attempt whose *failures* are limited: RATE_LIMITED past `limit`, else the
+    counter's id, for `give_back_spent` once the attempt succeeded. Counting before the attempt
+    (not after its failure) keeps concurrent attempts within the limit too."""
+    doc_id, _, end = _window(settings, scope, key, window_s)
+    if await _add(store, doc_id, end, 1) > limit:
+        await _add(store, doc_id, end, -1)  # a refused attempt costs nothing more
+        raise RateLimitedError("Too many failed attempts; try again later.")
+    return doc_id
+
+
+async def give_back_spent(store: Store, counter_id: str) -> None:
+    """Takes back an attempt counted by `spend` that succeeded."""
+    async with store.exclusive(f"rate:{counter_id}"):
+        await store.rate_limits.update_one({"_id": counter_id}, {"$inc": {"count": -1}})
 
 
 async def auth_attempt(store: Store, settings: Settings, *, phone: str | None, client: str) -> None:

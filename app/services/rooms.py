@@ -87,6 +87,20 @@ def check_amenities(errors: Collector, field: list[str], amenities: Sequence[str
     return [a for a in AMENITIES if a in set(amenities)]
 
 
+def tenant_lives_in(viewer: Viewer, active_leases: list[Doc]) -> bool:
+    """Whether the viewer is the tenant of one of the room's `active_leases` that runs today:
+    only then do they see the room's doors and detectors (a lease that ended gives nothing
+    more of the room, nor of who lives there next)."""
+    if viewer.role is not Role.TENANT or viewer.account_id is None:
+        return False
+    day = now().date().isoformat()
+    return any(
+        lease.get("tenant_id") == viewer.account_id
+        and lease["start_date"] <= day <= lease["end_date"]
+        for lease in active_leases
+    )
+
+
 async def owned_room(
     store: Store, viewer: Viewer, room_id: ObjectId, field: list[str] | None = None
 ) -> Doc:

@@ -100,6 +100,7 @@ INDEXES: dict[str, list[Declared]] = {
         ix(("place.town", A), ("place.community", A), ("raised_at", D), ("_id", D), name="place"),
         ix(("created_at", A), ("_id", A), name="live"),
     ],
+    # a device is bound once at a time (an ended binding gives its id up: devices.py)
     "devices": [
         ix(("device_id", A), name="device_bound_once", unique=True),
         ix(("property_id", A), ("kind", A), name="property"),
@@ -149,14 +150,32 @@ INDEXES: dict[str, list[Declared]] = {
             name="fire_risk_place",
         ),
     ],
-    # the access log is read newest first, by door, property, landlord, person or card
+    # the access log is read newest first, by door, property, landlord, person or card; a
+    # tenant's view by room (remote openings), opener and pass; the police's by visitor pass
     "access_events": [
         ix(("door_id", A), ("at", D), ("_id", D), name="door"),
         ix(("property_id", A), ("at", D), ("_id", D), name="property"),
         ix(("landlord_id", A), ("at", D), ("_id", D), name="landlord"),
         ix(("occupant_id", A), ("at", D), ("_id", D), name="occupant"),
         ix(("card_number", A), ("at", D), ("_id", D), name="card"),
+        ix(("room_id", A), ("method", A), ("at", D), ("_id", D), name="room_method"),
+        ix(("opened_by", A), ("at", D), ("_id", D), name="opener"),
+        ix(("pass_room_id", A), ("at", D), ("_id", D), name="pass_room"),
+        ix(("visitor_pass_id", A), ("at", D), ("_id", D), name="visitor_pass"),
         ix(("created_at", A), name="retention"),
+    ],
+    # visitor passes: a property's live codes, a room's, an issuer's and a visitor's passes
+    # newest first, the police's live ones by place, a lease's, changes not yet queued, and
+    # retention after their end
+    "visitor_passes": [
+        ix(("property_id", A), ("revoked_at", A), ("valid_until", A), name="live_codes"),
+        ix(("room_id", A), ("created_at", D), ("_id", D), name="room"),
+        ix(("issued_by", A), ("created_at", D), ("_id", D), name="issuer"),
+        ix(("id_number_hash", A), ("created_at", D), ("_id", D), name="visitor"),
+        ix(("place.town", A), ("place.community", A), ("created_at", D), ("_id", D), name="place"),
+        ix(("lease_id", A), ("revoked_at", A), name="lease"),
+        ix(("queued", A), ("changed_at", A), name="unqueued"),
+        ix(("expires_at", A), name="expiry", expireAfterSeconds=0),
     ],
     "door_commands": [
         ix(("door_id", A), ("requested_at", D), name="door"),
@@ -192,14 +211,16 @@ INDEXES: dict[str, list[Declared]] = {
     ],
     # named units of work held by one caller at a time (app/store/store.py)
     "claims": [ix(("expires_at", A), name="expiry", expireAfterSeconds=0)],
-    # the card outbox, one job per (door, card, version): due jobs, a pair's versions, and
-    # what is pending per lease and person; the oldest pending job (the operator's figure)
+    # the card outbox, one job per (device, card or code, epoch, version): due jobs, a key's
+    # jobs in order, what is pending per lease, person and pass, and a door's keys
     "card_jobs": [
         ix(("state", A), ("next_attempt_at", A), name="due"),
-        ix(("state", A), ("created_at", A), name="backlog"),
-        ix(("key", A), ("state", A), ("version", D), name="pair"),
+        ix(("key", A), ("state", A), ("epoch", D), ("version", D), name="key_order"),
         ix(("lease_id", A), ("state", A), name="lease"),
         ix(("occupant_id", A), ("state", A), name="occupant"),
+        ix(("pass_id", A), ("state", A), name="pass"),
+        ix(("door_id", A), name="door"),
+        ix(("state", A), ("created_at", A), name="backlog"),
         ix(("done_at", A), name="retention"),
     ],
     # a lease's invoices in order; a landlord's by month (rent roll); by due date (RENT_DUE)
