@@ -128,6 +128,14 @@ class Settings:
     auth_attempts_overall: int = 20_000
     # how long a tenant has to accept a lease sent to their phone
     lease_invitation_ttl_s: int = 14 * 24 * 3600
+    # the rent worker's pass (RENT_DUE, late fees, autopay charges, reconciliation): every
+    # minute in production, every second elsewhere (the tests move the clock and wait)
+    rent_worker_interval_s: float = 60.0
+    # autopay: tries of one invoice's charge in all, and the wait after a failed one
+    autopay_max_attempts: int = 3
+    autopay_retry_s: int = 24 * 3600
+    # how long a tenant may dispute a deposit settlement
+    deposit_dispute_days: int = 14
     expose_metrics: bool = True
     bench_routes: bool = False
     dev_defaults_used: tuple[str, ...] = field(default_factory=tuple)
@@ -232,6 +240,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         auth_attempts_per_address=limit("ANJU_AUTH_ATTEMPTS_PER_ADDRESS", 50, 100_000),
         auth_attempts_overall=limit("ANJU_AUTH_ATTEMPTS_OVERALL", 20_000, 1_000_000),
         lease_invitation_ttl_s=_int(env, "ANJU_LEASE_INVITATION_TTL_S", 14 * 24 * 3600),
+        rent_worker_interval_s=float(
+            env.get("ANJU_RENT_WORKER_INTERVAL_S") or (60 if production else 1)
+        ),
+        autopay_max_attempts=max(1, _int(env, "ANJU_AUTOPAY_MAX_ATTEMPTS", 3)),
+        autopay_retry_s=max(60, _int(env, "ANJU_AUTOPAY_RETRY_S", 24 * 3600)),
+        deposit_dispute_days=max(1, _int(env, "ANJU_DEPOSIT_DISPUTE_DAYS", 14)),
         expose_metrics=_bool(env, "ANJU_EXPOSE_METRICS", not production),
         bench_routes=_bool(env, "ANJU_BENCH_ROUTES", False) and not production,
         dev_defaults_used=used_defaults,

@@ -31,6 +31,8 @@ KINDS = frozenset(
         "LEASE_CHANGED",
         "ACCOUNT_SECURITY",
         "LEASE_INVITATION",
+        "AUTOPAY",
+        "DEPOSIT_SETTLED",
     }
 )
 MAX_MARK = 100
