@@ -24,11 +24,15 @@ from app.resolvers.access_events import AccessEventQueries
 from app.resolvers.accounts import AccountMutations, AccountQueries
 from app.resolvers.alarms import AlarmMutations, AlarmQueries, AlarmSubscriptions
 from app.resolvers.audit import AuditQueries
+from app.resolvers.autopay import AutopayMutations
+from app.resolvers.deposits import DepositMutations
 from app.resolvers.devices import DeviceMutations
 from app.resolvers.doors import DoorMutations
 from app.resolvers.invoices import InvoiceMutations, InvoiceQueries
+from app.resolvers.late_fees import LateFeeMutations
 from app.resolvers.leases import LeaseMutations, LeaseQueries
 from app.resolvers.listings import ListingMutations, ListingQueries
+from app.resolvers.meters import MeterMutations, MeterQueries
 from app.resolvers.notifications import (
     NotificationMutations,
     NotificationQueries,
@@ -93,6 +97,7 @@ QUERY_PARTS: tuple[type, ...] = (
     AccessEventQueries,
     SnapshotQueries,
     InvoiceQueries,
+    MeterQueries,
     NotificationQueries,
 )
 MUTATION_PARTS: tuple[type, ...] = (
@@ -107,6 +112,10 @@ MUTATION_PARTS: tuple[type, ...] = (
     DoorMutations,
     PaymentMutations,
     InvoiceMutations,
+    AutopayMutations,
+    LateFeeMutations,
+    MeterMutations,
+    DepositMutations,
     NotificationMutations,
 )
 SUBSCRIPTION_PARTS: tuple[type, ...] = (AlarmSubscriptions, NotificationSubscriptions)

@@ -30,6 +30,15 @@ class NotificationKind(enum.Enum):
     LEASE_CHANGED = "LEASE_CHANGED"
     ACCOUNT_SECURITY = "ACCOUNT_SECURITY"
     LEASE_INVITATION = "LEASE_INVITATION"
+    AUTOPAY = strawberry.enum_value(
+        "AUTOPAY",
+        description="To the tenant: autopay turned on or stopped, a charge taken or failed.",
+    )
+    DEPOSIT_SETTLED = strawberry.enum_value(
+        "DEPOSIT_SETTLED",
+        description="To the tenant: the deposit was settled; to the landlord: the tenant "
+        "disputes the settlement.",
+    )
 
 
 @strawberry.type
@@ -66,12 +75,9 @@ class Notification(Node):
     async def invoice(
         self, info: Info
     ) -> Annotated[Invoice, strawberry.lazy("app.schema.invoices")] | None:
-        from app.schema.invoices import Invoice
+        from app.schema.invoices import invoice_of
 
-        if self.doc.get("invoice_id") is None:
-            return None
-        doc = await info.context.loaders.invoice_by_id.load(self.doc["invoice_id"])
-        return Invoice.from_doc(doc) if doc else None
+        return await invoice_of(info, self.doc.get("invoice_id"))
 
     @strawberry.field
     async def lease(
