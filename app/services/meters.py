@@ -34,7 +34,7 @@ from pymongo import ReturnDocument
 from app.clock import now, today
 from app.deps import Deps
 from app.errors import Code, Collector, NotFoundError, UserInputError
-from app.services import audit, invoice_ledger, invoice_lines, invoices, rooms
+from app.services import audit, autopay, invoice_ledger, invoice_lines, invoices, rooms
 from app.services.invoice_lines import ELECTRICITY, WATER
 from app.store import Doc, Page, Store, busy
 from app.validation import check_float, check_int
@@ -206,6 +206,7 @@ async def _bill(store: Store, reading: Doc) -> Doc:
             reading_id=reading["_id"],
         )
         invoice_id = await _carry(store, reading, line, since)
+        await autopay.bump(store, reading["lease_id"])  # more to charge, maybe sooner
     done = await store.meter_readings.find_one_and_update(
         {"_id": reading["_id"]},
         {"$set": {"billed": True, "amount_fen": amount, "invoice_id": invoice_id}},
