@@ -210,6 +210,14 @@ class Settings:
     visitor_passes_per_day: int = 20
     # how long a visitor pass (the visitor's name, phone and ID number) is kept after its end
     visitor_pass_retention_days: int = 365
+    # the rent worker's pass (RENT_DUE, late fees, autopay charges, reconciliation): every
+    # minute in production, every second elsewhere (the tests move the clock and wait)
+    rent_worker_interval_s: float = 60.0
+    # autopay: tries of one invoice's charge in all, and the wait after a failed one
+    autopay_max_attempts: int = 3
+    autopay_retry_s: int = 24 * 3600
+    # how long a tenant may dispute a deposit settlement
+    deposit_dispute_days: int = 14
     expose_metrics: bool = True
     # operations (README, "Running Anju"): Prometheus metrics at /metrics, behind a bearer
     # token when one is set (production serves them only so); log lines as text or JSON;
@@ -400,6 +408,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         device_claim_window_s=_int(env, "ANJU_DEVICE_CLAIM_WINDOW_S", 3600),
         visitor_passes_per_day=limit("ANJU_VISITOR_PASSES_PER_DAY", 20, 1000),
         visitor_pass_retention_days=_int(env, "ANJU_VISITOR_PASS_RETENTION_DAYS", 365),
+        rent_worker_interval_s=float(
+            env.get("ANJU_RENT_WORKER_INTERVAL_S") or (60 if production else 1)
+        ),
+        autopay_max_attempts=max(1, _int(env, "ANJU_AUTOPAY_MAX_ATTEMPTS", 3)),
+        autopay_retry_s=max(60, _int(env, "ANJU_AUTOPAY_RETRY_S", 24 * 3600)),
+        deposit_dispute_days=max(1, _int(env, "ANJU_DEPOSIT_DISPUTE_DAYS", 14)),
         expose_metrics=_bool(env, "ANJU_EXPOSE_METRICS", not production),
         metrics_enabled=metrics_enabled,
         metrics_token=metrics_token,

@@ -42,7 +42,7 @@ def person(
 CARD = "card { cardNumber validFrom validUntil revokedAt syncedAtGateway }"
 OCCUPANT = f"id name idNumberMasked phone arrivedAt leftAt room {{ id }} {CARD}"
 INVOICES = """invoices(first: 100) { totalCount edges { node {
-  id periodStart periodEnd dueDate amountFen paidFen status } } }"""
+  id kind periodStart periodEnd dueDate amountFen paidFen status } } }"""
 LEASE = f"""id status startDate endDate monthlyRentFen depositFen rentDueDay moveOutDate
   cardsPending room {{ id status }} tenant {{ id phone }}
   occupants(includeDeparted: true) {{ {OCCUPANT} }}

@@ -28,12 +28,16 @@ from app.resolvers.access_events import AccessEventQueries
 from app.resolvers.accounts import AccountMutations, AccountQueries
 from app.resolvers.alarms import AlarmMutations, AlarmQueries, AlarmSubscriptions
 from app.resolvers.audit import AuditQueries
+from app.resolvers.autopay import AutopayMutations
+from app.resolvers.deposits import DepositMutations
 from app.resolvers.devices import DeviceMutations
 from app.resolvers.doors import DoorMutations
 from app.resolvers.invoices import InvoiceMutations, InvoiceQueries
+from app.resolvers.late_fees import LateFeeMutations
 from app.resolvers.leases import LeaseMutations, LeaseQueries
 from app.resolvers.listings import ListingMutations, ListingQueries
 from app.resolvers.maintenance import MaintenanceMutations, MaintenanceQueries
+from app.resolvers.meters import MeterMutations, MeterQueries
 from app.resolvers.notifications import (
     NotificationMutations,
     NotificationQueries,
@@ -109,6 +113,7 @@ QUERY_PARTS: tuple[type, ...] = (
     VisitorPassQueries,
     SnapshotQueries,
     InvoiceQueries,
+    MeterQueries,
     NotificationQueries,
     MaintenanceQueries,
 )
@@ -125,6 +130,10 @@ MUTATION_PARTS: tuple[type, ...] = (
     VisitorPassMutations,
     PaymentMutations,
     InvoiceMutations,
+    AutopayMutations,
+    LateFeeMutations,
+    MeterMutations,
+    DepositMutations,
     NotificationMutations,
     UploadMutations,
     MaintenanceMutations,

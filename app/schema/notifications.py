@@ -44,6 +44,15 @@ class NotificationKind(enum.Enum):
         description="To a tenant: their landlord issued a pass to their room; to an issuer: "
         "the tenant revoked their pass.",
     )
+    AUTOPAY = strawberry.enum_value(
+        "AUTOPAY",
+        description="To the tenant: autopay turned on or stopped, a charge taken or failed.",
+    )
+    DEPOSIT_SETTLED = strawberry.enum_value(
+        "DEPOSIT_SETTLED",
+        description="To the tenant: the deposit was settled; to the landlord: the tenant "
+        "disputes the settlement.",
+    )
 
 
 @strawberry.type
@@ -80,12 +89,9 @@ class Notification(Node):
     async def invoice(
         self, info: Info
     ) -> Annotated[Invoice, strawberry.lazy("app.schema.invoices")] | None:
-        from app.schema.invoices import Invoice
+        from app.schema.invoices import invoice_of
 
-        if self.doc.get("invoice_id") is None:
-            return None
-        doc = await info.context.loaders.invoice_by_id.load(self.doc["invoice_id"])
-        return Invoice.from_doc(doc) if doc else None
+        return await invoice_of(info, self.doc.get("invoice_id"))
 
     @strawberry.field
     async def lease(

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from app.schema.devices import Door, SmokeDetector
     from app.schema.leases import Lease
     from app.schema.listings import Listing
+    from app.schema.meters import MeterRates
 
 
 @strawberry.enum
@@ -145,6 +146,25 @@ class Room(Node):
             return None
         docs = await info.context.loaders.live_listing_by_room.load(self.doc["_id"])
         return Listing.from_doc(docs[0]) if docs else None
+
+    @strawberry.field(
+        description="Its water and electricity rates (null: never set): its landlord and the "
+        "tenant of its active lease see them; others get null."
+    )
+    async def meter_rates(
+        self, info: Info
+    ) -> Annotated[MeterRates, strawberry.lazy("app.schema.meters")] | None:
+        from app.schema.meters import MeterRates
+
+        viewer = info.context.viewer
+        if viewer.account_id is None:
+            return None
+        if viewer.account_id != self.doc["landlord_id"]:
+            leases = await info.context.loaders.active_lease_by_room.load(self.doc["_id"])
+            if not any(lease.get("tenant_id") == viewer.account_id for lease in leases):
+                return None
+        doc = await info.context.loaders.by_id("meter_rates").load(self.doc["_id"])
+        return MeterRates.from_doc(doc) if doc else None
 
 
 async def room_by_id(info: Info, oid: Any) -> Room:

@@ -35,6 +35,8 @@ KINDS = frozenset(
         "MAINTENANCE_UPDATED",
         "DOOR_OPENED_BY_LANDLORD",
         "VISITOR_PASS",
+        "AUTOPAY",
+        "DEPOSIT_SETTLED",
     }
 )
 # what people read in a message: the city's own time (China has one time zone, UTC+8)

@@ -2,9 +2,10 @@
 worker's reconciliation of whatever a crash or a lost answer left unfinished.
 
 An event is stored once by its eventId (`payment_events._id`) and marked done after it is
-applied; a replay of a done event changes nothing. Applying is `payments.settle`, idempotent,
-so a delivery that finds its event half-done (a concurrent delivery, a crash) applies it
-again safely.
+applied; a replay of a done event changes nothing. Applying is `payments.settle` (a charge's
+outcome) or `autopay.on_agreement` (an agreement signed or cancelled), both idempotent, so a
+delivery that finds its event half-done (a concurrent delivery, a crash) applies it again
+safely.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import logging
 from app.clock import now
 from app.deps import Deps
 from app.errors import UserInputError
-from app.services import charges, payments
-from app.store import Store
+from app.services import autopay, autopay_charges, charges, payments
+from app.store import Doc, Store
 
 log = logging.getLogger("anju.rent")
 
@@ -31,19 +32,9 @@ async def handle_payment_event(
 ) -> str:
     """Processes one provider event once: PROCESSED, DUPLICATE (processed before), or
     UNKNOWN_CHARGE (not recorded, so that the provider's retry is processed later)."""
-    event = {
-        "_id": event_id,
-        "charge_id": charge_id,
-        "status": status,
-        "at": at,
-        "received_at": now(),
-        "state": "processing",
-    }
-    if not await store.insert_once("payment_events", event):
-        seen = await store.payment_events.find_one({"_id": event_id})
-        if seen is not None and seen.get("state") == "done":
-            return DUPLICATE
-        # "processing": a concurrent delivery or a crash; settling is idempotent
+    event = {"_id": event_id, "charge_id": charge_id, "status": status, "at": at}
+    if not await _stored(store, event):
+        return DUPLICATE
     payment = await store.payments.find_one({"charge_id": charge_id})
     for pause in UNKNOWN_CHARGE_WAITS_S:
         if payment is not None:
@@ -58,6 +49,38 @@ async def handle_payment_event(
     await store.payment_events.update_one(
         {"_id": event_id}, {"$set": {"state": "done", "payment_id": payment["_id"]}}
     )
+    return PROCESSED
+
+
+async def _stored(store: Store, event: Doc) -> bool:
+    """Stores an event once; False if it was processed before ("processing": a concurrent
+    delivery or a crash, and applying is idempotent)."""
+    if await store.insert_once(
+        "payment_events", {**event, "received_at": now(), "state": "processing"}
+    ):
+        return True
+    seen = await store.payment_events.find_one({"_id": event["_id"]})
+    return not (seen is not None and seen.get("state") == "done")
+
+
+async def handle_agreement_event(
+    store: Store, event_id: str, event_type: str, agreement_id: str, at: str | None
+) -> str:
+    """Processes one agreement event once: PROCESSED, DUPLICATE, or UNKNOWN_CHARGE for an
+    agreement Anju does not know (yet: the provider retries)."""
+    event = {"_id": event_id, "type": event_type, "agreement_id": agreement_id, "at": at}
+    if not await _stored(store, event):
+        return DUPLICATE
+    known = await autopay.on_agreement(store, event_type, agreement_id)
+    for pause in UNKNOWN_CHARGE_WAITS_S:
+        if known:
+            break
+        await asyncio.sleep(pause)  # Anju may not have stored the agreement's id yet
+        known = await autopay.on_agreement(store, event_type, agreement_id)
+    if not known:
+        await store.payment_events.delete_one({"_id": event_id, "state": "processing"})
+        return UNKNOWN_CHARGE
+    await store.payment_events.update_one({"_id": event_id}, {"$set": {"state": "done"}})
     return PROCESSED
 
 
@@ -79,7 +102,10 @@ async def reconcile(deps: Deps) -> int:
             elif payment["kind"] == payments.OFFLINE:
                 await payments.complete_offline(store, payment)
             else:
-                done = await charges.drive_online(deps, payment)
+                if payment.get("autopay"):  # sent only while its autopay is on
+                    done = await autopay_charges.drive_left(deps, payment)
+                else:
+                    done = await charges.drive_online(deps, payment)
                 if done["status"] == payments.PENDING:  # look again in STALE, not every pass
                     await payments.update(store, payment["_id"], {})
         except UserInputError as exc:

@@ -124,7 +124,7 @@ def _failure(payment: Doc) -> UserInputError:
 
 
 def new_payment_doc(
-    caller: ObjectId, key: str, invoice: Doc, amount_fen: int, method: str, note: str | None
+    caller: ObjectId | None, key: str, invoice: Doc, amount_fen: int, method: str, note: str | None
 ) -> Doc:
     t = now()
     return {
@@ -224,6 +224,10 @@ async def apply_outcome(store: Store, payment: Doc) -> Doc:
         await _notify_received(store, payment)
     elif payment["status"] == FAILED:  # a reservation, if any, goes back to open
         await invoice_ledger.release(store, invoice_id, pid, amount)
+    if payment.get("autopay"):
+        from app.services.autopay_charges import after_charge
+
+        await after_charge(store, payment)
     return await update(store, pid, {"applied": True}) or payment
 
 

@@ -46,7 +46,7 @@ async def remind_tenant(deps: Deps, viewer: Viewer, invoice_id: ObjectId) -> Doc
         "RENT_REMINDER",
         "房租提醒 Rent reminder",
         f"Your landlord reminds you: {yuan(owed_fen(invoice))} {when} on "
-        f"{invoice['due_date']} (rent from {invoice['period_start']} to "
+        f"{invoice['due_date']} ({_what(invoice)} from {invoice['period_start']} to "
         f"{invoice['period_end']}).",
         invoice_id=invoice["_id"],
         lease_id=invoice.get("lease_id"),
@@ -92,7 +92,7 @@ async def send_rent_due(
             invoice["tenant_id"],
             "RENT_DUE",
             "房租即将到期 Rent due",
-            f"{yuan(owed_fen(invoice))} of rent is due {when} ({invoice['due_date']}).",
+            f"{yuan(owed_fen(invoice))} of {_what(invoice)} is due {when} ({invoice['due_date']}).",
             invoice_id=invoice["_id"],
             lease_id=invoice.get("lease_id"),
             key=f"RENT_DUE:{invoice['_id']}:{invoice['due_date']}",
@@ -100,6 +100,11 @@ async def send_rent_due(
         sent += made is not None
         await _done(store, invoice["_id"])
     return sent
+
+
+def _what(invoice: Doc) -> str:
+    kind = invoice.get("kind")
+    return "deposit" if kind == "DEPOSIT" else "utilities" if kind == "UTILITIES" else "rent"
 
 
 async def _done(store: Store, invoice_id: ObjectId) -> None:

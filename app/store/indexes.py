@@ -223,19 +223,40 @@ INDEXES: dict[str, list[Declared]] = {
         ix(("state", A), ("created_at", A), name="backlog"),
         ix(("done_at", A), name="retention"),
     ],
-    # a lease's invoices in order; a landlord's by month (rent roll); by due date (RENT_DUE)
+    # a lease's invoices in order; a landlord's by month (rent roll); by due date (RENT_DUE);
+    # the next day of late fees to count (app/services/late_fees.py)
     "invoices": [
         ix(("lease_id", A), ("period_start", A), ("_id", A), name="lease"),
         ix(("landlord_id", A), ("period_start", A), name="rent_roll"),
         ix(("due_date", A), name="due"),
         ix(("tenant_id", A), ("due_date", A), name="tenant_due"),
+        ix(("late_fee_next_day", A), name="late_fee_due"),
     ],
-    # one payment per caller and idempotency key; the webhook finds it by charge id
+    # one payment per caller and idempotency key (autopay's and the deposit's: no caller,
+    # one key per invoice and attempt); the webhook finds it by charge id; an invoice's
+    # autopay attempts; what the deposit paid on a lease
     "payments": [
         ix(("account_id", A), ("idempotency_key", A), name="idempotency_key_unique", unique=True),
         ix(("charge_id", A), name="charge"),
         ix(("invoice_id", A), ("created_at", A), name="invoice"),
         ix(("applied", A), ("updated_at", A), name="unfinished"),
+        ix(("invoice_id", A), ("autopay", A), ("autopay_attempt", A), name="autopay_attempts"),
+        ix(("lease_id", A), ("method", A), ("status", A), name="lease_method"),
+    ],
+    # one per lease (_id): the worker's due ones; the webhook's by agreement id; the
+    # agreements whose cancellation the provider has not taken yet
+    "autopays": [
+        ix(("status", A), ("next_run_at", A), name="due"),
+        ix(("agreement_ids", A), name="agreement"),
+        ix(("cancel_agreement_ids", A), name="cancel_pending"),
+    ],
+    "deposit_settlements": [],  # _id is the lease's: settled once
+    "meter_rates": [],  # _id is the room's
+    # a room's readings newest first, by kind; a tenant's by their leases
+    "meter_readings": [
+        ix(("room_id", A), ("read_at", D), ("_id", D), name="room"),
+        ix(("room_id", A), ("kind", A), ("read_at", D), ("_id", D), name="room_kind"),
+        ix(("lease_id", A), ("read_at", D), ("_id", D), name="lease"),
     ],
     # _id is the provider's eventId: processed once
     "payment_events": [ix(("received_at", A), name="retention")],
