@@ -5,8 +5,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 SCALE ?= 0.1
 SEED ?= 42
+# The targets here are development tools: unless told otherwise they run with development
+# rules (an unset ANJU_ENV means production, which refuses the development defaults).
+export ANJU_ENV ?= development
 
-.PHONY: run test check schema city bench bench-compare soak demo-alarm clean install browser graphiql
+.PHONY: run test check schema operations city bench bench-compare soak demo-alarm clean install browser graphiql
 
 install: $(STAMP)
 
@@ -50,6 +53,11 @@ graphiql: $(STAMP)
 ## Rewrites schema.graphql from the code.
 schema: $(STAMP)
 	$(PY) -m scripts.export_schema
+
+## Rewrites app/operations/manifest.json from the .graphql files beside it (the apps' persisted
+## operations) and checks each against the schema.
+operations: $(STAMP)
+	$(PY) -m scripts.persisted_operations
 
 ## Fills a database with the synthetic city: make city SCALE=0.1 SEED=42
 city: $(STAMP)

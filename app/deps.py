@@ -3,19 +3,22 @@ the lifespan when the database is ready, and handed to every service call as `de
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from app.clients.gateway import GatewayClient
 from app.clients.payments import PaymentsClient
+from app.clients.storage import Storage
 from app.live import LiveFeed
 from app.passwords import Passwords
+from app.services.rate_limits import LocalWindows
 from app.settings import Settings
 from app.store import Store
 from app.tokens import KeySet
 
 if TYPE_CHECKING:
     from app.services.card_outbox import CardOutbox
+    from app.services.photos import Darkroom
     from app.services.sessions import AccessChecks
     from app.services.sms import SmsOutbox
 
@@ -35,3 +38,8 @@ class Deps:
     sms: SmsOutbox
     # whether an access token's session is live (app/services/sessions.py)
     access: AccessChecks
+    # where photo bytes live (app/clients/storage.py), and who decodes them (photos.py)
+    storage: Storage
+    darkroom: Darkroom
+    # this worker's own counters for limits on hot paths (app/services/rate_limits.py)
+    local_limits: LocalWindows = field(default_factory=LocalWindows)

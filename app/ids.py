@@ -43,6 +43,18 @@ def decode_id(gid: object, type_name: str, field: Sequence[str] | None = None) -
     return parsed[1]
 
 
+def decode_id_of(
+    gid: object, type_names: Sequence[str], field: Sequence[str] | None = None
+) -> ObjectId:
+    """The ObjectId inside a global ID of one of several types (a Door, Camera or
+    SmokeDetector: a device), or an INVALID_ID error."""
+    parsed = parse_id(gid)
+    if parsed is None or parsed[0] not in type_names:
+        wanted = " or ".join(type_names)
+        raise UserInputError(f"Not a valid {wanted} ID.", code=Code.INVALID_ID, field=field)
+    return parsed[1]
+
+
 @dataclass(frozen=True)
 class GivenId:
     """An id as a client gave it, decoded when a service asks (`oid()`): a police look-up

@@ -97,10 +97,11 @@ class Loaders:
         return self.grouped("rooms", "property_id", ROOM_ORDER)
 
     def devices_by(self, field: str) -> ByKey:
-        """A property's (`property_id`) or a room's (`room_id`) devices, oldest first."""
+        """A property's (`property_id`) or a room's (`room_id`) devices in place (removed
+        ones left out), oldest first."""
         from app.services.devices import DEVICE_ORDER
 
-        return self.grouped("devices", field, DEVICE_ORDER)
+        return self.grouped("devices", field, DEVICE_ORDER, where={"removed_at": None})
 
     @property
     def active_lease_by_room(self) -> ByKey:
@@ -128,6 +129,8 @@ class Loaders:
         return self.grouped("payments", "invoice_id", PAYMENT_ORDER)
 
     def pending_card_jobs_by(self, field: str) -> ByKey:
-        """A lease's (`lease_id`) or an occupant's (`occupant_id`) card jobs not yet applied
-        (the outbox holds no others)."""
-        return self.grouped("card_jobs", field)
+        """A lease's (`lease_id`), an occupant's (`occupant_id`) or a visitor pass's
+        (`pass_id`) card and code jobs not yet applied."""
+        from app.services.card_outbox import PENDING
+
+        return self.grouped("card_jobs", field, where={"state": PENDING})

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from bson import ObjectId
+from cross_web import AsyncHTTPRequestAdapter
 from graphql import ExecutionResult, GraphQLError
 from pymongo.errors import PyMongoError
 from starlette.applications import Starlette
@@ -22,13 +23,15 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
-from app import graphiql, logs, metrics, tracing, workers
+from app import graphiql, log_safety, logs, metrics, tracing, workers
 from app.clients.gateway import GatewayClient
 from app.clients.payments import PaymentsClient
 from app.clients.sms import SmsClient
+from app.clients.storage import Storage, storage_from_settings
 from app.context import Context
 from app.deps import Deps
 from app.errors import Code
@@ -38,8 +41,10 @@ from app.observe import Observe, named_operation, note_graphql
 from app.passwords import Passwords
 from app.routes import http_routes
 from app.schema import build_schema
+from app.schema.persisted import DocumentRefused, PersistedTransportWS, resolve_request
 from app.services import accounts
 from app.services.card_outbox import CardOutbox
+from app.services.photos import Darkroom
 from app.services.sessions import AccessChecks
 from app.services.sms import SmsOutbox
 from app.settings import Settings, load_settings
@@ -94,6 +99,17 @@ async def checked_viewer(state: AppState, token: str | None) -> Viewer:
 
 
 class AnjuGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = PersistedTransportWS
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """GraphiQL for a browser's plain GET, not for a GET naming a persisted document."""
+        params = request.query_params
+        return (
+            super().should_render_graphql_ide(request)
+            and params.get("documentId") is None
+            and params.get("extensions") is None
+        )
+
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from Anju's own files (app/graphiql), never a public CDN."""
         return graphiql.ide_response()
@@ -133,13 +149,32 @@ class AnjuGraphQL(GraphQL[Context, None]):
         context.viewer = viewer
         return UNSET
 
-    async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
-        """A request whose token failed verification is refused whole: an app must learn
-        that its session ended (and refresh or log in), not be served as anonymous."""
-        context: Context = kwargs["context"] if "context" in kwargs else args[3]
-        data = kwargs["request_data"] if "request_data" in kwargs else args[2]
+    async def execute_operation(
+        self,
+        request: Any,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: Any,
+        sub_response: Any,
+    ) -> Any:
+        """Only persisted documents, unless arbitrary ones are served here, and over GET only
+        persisted ones (app/schema/persisted.py). A request whose token failed verification
+        is refused whole: an app must learn that its session ended (and refresh or log in),
+        not be served as anonymous."""
+        if isinstance(request_data, GraphQLRequestData):
+            try:
+                await resolve_request(
+                    self.schema.persisted,  # type: ignore[attr-defined]
+                    request_adapter.method,
+                    request_data,
+                    await self._raw_request(request_adapter),
+                    context.settings.arbitrary_documents,
+                )
+            except DocumentRefused as refused:
+                return _refused(context, None, refused.message, refused.code)
         operation = named_operation(
-            getattr(data, "operation_name", None), getattr(data, "query", None)
+            getattr(request_data, "operation_name", None), getattr(request_data, "query", None)
         )
         if context.unavailable:
             return _refused(
@@ -155,7 +190,20 @@ class AnjuGraphQL(GraphQL[Context, None]):
                 "The access token is invalid or expired, or its session has ended.",
                 Code.UNAUTHENTICATED,
             )
-        return await super().execute_operation(*args, **kwargs)
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
+
+    async def _raw_request(self, request_adapter: AsyncHTTPRequestAdapter) -> dict[str, Any]:
+        """The request's parameters as sent, for the `documentId` Strawberry does not keep:
+        the query string of a GET, the JSON body of a POST that mentions it."""
+        if request_adapter.method == "GET":
+            return {k: v for k, v in request_adapter.query_params.items() if isinstance(v, str)}
+        body = await request_adapter.get_body()
+        if b'"documentId"' not in (body if isinstance(body, bytes) else body.encode()):
+            return {}
+        data = self.parse_json(body)
+        return data if isinstance(data, dict) else {}
 
 
 def _refused(context: Context, operation: str | None, message: str, code: str) -> ExecutionResult:
@@ -174,7 +222,7 @@ async def _prepare_database(state: AppState) -> None:
     delay = 0.5
     while True:
         try:
-            store = await open_store(state.db)
+            store = await open_store(state.db, count_cap=state.settings.count_cap)
             await accounts.ensure_admin(store, state.settings, passwords)
             break
         except asyncio.CancelledError:
@@ -194,10 +242,28 @@ async def _prepare_database(state: AppState) -> None:
         outbox=CardOutbox(store, state.gateway),
         sms=SmsOutbox(store, state.sms),
         access=AccessChecks(store, state.settings.access_check_cache_s),
+        storage=state.storage,
+        darkroom=Darkroom(state.settings.photo_decodes_per_worker),
     )
     state.tasks += workers.start(deps)
     state.ready_deps = deps
     log.info("database ready (%s): indexes ensured", store.engine.name)
+
+
+def make_storage(settings: Settings) -> Storage:
+    """The photo storage ANJU_STORAGE names (local disk by default, or S3)."""
+    return storage_from_settings(
+        settings.storage,
+        storage_dir=settings.storage_dir,
+        public_url=settings.public_url,
+        url_signing_key=settings.url_signing_key,
+        s3_endpoint=settings.s3_endpoint,
+        s3_bucket=settings.s3_bucket,
+        s3_access_key=settings.s3_access_key,
+        s3_secret_key=settings.s3_secret_key,
+        s3_region=settings.s3_region,
+        s3_virtual_host_style=settings.s3_virtual_host_style,
+    )
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -207,7 +273,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     schema = build_schema(settings)
     graphql_app = AnjuGraphQL(
         schema,
-        graphql_ide="graphiql" if settings.graphiql else None,
+        graphql_ide="graphiql" if settings.graphiql and settings.arbitrary_documents else None,
         allow_queries_via_get=True,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         max_subscriptions_per_connection=5,
@@ -223,6 +289,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             gateway=GatewayClient(settings),
             payments=PaymentsClient(settings),
             sms=SmsClient(settings),
+            storage=make_storage(settings),
         )
         app.state.anju = state
         preparing = asyncio.create_task(_prepare_database(state))
@@ -242,6 +309,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await state.gateway.aclose()
             await state.payments.aclose()
             await state.sms.aclose()
+            await state.storage.aclose()
             await state.client.close()
             metrics.process_exited()
             tracing.shutdown()
@@ -260,7 +328,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             trusted_proxies=settings.trusted_proxies,
         ),
         Middleware(Observe),
-        Middleware(BodyLimit, limit=settings.max_body_bytes),
+        # photo bytes are PUT to /uploads/ with a limit of their own (app/routes/files.py)
+        Middleware(BodyLimit, limit=settings.max_body_bytes, exempt=("/uploads/",)),
         Middleware(RequestTimeout, seconds=settings.request_timeout_s),
     ]
     if settings.cors_origins:
@@ -269,7 +338,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
-                allow_methods=["GET", "POST"],
+                allow_methods=["GET", "POST", "PUT"],
                 allow_headers=["authorization", "content-type"],
                 max_age=600,
             ),
@@ -281,4 +350,5 @@ def app_factory() -> Starlette:
     """For `uvicorn --factory app.main:app_factory` (and `anju serve`)."""
     settings = load_settings()
     logs.configure(settings.log_format, settings.log_level)
+    log_safety.install()
     return create_app(settings)

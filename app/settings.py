@@ -1,12 +1,17 @@
 """Every setting Anju reads from the environment, in one place.
 
-Development defaults let `make run` work with no set-up. Each is marked as such, and
-`load_settings()` refuses to start with any of them when ANJU_ENV=production.
+Development defaults let `make run` work with no set-up. They are used only where ANJU_ENV is
+`development` or `test`; any other value, unset included, means production rules:
+`load_settings()` then refuses every development secret, every secret shorter than 32 bytes
+and any secret used twice, naming each.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,8 +40,57 @@ _DEV_SECRETS = {
 }
 
 
+# what ANJU_STORAGE=s3 needs (ANJU_S3_ENDPOINT, ANJU_S3_BUCKET, ...)
+S3_REQUIRED = ("endpoint", "bucket", "access_key", "secret_key")
+# ANJU_ENV values under which development defaults may be used; anything else is production
+DEVELOPMENT_MODES = frozenset({"development", "test"})
+MIN_SECRET_BYTES = 32
+
+
 class SettingsError(RuntimeError):
     """The environment does not describe a runnable Anju."""
+
+
+def production_mode(environ: Mapping[str, str]) -> bool:
+    """Production rules apply unless ANJU_ENV says development or test (unset included)."""
+    return environ.get("ANJU_ENV", "") not in DEVELOPMENT_MODES
+
+
+def check_secrets(environ: Mapping[str, str]) -> None:
+    """Production's rules for secrets, each refusal naming the variables at fault: no
+    development default, at least 32 bytes (the ID-number key: base64 of exactly 32), and no
+    value used for two of them."""
+    given = {name: environ.get(name) or "" for name in _DEV_SECRETS}
+    defaults = sorted(name for name, value in given.items() if value in ("", _DEV_SECRETS[name]))
+    if defaults:
+        raise SettingsError(
+            "production rules apply (ANJU_ENV is not development or test): Anju refuses "
+            "development defaults; set " + ", ".join(defaults)
+        )
+    short = sorted(
+        name
+        for name, value in given.items()
+        if name != "ANJU_ID_NUMBER_KEY" and len(value.encode()) < MIN_SECRET_BYTES
+    )
+    try:
+        key_bytes = len(base64.b64decode(given["ANJU_ID_NUMBER_KEY"], validate=True))
+    except (binascii.Error, ValueError):
+        key_bytes = 0
+    if key_bytes != 32:
+        short.append("ANJU_ID_NUMBER_KEY (base64 of exactly 32 bytes)")
+    if short:
+        raise SettingsError(
+            f"secrets must be at least {MIN_SECRET_BYTES} bytes of random data; too short: "
+            + ", ".join(short)
+        )
+    by_value: dict[str, list[str]] = {}
+    for name, value in given.items():
+        by_value.setdefault(value, []).append(name)
+    reused = [" and ".join(sorted(names)) for names in by_value.values() if len(names) > 1]
+    if reused:
+        raise SettingsError(
+            "each secret must be its own; the same value is used for " + "; ".join(sorted(reused))
+        )
 
 
 def _int(env: dict[str, str], name: str, default: int) -> int:
@@ -128,6 +182,42 @@ class Settings:
     auth_attempts_overall: int = 20_000
     # how long a tenant has to accept a lease sent to their phone
     lease_invitation_ttl_s: int = 14 * 24 * 3600
+    # photos: where their bytes live (app/clients/storage.py: "disk" or "s3")
+    storage: str = "disk"
+    storage_dir: Path = ROOT / ".data" / "files"
+    s3_endpoint: str | None = None
+    s3_bucket: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_region: str = "us-east-1"
+    s3_virtual_host_style: bool = False
+    # an upload's largest size; how long its upload URL and a photo's URLs live
+    photo_max_bytes: int = 10 * 1024 * 1024
+    upload_url_ttl_s: int = 10 * 60
+    photo_url_ttl_s: int = 60 * 60
+    # uploads one account may start an hour; photos one worker decodes at once
+    uploads_per_hour: int = 200
+    photo_decodes_per_worker: int = 2
+    # repair requests one tenant may report a day; how long a closed one keeps its photos
+    maintenance_reports_per_day: int = 10
+    maintenance_photo_retention_days: int = 365
+    # the photo janitor's longest sleep (expired uploads, removed photos)
+    photo_sweep_interval_s: float = 300.0
+    # failed device claims (wrong code, unknown or taken device) per landlord per window
+    device_claim_failures: int = 10
+    device_claim_window_s: int = 3600
+    # visitor passes one account may issue per day (each sends a text message)
+    visitor_passes_per_day: int = 20
+    # how long a visitor pass (the visitor's name, phone and ID number) is kept after its end
+    visitor_pass_retention_days: int = 365
+    # the rent worker's pass (RENT_DUE, late fees, autopay charges, reconciliation): every
+    # minute in production, every second elsewhere (the tests move the clock and wait)
+    rent_worker_interval_s: float = 60.0
+    # autopay: tries of one invoice's charge in all, and the wait after a failed one
+    autopay_max_attempts: int = 3
+    autopay_retry_s: int = 24 * 3600
+    # how long a tenant may dispute a deposit settlement
+    deposit_dispute_days: int = 14
     expose_metrics: bool = True
     # operations (README, "Running Anju"): Prometheus metrics at /metrics, behind a bearer
     # token when one is set (production serves them only so); log lines as text or JSON;
@@ -139,11 +229,36 @@ class Settings:
     graphiql: bool = True
     otlp_endpoint: str | None = None
     bench_routes: bool = False
+    # documents other than the persisted ones of app/operations/ (development, GraphiQL, the
+    # test suite and scripts); never in production
+    arbitrary_documents: bool = True
+    # the most objects one request may ask for, lists multiplied through nesting
+    # (app/schema/cost.py)
+    cost_limit: int = 60_000
+    # totalCount stops counting here (the connection then says totalCountCapped)
+    count_cap: int = 10_000
+    # anonymous searches per client address a minute (per worker); `near` radius cap
+    anonymous_searches_per_minute: int = 100_000
+    near_max_radius_km: int = 50
+    # police: register results one reason may read, and how long a reason's count is kept
+    police_results_per_reason: int = 10_000
+    police_reason_window_s: int = 30 * 24 * 3600
+    # ALREADY_REGISTERED answers that reveal another landlord's registration, per landlord a day
+    registration_probes_per_day: int = 1000
+    # retention (days) of what has no expiry of its own, and how often the sweep runs
+    retain_access_events_days: int = 180
+    retain_door_commands_days: int = 180
+    retain_device_events_days: int = 30
+    retain_payment_events_days: int = 180
+    retain_notifications_days: int = 90
+    retain_sessions_days: int = 30
+    retain_card_jobs_days: int = 30
+    retention_sweep_s: int = 3600
     dev_defaults_used: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def production(self) -> bool:
-        return self.env == "production"
+        return self.env not in DEVELOPMENT_MODES
 
     @property
     def effective_mongodb_uri(self) -> str:
@@ -155,10 +270,8 @@ class Settings:
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Reads the environment; refuses development secrets in production."""
     env = dict(os.environ if environ is None else environ)
-    mode = env.get("ANJU_ENV", "development")
-    if mode not in {"development", "test", "production"}:
-        raise SettingsError(f"ANJU_ENV must be development, test or production, got {mode!r}")
-    production = mode == "production"
+    production = production_mode(env)
+    mode = env.get("ANJU_ENV") or "production"
     port = _int(env, "ANJU_PORT", 8000)
     sim_port = _int(env, "SIM_PORT", 8100)
 
@@ -166,13 +279,16 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         name for name, value in _DEV_SECRETS.items() if env.get(name) in (None, "", value)
     )
     if production:
-        if used_defaults:
+        check_secrets(env)
+        if _bool(env, "ANJU_ARBITRARY_DOCUMENTS", False):
             raise SettingsError(
-                "ANJU_ENV=production refuses development defaults; set "
-                + ", ".join(sorted(used_defaults))
+                "production rules refuse ANJU_ARBITRARY_DOCUMENTS: only the persisted documents "
+                "of app/operations/ are served there"
             )
         if not env.get("MONGODB_URI"):
-            raise SettingsError("ANJU_ENV=production needs MONGODB_URI")
+            raise SettingsError("production needs MONGODB_URI")
+        if env.get("ANJU_STORAGE", "disk") == "disk" and not env.get("ANJU_STORAGE_DIR"):
+            raise SettingsError("production needs ANJU_STORAGE_DIR (or ANJU_STORAGE=s3)")
         for name in (
             "GATEWAY_URL",
             "PAYMENTS_URL",
@@ -181,7 +297,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             "ANJU_JWT_KEYS_DIR",
         ):
             if not env.get(name):
-                raise SettingsError(f"ANJU_ENV=production needs {name}")
+                raise SettingsError(f"production needs {name}")
 
     # strict in production; generous where one machine runs an automated end-to-end pass
     # (dozens of sign-ups, codes and log-ins a minute from one address)
@@ -190,9 +306,29 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
 
     hash_memory = _int(env, "ANJU_PASSWORD_HASH_MEMORY_KIB", 64 * 1024)
     if production and hash_memory < 64 * 1024:
-        raise SettingsError("ANJU_ENV=production needs ANJU_PASSWORD_HASH_MEMORY_KIB >= 65536")
+        raise SettingsError("production needs ANJU_PASSWORD_HASH_MEMORY_KIB >= 65536")
     if hash_memory < 1024:
         raise SettingsError("ANJU_PASSWORD_HASH_MEMORY_KIB must be at least 1024")
+
+    storage = env.get("ANJU_STORAGE") or "disk"
+    if storage not in {"disk", "s3"}:
+        raise SettingsError(f"ANJU_STORAGE must be disk or s3, got {storage!r}")
+    s3 = {name: env.get(f"ANJU_S3_{name.upper()}") or None for name in S3_REQUIRED}
+    if storage == "s3" and not all(s3.values()):
+        missing = [f"ANJU_S3_{name.upper()}" for name, value in s3.items() if not value]
+        raise SettingsError("ANJU_STORAGE=s3 needs " + ", ".join(missing))
+    photo_max_bytes = _int(env, "ANJU_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
+    if not 1024 <= photo_max_bytes <= 50 * 1024 * 1024:
+        raise SettingsError("ANJU_PHOTO_MAX_BYTES must be between 1024 and 52428800")
+    upload_url_ttl_s = _int(env, "ANJU_UPLOAD_URL_TTL_S", 10 * 60)
+    photo_url_ttl_s = _int(env, "ANJU_PHOTO_URL_TTL_S", 60 * 60)
+    # a signed URL lives at most 7 days (S3's limit); a photo's up to twice its setting
+    for name, value, most in (
+        ("ANJU_UPLOAD_URL_TTL_S", upload_url_ttl_s, 24 * 3600),
+        ("ANJU_PHOTO_URL_TTL_S", photo_url_ttl_s, 3 * 24 * 3600),
+    ):
+        if not 60 <= value <= most:
+            raise SettingsError(f"{name} must be between 60 and {most}")
 
     keys_dir = env.get("ANJU_JWT_KEYS_DIR")
     log_format = env.get("ANJU_LOG_FORMAT") or ("json" if production else "text")
@@ -205,6 +341,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             "ANJU_ENV=production serves /metrics only behind ANJU_METRICS_TOKEN "
             "(32 characters or more); or set ANJU_METRICS=off"
         )
+    storage_dir = env.get("ANJU_STORAGE_DIR")
     return Settings(
         env=mode,
         port=port,
@@ -251,6 +388,32 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         auth_attempts_per_address=limit("ANJU_AUTH_ATTEMPTS_PER_ADDRESS", 50, 100_000),
         auth_attempts_overall=limit("ANJU_AUTH_ATTEMPTS_OVERALL", 20_000, 1_000_000),
         lease_invitation_ttl_s=_int(env, "ANJU_LEASE_INVITATION_TTL_S", 14 * 24 * 3600),
+        storage=storage,
+        storage_dir=Path(storage_dir) if storage_dir else ROOT / ".data" / "files",
+        s3_endpoint=s3["endpoint"],
+        s3_bucket=s3["bucket"],
+        s3_access_key=s3["access_key"],
+        s3_secret_key=s3["secret_key"],
+        s3_region=env.get("ANJU_S3_REGION") or "us-east-1",
+        s3_virtual_host_style=_bool(env, "ANJU_S3_VIRTUAL_HOST_STYLE", False),
+        photo_max_bytes=photo_max_bytes,
+        upload_url_ttl_s=upload_url_ttl_s,
+        photo_url_ttl_s=photo_url_ttl_s,
+        uploads_per_hour=limit("ANJU_UPLOADS_PER_HOUR", 200, 10_000),
+        photo_decodes_per_worker=max(1, _int(env, "ANJU_PHOTO_DECODES_PER_WORKER", 2)),
+        maintenance_reports_per_day=limit("ANJU_MAINTENANCE_REPORTS_PER_DAY", 10, 1000),
+        maintenance_photo_retention_days=_int(env, "ANJU_MAINTENANCE_PHOTO_RETENTION_DAYS", 365),
+        photo_sweep_interval_s=float(env.get("ANJU_PHOTO_SWEEP_INTERVAL_S") or 300),
+        device_claim_failures=limit("ANJU_DEVICE_CLAIM_FAILURES", 10, 1000),
+        device_claim_window_s=_int(env, "ANJU_DEVICE_CLAIM_WINDOW_S", 3600),
+        visitor_passes_per_day=limit("ANJU_VISITOR_PASSES_PER_DAY", 20, 1000),
+        visitor_pass_retention_days=_int(env, "ANJU_VISITOR_PASS_RETENTION_DAYS", 365),
+        rent_worker_interval_s=float(
+            env.get("ANJU_RENT_WORKER_INTERVAL_S") or (60 if production else 1)
+        ),
+        autopay_max_attempts=max(1, _int(env, "ANJU_AUTOPAY_MAX_ATTEMPTS", 3)),
+        autopay_retry_s=max(60, _int(env, "ANJU_AUTOPAY_RETRY_S", 24 * 3600)),
+        deposit_dispute_days=max(1, _int(env, "ANJU_DEPOSIT_DISPUTE_DAYS", 14)),
         expose_metrics=_bool(env, "ANJU_EXPOSE_METRICS", not production),
         metrics_enabled=metrics_enabled,
         metrics_token=metrics_token,
@@ -259,5 +422,21 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         graphiql=_bool(env, "ANJU_GRAPHIQL", True) and not production,
         otlp_endpoint=env.get("ANJU_OTLP_ENDPOINT") or None,
         bench_routes=_bool(env, "ANJU_BENCH_ROUTES", False) and not production,
+        arbitrary_documents=_bool(env, "ANJU_ARBITRARY_DOCUMENTS", not production),
+        cost_limit=_int(env, "ANJU_COST_LIMIT", 60_000),
+        count_cap=_int(env, "ANJU_COUNT_CAP", 10_000),
+        anonymous_searches_per_minute=limit("ANJU_ANONYMOUS_SEARCHES_PER_MINUTE", 60, 100_000),
+        near_max_radius_km=limit("ANJU_NEAR_MAX_RADIUS_KM", 10, 50),
+        police_results_per_reason=limit("ANJU_POLICE_RESULTS_PER_REASON", 200, 10_000),
+        police_reason_window_s=_int(env, "ANJU_POLICE_REASON_WINDOW_S", 30 * 24 * 3600),
+        registration_probes_per_day=limit("ANJU_REGISTRATION_PROBES_PER_DAY", 5, 1000),
+        retain_access_events_days=_int(env, "ANJU_RETAIN_ACCESS_EVENTS_DAYS", 180),
+        retain_door_commands_days=_int(env, "ANJU_RETAIN_DOOR_COMMANDS_DAYS", 180),
+        retain_device_events_days=_int(env, "ANJU_RETAIN_DEVICE_EVENTS_DAYS", 30),
+        retain_payment_events_days=_int(env, "ANJU_RETAIN_PAYMENT_EVENTS_DAYS", 180),
+        retain_notifications_days=_int(env, "ANJU_RETAIN_NOTIFICATIONS_DAYS", 90),
+        retain_sessions_days=_int(env, "ANJU_RETAIN_SESSIONS_DAYS", 30),
+        retain_card_jobs_days=_int(env, "ANJU_RETAIN_CARD_JOBS_DAYS", 30),
+        retention_sweep_s=_int(env, "ANJU_RETENTION_SWEEP_S", 3600),
         dev_defaults_used=used_defaults,
     )

@@ -13,6 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from app.clients.gateway import GatewayClient
 from app.clients.payments import PaymentsClient
 from app.clients.sms import SmsClient
+from app.clients.storage import Storage
 from app.deps import Deps
 from app.errors import UnavailableError
 from app.settings import Settings
@@ -28,6 +29,9 @@ class AppState:
     gateway: GatewayClient
     payments: PaymentsClient
     sms: SmsClient
+    # photo bytes (app/clients/storage.py): the disk backend's routes use it before the
+    # database is ready too
+    storage: Storage
     # set by the lifespan once the database answers and its indexes exist
     ready_deps: Deps | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)

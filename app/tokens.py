@@ -103,9 +103,7 @@ class KeySet:
         keys = _load_dir(directory) if directory.is_dir() else []
         if not any(k.private for k in keys):
             if settings.production:
-                raise SettingsError(
-                    f"ANJU_ENV=production needs an Ed25519 private key in {directory}"
-                )
+                raise SettingsError(f"production needs an Ed25519 private key in {directory}")
             path = generate_key_file(directory)
             log.warning("generated a development signing key at %s", path)
             keys = _load_dir(directory)

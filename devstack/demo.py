@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 
 from app.settings import Settings
+from devstack.demo_photos import ensure_demo_photos, ensure_demo_repairs
+from devstack.sim_labels import claim_code
 from devstack.sim_sms import messages, newest_code
 
 DEMO_PASSWORD = "anju-demo-2026"
@@ -134,7 +136,9 @@ def load_demo(base_url: str, settings: Settings) -> str:
     tokens = _ensure_accounts(client, settings)
     places = ensure_demo_properties(client, tokens)
     devices_added = _ensure_devices(client, tokens)
+    photos_added = ensure_demo_photos(client, places)
     leases_started = ensure_demo_leases(client, tokens)
+    repairs_reported = ensure_demo_repairs(client, tokens, places)
     # keep last: builds on the demo leases
     rent_payments = ensure_demo_rent(client, tokens)
     lines = [
@@ -154,6 +158,11 @@ def load_demo(base_url: str, settings: Settings) -> str:
     )
     lines.append(
         f"Demo rent: {rent_payments} payments on the demo leases (paid, partly paid, overdue)"
+    )
+    lines.append(
+        f"Demo photos: two on every room, amenities too ({photos_added} added now); repair "
+        f"requests: a leak scheduled and an e-bike in the stairwell from 张伟, a sparking "
+        f"socket fixed and rated from 刘芳 ({repairs_reported} reported now)"
     )
     return "\n".join(lines)
 
@@ -371,9 +380,9 @@ def ensure_demo_properties(client: DemoClient, tokens: dict[str, str]) -> dict[s
 
 # --- doors, cameras and smoke detectors (doors issue) ----------------------------------------
 
-_DEMO_DEVICES = """query { myProperties(first: 100) { edges { node { id doors { deviceId }
+_DEMO_DEVICES = """query { myProperties(first: 20) { edges { node { id doors { deviceId }
   cameras { deviceId }
-  rooms(first: 100) { edges { node { id doors { deviceId } smokeDetectors { deviceId } } } }
+  rooms(first: 50) { edges { node { id doors { deviceId } smokeDetectors { deviceId } } } }
 } } } }"""
 _REGISTER_DEVICE = """mutation($i: RegisterDeviceInput!) { registerDevice(input: $i) {
   userErrors { code message } } }"""
@@ -416,6 +425,7 @@ def _ensure_devices(client: DemoClient, tokens: dict[str, str]) -> int:
                         "i": {
                             "kind": kind,
                             "deviceId": device_id,
+                            "claimCode": claim_code(client.http, client.sim_url, device_id),
                             "name": name,
                             "propertyId": pid,
                             "roomId": room_id,
@@ -543,8 +553,8 @@ def _accept_demo_leases(client: DemoClient, tokens: dict[str, str]) -> None:
 
 # --- rent: paid, partly paid and overdue invoices (rent issue) ------------------------------
 
-_DEMO_LEASES = """query { myProperties(first: 100) { edges { node { rooms(first: 100) {
-  edges { node { activeLease { id tenant { phone } invoices(first: 100) {
+_DEMO_LEASES = """query { myProperties(first: 10) { edges { node { rooms(first: 50) {
+  edges { node { activeLease { id tenant { phone } invoices(first: 36) {
     edges { node { id periodStart dueDate amountFen } } } } } } } } } } }"""
 _PAY = """mutation($i: PayInvoiceInput!) { payInvoice(input: $i) {
   payment { status } userErrors { code message } } }"""

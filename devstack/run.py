@@ -95,6 +95,8 @@ def _refuse_taken(port: int, setting: str) -> None:
 
 
 def main() -> int:
+    # a development stack: an unset ANJU_ENV would mean production rules
+    os.environ.setdefault("ANJU_ENV", "development")
     for signum in STOP_SIGNALS:
         signal.signal(signum, _on_signal)
     parent = os.getppid()

@@ -15,6 +15,7 @@ from pymongo import MongoClient
 
 from app.settings import DEV_ADMIN_PASSWORD, DEV_ADMIN_PHONE
 from devstack.procs import ROOT
+from devstack.sim_labels import claim_code
 from devstack.sim_sms import messages, newest_code
 from scripts.city import CITY_VERSION
 from scripts.workload import _post as gql
@@ -168,6 +169,7 @@ class Fixture:
                         "i": {
                             "kind": "DOOR",
                             "deviceId": f"door-bench-{prop['_id']}",
+                            "claimCode": claim_code(client, sim, f"door-bench-{prop['_id']}"),
                             "name": "Bench door",
                             "propertyId": encode_id("Property", prop["_id"]),
                             "roomId": encode_id("Room", room["_id"]),

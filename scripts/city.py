@@ -288,6 +288,7 @@ def property_doc(
         "room_count": room_count,
         "occupied_count": occupied_count,
         "created_at": at,
+        "archived_at": None,
     }
 
 
@@ -314,6 +315,11 @@ def room_doc(
         "area_sqm": area_sqm,
         "monthly_rent_fen": monthly_rent_fen,
         "status": status,
+        # no photos: the city's rooms have none (`make run`'s demo rooms do)
+        "description": None,
+        "amenities": [],
+        "photos": [],
+        "archived_at": None,
         "created_at": at,
     }
 

@@ -6,7 +6,7 @@ city password) and 1 to 6 registered occupants, the tenant first: about 2.8 per 
 1.3 million residents at SCALE=1. Each occupant has a valid resident ID number (unique; 60% of
 Zhejiang, the rest of the provinces migrant workers in 温岭 come from), stored as the services
 store it (encrypted under ANJU_ID_NUMBER_KEY, keyed hash, masked), and an access card. The
-documents are made by the services' own helpers (`leases.lease_doc`, `occupants.occupant_doc`)
+documents are made by the services' own helpers (`lease_terms.lease_doc`, `occupants.occupant_doc`)
 and written through the store (app/store), as the services write them.
 
 Each lease has its invoices, one per month of its term as the API makes them
@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.passwords import Passwords
-from app.services import cards, idnumbers, invoices, leases, occupants, payments
+from app.services import cards, idnumbers, invoices, lease_terms, occupants, payments
 from app.settings import Settings, load_settings
 from app.store import Doc, Store
 from scripts.city import CITY_PASSWORD, CityBatch, CitySummary, _ms, _oid, _person
@@ -161,7 +161,7 @@ class CityResidents:
                 "created_at": signed,
             }
             rent = room["monthly_rent_fen"]
-            lease = leases.lease_doc(
+            lease = lease_terms.lease_doc(
                 room,
                 tenant["_id"],
                 start_date=start,
@@ -200,6 +200,7 @@ class CityResidents:
                     oid=_oid(rng, arrived),
                     nonce=rng.randbytes(12),
                 )
+                doc["card"]["queued"] = True  # the city has no doors: nothing to send
                 made["occupants"].append(doc)
             made["accounts"].append(tenant)
             made["leases"].append(lease)

@@ -10,7 +10,7 @@ SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 
 
 def exported() -> str:
-    return build_schema().as_str().rstrip() + "\n"
+    return build_schema(with_manifest=False).as_str().rstrip() + "\n"
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from devstack.sim_labels import claim_code
 from devstack.sim_sms import messages, newest_code
 
 PASSWORD = "workload-password"
@@ -196,6 +197,7 @@ def build_workload(
                         "i": {
                             "kind": "DOOR",
                             "deviceId": f"door-w{li}-{r}",
+                            "claimCode": claim_code(client, sim_url, f"door-w{li}-{r}"),
                             "name": f"Door {r}",
                             "propertyId": prop,
                             "roomId": room,

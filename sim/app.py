@@ -14,7 +14,6 @@ from app.settings import Settings, load_settings
 from sim import agreements, claims, codes, controls, gateway, payments, sms
 from sim.common import Refusal, Sim, refusal_handler
 from sim.garbage import Garbled, garbled_handler
-from sim.settings import load_sms_token
 from sim.state import iso, utcnow
 from sim.webhooks import Webhooks
 
@@ -85,7 +84,8 @@ def create_app(
             "payments": settings.payments_webhook_secret,
         },
     )
-    sim = Sim(settings, webhooks, sms_token or load_sms_token())
+    # SMS_TOKEN as the settings read it (production rules refuse its development default)
+    sim = Sim(settings, webhooks, sms_token or settings.sms_token)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -8,13 +8,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from app.settings import DEV_SMS_TOKEN, SettingsError
+from app.settings import DEV_SMS_TOKEN, SettingsError, production_mode
 
 
 def load_sms_token(environ: Mapping[str, str] | None = None) -> str:
-    """SMS_TOKEN, else the development default; ANJU_ENV=production refuses the default."""
+    """SMS_TOKEN, else the development default, which production rules refuse (ANJU_ENV
+    other than development or test, unset included)."""
     env = os.environ if environ is None else environ
     token = env.get("SMS_TOKEN") or DEV_SMS_TOKEN
-    if env.get("ANJU_ENV") == "production" and token == DEV_SMS_TOKEN:
-        raise SettingsError("ANJU_ENV=production refuses development defaults; set SMS_TOKEN")
+    if production_mode(env) and token == DEV_SMS_TOKEN:
+        raise SettingsError("production rules refuse development defaults; set SMS_TOKEN")
     return token

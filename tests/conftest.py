@@ -5,6 +5,7 @@ database (indexes and the first admin in place) and a reset simulator."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import shutil
@@ -26,6 +27,10 @@ from devstack.anju import start_anju, start_simulator
 from devstack.ferretdb import start_ferretdb
 from devstack.procs import free_port, stop
 from tests.support import Api
+
+# the test process itself (the operator's commands run in it) is a test environment: unset,
+# ANJU_ENV would mean production rules
+os.environ.setdefault("ANJU_ENV", "test")
 
 ADMIN_PHONE = "13800000001"
 ADMIN_PASSWORD = "test-admin-password"
@@ -64,6 +69,12 @@ def _test_env(
         "ANJU_PASSWORD_HASH_MEMORY_KIB": "1024",
         # a revoked session's tokens stop within this (20 s in production): tests wait less
         "ANJU_ACCESS_CHECK_CACHE_S": "1",
+        # photo bytes in the test's own directory; the janitor's passes every second
+        "ANJU_STORAGE_DIR": str(workdir / "files"),
+        "ANJU_PHOTO_SWEEP_INTERVAL_S": "1",
+        # tests move the clock by months: the retention sweep runs only when a test asks
+        # (POST /test/retention-sweep), never on its own in the middle of another test
+        "ANJU_RETENTION_SWEEP_S": str(365 * 24 * 3600),
     }
 
 
@@ -104,6 +115,19 @@ def stack() -> Iterator[Stack]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def another_anju(stack: Stack, overrides: dict[str, str], name: str) -> Iterator[str]:
+    """A second Anju on the stack's database and simulator, with settings of its own (strict
+    limits): its base URL, while the block runs."""
+    port = free_port()
+    env = {**stack.env, **overrides, "ANJU_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    proc = start_anju(port, env, log_path=stack.workdir / f"anju-{name}.log")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(proc)
+
+
 async def _reset_database(stack: Stack) -> None:
     settings = load_settings(stack.env)
     client: AsyncMongoClient[Doc] = AsyncMongoClient(stack.mongodb_uri, tz_aware=True)
@@ -118,6 +142,61 @@ async def _reset_database(stack: Stack) -> None:
         await client.close()
 
 
+# The limits that the strict stack sets low enough for a test to reach (the test stack's own are
+# generous, as development's are).
+STRICT_LIMITS = {
+    "ANJU_ANONYMOUS_SEARCHES_PER_MINUTE": "5",
+    "ANJU_COUNT_CAP": "3",
+    "ANJU_NEAR_MAX_RADIUS_KM": "5",
+    "ANJU_POLICE_RESULTS_PER_REASON": "3",
+    "ANJU_REGISTRATION_PROBES_PER_DAY": "1",
+}
+
+
+@pytest.fixture(scope="session")
+def strict_stack(stack: Stack) -> Iterator[Stack]:
+    """A second Anju with low limits (STRICT_LIMITS) on a database of its own, beside the test
+    stack's simulator; started by the first test that asks for it."""
+    port = free_port()
+    db_name = f"{stack.db_name}_strict"
+    env = {
+        **stack.env,
+        **STRICT_LIMITS,
+        "MONGODB_DB": db_name,
+        "ANJU_PUBLIC_URL": f"http://127.0.0.1:{port}",
+    }
+    proc = start_anju(port, env, log_path=stack.workdir / "anju-strict.log")
+    try:
+        yield Stack(
+            stack.mongodb_uri,
+            db_name,
+            f"http://127.0.0.1:{port}",
+            stack.sim_url,
+            env,
+            stack.workdir,
+            {"anju": proc},
+        )
+    finally:
+        stop(proc)
+        if os.environ.get("MONGODB_URI"):
+            with MongoClient(os.environ["MONGODB_URI"]) as client:
+                client.drop_database(db_name)
+
+
+@pytest.fixture
+def strict_api(strict_stack: Stack, http: httpx.Client) -> Api:
+    """The strict stack on a clean slate (its database emptied, the simulator reset)."""
+    return _clean_slate(strict_stack, http)
+
+
+def _clean_slate(stack: Stack, http: httpx.Client) -> Api:
+    """An empty database (indexes, first admin), a reset simulator and Anju's real clock."""
+    asyncio.run(_reset_database(stack))
+    http.post(f"{stack.sim_url}/sim/reset").raise_for_status()
+    http.post(f"{stack.anju_url}/test/clock", json={"offsetSeconds": 0}).raise_for_status()
+    return Api(stack.anju_url, http, ADMIN_PHONE, ADMIN_PASSWORD, stack.sim_url)
+
+
 @pytest.fixture(scope="session")
 def http() -> Iterator[httpx.Client]:
     with httpx.Client(timeout=30) as client:
@@ -127,10 +206,7 @@ def http() -> Iterator[httpx.Client]:
 @pytest.fixture
 def api(stack: Stack, http: httpx.Client) -> Api:
     """A clean slate: empty database (indexes, first admin) and a reset simulator."""
-    asyncio.run(_reset_database(stack))
-    http.post(f"{stack.sim_url}/sim/reset").raise_for_status()
-    http.post(f"{stack.anju_url}/test/clock", json={"offsetSeconds": 0}).raise_for_status()
-    return Api(stack.anju_url, http, ADMIN_PHONE, ADMIN_PASSWORD, stack.sim_url)
+    return _clean_slate(stack, http)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from tests.support import Caller, accept_lease, sim_post
+from tests.support import Caller, accept_lease, label_code, sim_post
 
 _serial = itertools.count(1)
 
@@ -86,6 +86,7 @@ def register(landlord: Caller, kind: str, device_id: str, prop: str, room: str |
                 "name": f"{kind.lower()} {device_id}",
                 "propertyId": prop,
                 "roomId": room,
+                "claimCode": label_code(landlord.api, device_id),
             }
         },
     )

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from tests.support import Caller, accept_lease
+from tests.support import Caller, accept_lease, label_code
 
 _serial = itertools.count(1)
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -42,7 +42,7 @@ def person(
 CARD = "card { cardNumber validFrom validUntil revokedAt syncedAtGateway }"
 OCCUPANT = f"id name idNumberMasked phone arrivedAt leftAt room {{ id }} {CARD}"
 INVOICES = """invoices(first: 100) { totalCount edges { node {
-  id periodStart periodEnd dueDate amountFen paidFen status } } }"""
+  id kind periodStart periodEnd dueDate amountFen paidFen status } } }"""
 LEASE = f"""id status startDate endDate monthlyRentFen depositFen rentDueDay moveOutDate
   cardsPending room {{ id status }} tenant {{ id phone }}
   occupants(includeDeparted: true) {{ {OCCUPANT} }}
@@ -104,6 +104,7 @@ def add_door(landlord: Caller, property_id: str, room_id: str | None) -> str:
                 "name": f"door {device}",
                 "propertyId": property_id,
                 "roomId": room_id,
+                "claimCode": label_code(landlord.api, device),
             }
         },
     )

@@ -88,8 +88,17 @@ class Tenancy:
 
 
 def tenancy(
-    api: Api, *, months_back: int = 2, months_ahead: int = 2, rent: int = 100_000, due_day: int = 5
+    api: Api,
+    *,
+    months_back: int = 2,
+    months_ahead: int = 2,
+    rent: int = 100_000,
+    due_day: int = 5,
+    deposit: int = 0,
+    **terms: Any,
 ) -> Tenancy:
+    """A tenancy of whole months (no deposit invoice unless `deposit`; `terms` go to
+    startLease as they are, e.g. lateFeePolicy)."""
     landlord, tenant = api.sign_up("LANDLORD", "王房东"), api.sign_up("TENANT", "张租客")
     home = make_home(landlord, doors=False)
     start = month_start(today(), -months_back)
@@ -102,6 +111,8 @@ def tenancy(
         endDate=end.isoformat(),
         monthlyRentFen=rent,
         rentDueDay=due_day,
+        depositFen=deposit,
+        **terms,
     )
     invoices = sorted(
         (e["node"] for e in lease["invoices"]["edges"]), key=lambda i: i["periodStart"]

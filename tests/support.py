@@ -14,6 +14,21 @@ _phones = itertools.count(1)
 T = TypeVar("T")
 
 
+def persisted_text(name: str) -> str:
+    """The text of the apps' persisted operation `name` (app/operations/**/<name>.graphql)."""
+    from app.schema.persisted import operation_files
+
+    (path,) = [p for p in operation_files() if p.stem == name]
+    return path.read_text()
+
+
+def persisted_id(name: str) -> str:
+    """The documentId (`sha256:<hex>`) of the persisted operation `name`."""
+    from app.schema.persisted import document_id
+
+    return "sha256:" + document_id(persisted_text(name))
+
+
 def next_phone() -> str:
     """A fresh, valid mainland mobile number for each account a test makes."""
     return f"139{next(_phones):08d}"
@@ -24,6 +39,14 @@ def sim_post(http: httpx.Client, sim_url: str, path: str, body: Any = None) -> A
     response = http.post(f"{sim_url}{path}", json=body if body is not None else {})
     response.raise_for_status()
     return response.json()
+
+
+def label_code(api: Api, device_id: str) -> str:
+    """The claim code printed on a device's label (the simulator shows the label), as the
+    landlord holding the device reads it."""
+    from devstack.sim_labels import claim_code
+
+    return claim_code(api.client, api.sim_url, device_id)
 
 
 def eventually(check: Callable[[], T], *, within: float = 60.0, every: float = 0.05) -> T:
@@ -246,12 +269,15 @@ class Subscription:
     """A graphql-transport-ws client for one subscription, run in a background thread so
     that sync tests can subscribe, act, then read what arrived."""
 
-    def __init__(self, base_url: str, query: str, token: str | None) -> None:
+    def __init__(
+        self, base_url: str, query: str, token: str | None, *, document_id: str | None = None
+    ) -> None:
         import queue
         import threading
 
         self.url = base_url.replace("http://", "ws://") + "/graphql"
         self.query = query
+        self.document_id = document_id
         self.token = token
         self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
         self.closed: dict[str, Any] = {}
@@ -289,9 +315,10 @@ class Subscription:
                 if ack.get("type") != "connection_ack":
                     self.closed = {"message": ack}
                     return
-                await ws.send(
-                    json.dumps({"id": "1", "type": "subscribe", "payload": {"query": self.query}})
+                subscribe = (
+                    {"documentId": self.document_id} if self.document_id else {"query": self.query}
                 )
+                await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
                 # the server starts watching when it handles the subscribe message; give it
                 # a moment so that events raised right after entering are not missed
                 await asyncio.sleep(0.5)

@@ -15,10 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from devstack.anju import start_anju
-from devstack.procs import free_port, stop
 from devstack.sim_sms import messages
-from tests.conftest import ADMIN_PASSWORD, ADMIN_PHONE, Stack
+from tests.conftest import ADMIN_PASSWORD, ADMIN_PHONE, Stack, another_anju
 from tests.support import LOG_IN, REQUEST_CODE, Api, Caller, next_phone
 
 PER_ADDRESS, PER_PHONE, OVERALL = 4, 6, 12
@@ -37,13 +35,8 @@ STRICT = {
 
 @pytest.fixture(scope="module")
 def strict_url(stack: Stack) -> Iterator[str]:
-    port = free_port()
-    env = {**stack.env, **STRICT, "ANJU_PUBLIC_URL": f"http://127.0.0.1:{port}"}
-    proc = start_anju(port, env, log_path=stack.workdir / "anju-strict.log")
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(proc)
+    with another_anju(stack, STRICT, "strict") as url:
+        yield url
 
 
 @pytest.fixture

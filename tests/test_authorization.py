@@ -5,6 +5,7 @@ cannot ship unguarded."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -13,6 +14,8 @@ import pytest
 
 from scripts.workload import _id_number
 from tests.conftest import Stack
+from tests.photo_support import add_photo, uploaded
+from tests.photo_support import photo as make_photo
 from tests.support import Api, Caller, Subscription, accept_lease
 from tests.test_properties import add_room, create_property, register
 
@@ -39,13 +42,17 @@ POLICY: dict[str, dict[str, Any]] = {
     "Query.rentRoll": {"allow": only("LANDLORD")},
     "Query.cameraSnapshot": {"allow": only("LANDLORD"), "owned": True},
     "Query.residents": {"allow": only("POLICE")},
-    "Query.accessEvents": {"allow": only("POLICE", "LANDLORD"), "owned": True},
+    "Query.accessEvents": {"allow": only("POLICE", "LANDLORD", "TENANT"), "owned": True},
+    "Query.doorEntryCounts": {"allow": only("LANDLORD"), "owned": True},
+    "Query.visitorPasses": {"allow": only("TENANT", "LANDLORD", "POLICE"), "owned": True},
     "Query.populationStats": {"allow": only("POLICE", "RESPONDER")},
     "Query.alarms": {"allow": only("LANDLORD", "RESPONDER", "POLICE")},
     "Query.alarmResponseFigures": {"allow": only("RESPONDER", "POLICE")},
     "Query.notifications": {"allow": SIGNED_IN},
     "Query.auditLog": {"allow": only("ADMIN")},
+    "Query.meterReadings": {"allow": only("LANDLORD", "TENANT"), "owned": True},
     "Query.accounts": {"allow": only("ADMIN")},
+    "Query.maintenanceRequests": {"allow": only("LANDLORD", "TENANT", "RESPONDER")},
     # mutations: sessions
     "Mutation.signUp": {"allow": EVERYONE},
     "Mutation.logIn": {"allow": EVERYONE},
@@ -63,7 +70,16 @@ POLICY: dict[str, dict[str, Any]] = {
     "Mutation.createProperty": {"allow": only("LANDLORD")},
     "Mutation.updateProperty": {"allow": only("LANDLORD"), "owned": True},
     "Mutation.addRoom": {"allow": only("LANDLORD"), "owned": True},
+    "Mutation.archiveProperty": {"allow": only("LANDLORD"), "owned": True},
+    "Mutation.updateRoom": {"allow": only("LANDLORD"), "owned": True},
+    "Mutation.archiveRoom": {"allow": only("LANDLORD"), "owned": True},
+    "Mutation.addRoomPhoto": {"allow": only("LANDLORD"), "owned": True},
+    "Mutation.moveRoomPhoto": {"allow": only("LANDLORD"), "owned": True},
+    "Mutation.removeRoomPhoto": {"allow": only("LANDLORD"), "owned": True},
+    "Mutation.updateListing": {"allow": only("LANDLORD"), "owned": True},
     "Mutation.registerDevice": {"allow": only("LANDLORD"), "owned": True},
+    "Mutation.removeDevice": {"allow": only("LANDLORD"), "owned": True},
+    "Mutation.replaceDevice": {"allow": only("LANDLORD"), "owned": True},
     "Mutation.publishListing": {"allow": only("LANDLORD"), "owned": True},
     "Mutation.unpublishListing": {"allow": only("LANDLORD"), "owned": True},
     "Mutation.startLease": {"allow": only("LANDLORD"), "owned": True},
@@ -74,13 +90,25 @@ POLICY: dict[str, dict[str, Any]] = {
     "Mutation.deregisterOccupant": {"allow": only("LANDLORD"), "owned": True},
     "Mutation.recordPayment": {"allow": only("LANDLORD"), "owned": True},
     "Mutation.remindTenant": {"allow": only("LANDLORD"), "owned": True},
+    "Mutation.waiveLateFee": {"allow": only("LANDLORD"), "owned": True},
+    "Mutation.setMeterRates": {"allow": only("LANDLORD"), "owned": True},
+    "Mutation.recordMeterReading": {"allow": only("LANDLORD"), "owned": True},
+    "Mutation.settleDeposit": {"allow": only("LANDLORD"), "owned": True},
     # mutations: others
     "Mutation.openDoor": {"allow": only("LANDLORD", "TENANT"), "owned": True},
+    "Mutation.issueVisitorPass": {"allow": only("TENANT", "LANDLORD"), "owned": True},
+    "Mutation.revokeVisitorPass": {"allow": only("TENANT", "LANDLORD"), "owned": True},
     "Mutation.payInvoice": {"allow": only("TENANT"), "owned": True},
     "Mutation.acceptLease": {"allow": only("TENANT"), "owned": True},
+    "Mutation.setAutopay": {"allow": only("TENANT"), "owned": True},
+    "Mutation.disputeDeposit": {"allow": only("TENANT"), "owned": True},
     "Mutation.acknowledgeAlarm": {"allow": only("LANDLORD", "RESPONDER"), "owned": True},
     "Mutation.resolveAlarm": {"allow": only("LANDLORD", "RESPONDER"), "owned": True},
     "Mutation.markNotificationsRead": {"allow": SIGNED_IN - {"POLICE"}},
+    "Mutation.createUpload": {"allow": only("LANDLORD", "TENANT", "RESPONDER")},
+    "Mutation.reportMaintenance": {"allow": only("TENANT"), "owned": True},
+    "Mutation.updateMaintenance": {"allow": only("LANDLORD", "TENANT"), "owned": True},
+    "Mutation.rateMaintenance": {"allow": only("TENANT"), "owned": True},
     # subscriptions
     "Subscription.notifications": {"allow": SIGNED_IN},
     "Subscription.alarmRaised": {"allow": only("LANDLORD", "RESPONDER", "POLICE")},
@@ -138,6 +166,14 @@ def _world(api: Api, http: httpx.Client, stack: Stack) -> dict[str, str]:
     room = add_room(owner, prop["id"], "101")
     vacant = add_room(owner, prop["id"], "102")
     door = register(owner, "DOOR", "door-authz", prop["id"], room["id"])["door"]["id"]
+    now = dt.datetime.now(dt.UTC)
+    visitor = {
+        "visitorName": "访客",
+        "visitorPhone": "13700000009",
+        "visitorIdNumber": _id_number(502),
+        "validFrom": now.isoformat(),
+        "validUntil": (now + dt.timedelta(hours=2)).isoformat(),
+    }
     camera = register(owner, "CAMERA", "cam-authz", prop["id"])["camera"]["id"]
     register(owner, "SMOKE_DETECTOR", "smoke-authz", prop["id"], room["id"])
     listing = owner.mutate(
@@ -175,6 +211,20 @@ def _world(api: Api, http: httpx.Client, stack: Stack) -> dict[str, str]:
         },
     )["lease"]
     accept_lease(tenant, lease["id"])
+    [photo] = add_photo(owner, vacant["id"])
+    upload = uploaded(owner, make_photo())
+    request = tenant.mutate(
+        "reportMaintenance",
+        """mutation($i: ReportMaintenanceInput!) { reportMaintenance(input: $i) {
+          request { id } userErrors { code } } }""",
+        {"i": {"roomId": room["id"], "category": "PLUMBING", "description": "漏水"}},
+    )["request"]["id"]
+    visitor_pass = owner.mutate(
+        "issueVisitorPass",
+        """mutation($i: IssueVisitorPassInput!) { issueVisitorPass(input: $i) {
+          pass { id } userErrors { code } } }""",
+        {"i": {"roomId": room["id"], **visitor}},
+    )["pass"]["id"]
     http.post(f"{stack.sim_url}/sim/smoke/smoke-authz/alarm").raise_for_status()
     alarm = owner.data("{ alarms(first: 1) { edges { node { id } } } }")["alarms"]["edges"][0][
         "node"
@@ -190,7 +240,9 @@ def _world(api: Api, http: httpx.Client, stack: Stack) -> dict[str, str]:
         "propertyId": prop["id"],
         "roomId": vacant["id"],
         "doorId": door,
+        "deviceId": door,
         "cameraId": camera,
+        "passId": visitor_pass,
         "listingId": listing,
         "leaseId": lease["id"],
         "occupantId": lease["occupants"][0]["id"],
@@ -198,7 +250,11 @@ def _world(api: Api, http: httpx.Client, stack: Stack) -> dict[str, str]:
         "alarmId": alarm,
         "notificationId": note,
         "notificationIds": note,
+        "uploadId": upload,
+        "photoId": photo["id"],
+        "requestId": request,
         # well-formed inputs, so that only ownership can refuse
+        **visitor,
         "phone": tenant.phone,
         "tenantPhone": tenant.phone,
         "idNumber": _id_number(501),

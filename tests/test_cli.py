@@ -174,7 +174,7 @@ def test_rotate_jwt_key_keeps_old_tokens_valid_and_signs_with_the_new(
     tmp_path: Path, keys_dir: Path
 ) -> None:
     # given a token signed with the current key
-    settings = load_settings({"ANJU_JWT_KEYS_DIR": str(keys_dir)})
+    settings = load_settings({"ANJU_ENV": "test", "ANJU_JWT_KEYS_DIR": str(keys_dir)})
     token = KeySet.load(settings).issue(
         account_id="65f000000000000000000000", role="TENANT", scope={}, session_id="s" * 24
     )

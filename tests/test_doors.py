@@ -294,7 +294,7 @@ def test_access_events_need_a_sane_range(home: Building) -> None:
     ]
 
 
-@pytest.mark.parametrize("role", ["TENANT", "RESPONDER", "ADMIN"])
+@pytest.mark.parametrize("role", ["RESPONDER", "ADMIN"])
 def test_access_events_are_forbidden_to_other_roles(api: Api, home: Building, role: str) -> None:
     caller = api.caller(role)
     assert caller.errors(ACCESS_EVENTS, {"filter": window()}) == ["FORBIDDEN"]

@@ -53,7 +53,7 @@ from tests.rent_support import (
     pay,
     tenancy,
 )
-from tests.support import Api, Caller, eventually, sim_post
+from tests.support import Api, Caller, eventually, label_code, sim_post
 
 SNAPSHOT = """query($id: ID!) { cameraSnapshot(cameraId: $id) { contentType url } }"""
 CARDS_PENDING = """query($id: ID!) { node(id: $id) { ... on Lease { cardsPending } } }"""
@@ -143,9 +143,10 @@ def test_register_device_with_garbage_from_the_gateway_is_unavailable_and_stores
         "name": "front door",
         "propertyId": home.property_id,
         "roomId": home.room,
+        "claimCode": label_code(api, device),
     }
     for kind in KINDS:
-        # when the gateway's device look-up answers garbage
+        # when the gateway's device claim answers garbage
         sim_post(http, stack.sim_url, "/sim/gateway/garbage", {"kind": kind})
         body = landlord.post(doors.REGISTER, {"input": given})
         # then a clean SERVICE_UNAVAILABLE (not a kind mismatch, not an internal error)
@@ -360,7 +361,9 @@ def test_anju_killed_during_a_lease_start_makes_one_lease_and_its_cards_once(
     assert db.leases.count_documents({}) == 1
     assert db.occupants.count_documents({}) == 2
     assert db.occupants.count_documents({"current": True}) == 2
-    periods = [i["periodStart"] for i in (e["node"] for e in lease["invoices"]["edges"])]
+    periods = [
+        (i["kind"], i["periodStart"]) for i in (e["node"] for e in lease["invoices"]["edges"])
+    ]
     assert len(periods) == len(set(periods)) == lease["invoices"]["totalCount"]
     # and each door holds exactly the lease's two cards, the other room's door none
     for device in room_doors:

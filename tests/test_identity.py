@@ -187,7 +187,7 @@ def test_fifty_parallel_wrong_passwords_are_checked_at_most_five_times(
     assert 1 <= len(checked) <= 5, answers
     assert all(
         a in (["INVALID_CREDENTIALS"], ["TOO_MANY_ATTEMPTS"], ["RATE_LIMITED"]) for a in answers
-    )
+    ), answers
     # and the phone is locked, even for the right password
     assert codes(log_in(api, user.phone or "")) == ["TOO_MANY_ATTEMPTS"]
 

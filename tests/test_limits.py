@@ -10,7 +10,7 @@ import httpx
 
 from app.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, build_schema
 from app.settings import Settings
-from tests.support import Api
+from tests.support import Api, persisted_text
 
 # The landlord dashboard as the app asks for it (the deepest real query).
 DASHBOARD = """{ myProperties(first: 20) { totalCount edges { node { id name
@@ -72,3 +72,36 @@ def test_production_turns_off_introspection_and_suggestions() -> None:
 def test_development_suggests_fields(api: Api) -> None:
     body = api.post("{ mee { id } }")
     assert "Did you mean" in _messages(body)
+
+
+# 15 aliases of properties > rooms > property > rooms, 100 each: about 3 * 10^7 objects, within
+# the depth, alias and token limits
+NESTED = " ".join(
+    f"a{i}: myProperties(first: 100) {{ edges {{ node {{ rooms(first: 100) {{ edges {{ node {{"
+    " property { rooms(first: 100) { edges { node { id } } } } } } } } } }"
+    for i in range(MAX_ALIASES)
+)
+
+
+def test_cost_limit_refuses_multiplied_lists_before_any_database_command(api: Api) -> None:
+    # given a landlord, and a request whose lists multiply through nesting
+    landlord = api.caller("LANDLORD")
+    # when it is sent
+    body = landlord.post(f"{{ {NESTED} }}")
+    # then it is refused with COST_LIMIT before it runs: no data, no database command
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["COST_LIMIT"]
+    assert body["data"] is None
+    assert body["extensions"]["dbRoundTrips"] == 0
+    # and so is the same shape asked anonymously (the cost is counted before the role)
+    anonymous = api.anonymous().post(f"{{ {NESTED} }}")
+    assert [e["extensions"]["code"] for e in anonymous["errors"]] == ["COST_LIMIT"]
+    # and when the sizes come from variables, they count the same way
+    nested = (
+        "query($n: Int) { myProperties(first: $n) { edges { node { rooms(first: $n) {"
+        " edges { node { property { rooms(first: $n) { edges { node { id } } } } } } } } } } }"
+    )
+    assert landlord.errors(nested, {"n": 100}) == ["COST_LIMIT"]
+    assert landlord.data(nested, {"n": 5}) == {"myProperties": {"edges": []}}
+    # and the app's dashboard at its largest page (20 properties of 100 rooms each) passes
+    dashboard = landlord.post(persisted_text("Dashboard"), {"first": 20, "rooms": 100})
+    assert dashboard.get("errors") is None

@@ -14,11 +14,13 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
+from app.settings import SettingsError, load_settings
 from devstack.anju import start_anju, start_simulator, wait_until_ready
 from devstack.ferretdb import start_ferretdb
 from devstack.procs import free_port, stop
+from sim.settings import load_sms_token
 from tests.conftest import Stack, _test_env
-from tests.support import Api
+from tests.support import Api, persisted_id
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,19 +32,25 @@ def test_healthz_and_readyz(api: Api, http: httpx.Client) -> None:
     assert ready.json()["database"] == "up"
 
 
-def test_graphql_over_get_answers_queries_but_not_mutations(api: Api, http: httpx.Client) -> None:
+def test_graphql_over_get_answers_persisted_queries_only(api: Api, http: httpx.Client) -> None:
     # given an anonymous caller
-    # when it asks a query over GET
-    ok = http.get(f"{api.base_url}/graphql", params={"query": "{ me { id } }"})
+    # when it asks a persisted query over GET, by its documentId
+    ok = http.get(f"{api.base_url}/graphql", params={"documentId": persisted_id("Me")})
     # then it is answered, with a request id and the security headers
     assert ok.status_code == 200
     assert ok.json()["data"] == {"me": None}
     assert ok.headers["x-request-id"]
     assert ok.headers["x-content-type-options"] == "nosniff"
-    # and a mutation over GET is refused
+    # and any other document over GET is refused (even where arbitrary ones are served)
+    other = http.get(f"{api.base_url}/graphql", params={"query": "{ me { id } }"})
+    assert other.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_REQUIRED"
+    # and a mutation over GET is refused, persisted or not
     bad = http.get(
         f"{api.base_url}/graphql",
-        params={"query": 'mutation { logOut(input: {refreshToken: "x"}) { ok } }'},
+        params={
+            "documentId": persisted_id("LogOut"),
+            "variables": '{"input": {"refreshToken": "x"}}',
+        },
     )
     assert bad.status_code in {400, 405}
 
@@ -144,6 +152,31 @@ def test_anju_survives_a_database_outage_without_restarting(http: httpx.Client) 
         stop(sim)
 
 
+def _create_app(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Anju's start-up (settings, keys, schema) in a process of its own, under `env`."""
+    return subprocess.run(
+        [sys.executable, "-c", "from app.main import create_app; create_app()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+# distinct secrets of at least 32 bytes, as production needs them
+PRODUCTION_SECRETS = {
+    "GATEWAY_TOKEN": "gateway-token-" + "1" * 32,
+    "GATEWAY_WEBHOOK_SECRET": "gateway-webhook-secret-" + "2" * 32,
+    "PAYMENTS_TOKEN": "payments-token-" + "3" * 32,
+    "PAYMENTS_WEBHOOK_SECRET": "payments-webhook-secret-" + "4" * 32,
+    "SMS_TOKEN": "sms-token-" + "5" * 32,
+    "ANJU_URL_SIGNING_KEY": "url-signing-key-" + "6" * 32,
+    "ANJU_ID_NUMBER_KEY": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0hISE=",
+    "ANJU_ADMIN_PASSWORD": "first admin password " + "7" * 32,
+}
+
+
 def test_production_refuses_development_defaults() -> None:
     # given ANJU_ENV=production and no secrets
     env = {
@@ -153,18 +186,69 @@ def test_production_refuses_development_defaults() -> None:
     }
     env["ANJU_ENV"] = "production"
     # when Anju starts
-    result = subprocess.run(
-        [sys.executable, "-c", "from app.main import create_app; create_app()"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _create_app(env)
     # then it refuses, naming what is missing
     assert result.returncode != 0
     assert "refuses development defaults" in result.stderr
     assert "GATEWAY_WEBHOOK_SECRET" in result.stderr
+
+
+def test_an_unset_anju_env_means_production_rules() -> None:
+    # given no ANJU_ENV at all, and the development secrets (none set)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ANJU_", "GATEWAY_", "PAYMENTS_", "MONGODB_", "SMS_"))
+    }
+    # when Anju starts, or the simulator reads its SMS token
+    result = _create_app(env)
+    # then production rules apply: it refuses, naming every development secret in use
+    assert result.returncode != 0
+    assert "production rules apply" in result.stderr
+    for name in ("GATEWAY_WEBHOOK_SECRET", "PAYMENTS_WEBHOOK_SECRET", "ANJU_ID_NUMBER_KEY"):
+        assert name in result.stderr
+    with pytest.raises(SettingsError, match="SMS_TOKEN"):
+        load_sms_token({})
+    # and so does any other value than development or test
+    with pytest.raises(SettingsError, match="refuses development defaults"):
+        load_settings({"ANJU_ENV": "staging"})
+
+
+def _production(**over: str) -> dict[str, str]:
+    return {
+        "ANJU_ENV": "production",
+        "MONGODB_URI": "mongodb://db.example/",
+        "GATEWAY_URL": "https://gw.example",
+        "PAYMENTS_URL": "https://pay.example",
+        "SMS_URL": "https://sms.example",
+        "ANJU_PUBLIC_URL": "https://anju.example",
+        "ANJU_JWT_KEYS_DIR": "/etc/anju/keys",
+        "ANJU_STORAGE_DIR": "/var/lib/anju/files",
+        "ANJU_METRICS": "off",
+        **PRODUCTION_SECRETS,
+        **over,
+    }
+
+
+def test_production_refuses_short_or_reused_secrets_by_name() -> None:
+    # given production settings that are complete and sound
+    assert load_settings(_production()).production
+    # when a secret is shorter than 32 bytes, or the ID-number key is not 32 bytes
+    with pytest.raises(SettingsError) as short:
+        load_settings(_production(GATEWAY_WEBHOOK_SECRET="s" * 31, ANJU_ID_NUMBER_KEY="c2hvcnQ="))
+    # then it is refused, naming them
+    assert "GATEWAY_WEBHOOK_SECRET" in str(short.value)
+    assert "ANJU_ID_NUMBER_KEY" in str(short.value)
+    assert "PAYMENTS_WEBHOOK_SECRET" not in str(short.value)
+    # when one value serves two secrets
+    shared = "the-same-secret-for-both-webhooks-0123456789"
+    with pytest.raises(SettingsError) as reused:
+        load_settings(_production(GATEWAY_WEBHOOK_SECRET=shared, PAYMENTS_WEBHOOK_SECRET=shared))
+    # then it is refused, naming both
+    assert "GATEWAY_WEBHOOK_SECRET and PAYMENTS_WEBHOOK_SECRET" in str(reused.value)
+    # and arbitrary documents cannot be turned on in production
+    with pytest.raises(SettingsError, match="ANJU_ARBITRARY_DOCUMENTS"):
+        load_settings(_production(ANJU_ARBITRARY_DOCUMENTS="true"))
 
 
 def test_production_needs_a_signing_key(tmp_path: Path) -> None:
@@ -177,25 +261,12 @@ def test_production_needs_a_signing_key(tmp_path: Path) -> None:
             "PAYMENTS_URL": "https://pay.example",
             "ANJU_PUBLIC_URL": "https://anju.example",
             "ANJU_JWT_KEYS_DIR": str(tmp_path),
-            "GATEWAY_TOKEN": "t1",
-            "GATEWAY_WEBHOOK_SECRET": "s1",
-            "PAYMENTS_TOKEN": "t2",
-            "PAYMENTS_WEBHOOK_SECRET": "s2",
+            **PRODUCTION_SECRETS,
             "SMS_URL": "https://sms.example",
-            "SMS_TOKEN": "t3",
-            "ANJU_URL_SIGNING_KEY": "k",
-            "ANJU_ID_NUMBER_KEY": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy0hISE=",
-            "ANJU_ADMIN_PASSWORD": "a strong one",
+            "ANJU_STORAGE_DIR": f"{tmp_path}-files",
         }
     )
-    result = subprocess.run(
-        [sys.executable, "-c", "from app.main import create_app; create_app()"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _create_app(env)
     assert result.returncode != 0
     assert "needs an Ed25519 private key" in result.stderr
     assert list(tmp_path.iterdir()) == []

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import Api, Caller
+from tests.support import Api, Caller, label_code
 
 CREATE = """mutation($input: CreatePropertyInput!) { createProperty(input: $input) {
   property { id name address kind place { town community grid } location { lat lng }
@@ -74,6 +74,7 @@ def register(
                 "name": f"{kind} {device_id}",
                 "propertyId": property_id,
                 "roomId": room_id,
+                "claimCode": label_code(landlord.api, device_id),
             }
         },
     )
@@ -282,12 +283,14 @@ def test_register_each_kind_of_device(api: Api) -> None:
     assert smoke["door"] is None
 
 
-def test_device_checks_at_the_gateway(api: Api, http: Any, stack: Any) -> None:
+def test_device_input_is_checked_before_the_gateway(api: Api, http: Any, stack: Any) -> None:
     landlord = api.caller("LANDLORD")
     prop = create_property(landlord)
     room = add_room(landlord, prop["id"])
 
-    def refused(kind: str, device_id: str, room_id: str | None = None) -> list[str]:
+    def refused(
+        kind: str, device_id: str, room_id: str | None = None, code: str | None = "ABCD2345"
+    ) -> list[str]:
         return landlord.refused(
             "registerDevice",
             REGISTER,
@@ -298,15 +301,17 @@ def test_device_checks_at_the_gateway(api: Api, http: Any, stack: Any) -> None:
                     "name": "x",
                     "propertyId": prop["id"],
                     "roomId": room_id,
+                    "claimCode": code,
                 }
             },
         )
 
-    assert refused("DOOR", "lock-unknown") == ["DEVICE_NOT_FOUND"]
-    assert refused("DOOR", "cam-7") == ["DEVICE_KIND_MISMATCH"]
     assert refused("SMOKE_DETECTOR", "smoke-1") == ["ROOM_REQUIRED"]
     assert refused("CAMERA", "cam-2", room["id"]) == ["INVALID_ARGUMENT"]
     assert refused("DOOR", "../../v1/x") == ["INVALID_ARGUMENT"]
+    # the claim code is required by the server (nullable for version 1 clients only)
+    assert refused("DOOR", "door-nocode", code=None) == ["REQUIRED"]
+    assert refused("DOOR", "door-nocode", code="{$gt: ''}") == ["INVALID_ARGUMENT"]
     # an offline device is still registered, and shown offline
     http.post(f"{stack.sim_url}/sim/devices/door-off/offline").raise_for_status()
     off = register(landlord, "DOOR", "door-off", prop["id"], room["id"])["door"]
@@ -317,8 +322,9 @@ def test_a_device_is_bound_once(api: Api) -> None:
     a, b = api.caller("LANDLORD"), api.caller("LANDLORD")
     pa, pb = create_property(a), create_property(b)
     register(a, "DOOR", "door-shared", pa["id"])
-    for landlord, prop in ((a, pa), (b, pb)):
-        assert landlord.refused(
+
+    def again(landlord: Caller, prop: dict[str, Any]) -> list[str]:
+        return landlord.refused(
             "registerDevice",
             REGISTER,
             {
@@ -327,19 +333,29 @@ def test_a_device_is_bound_once(api: Api) -> None:
                     "deviceId": "door-shared",
                     "name": "x",
                     "propertyId": prop["id"],
+                    "claimCode": label_code(api, "door-shared"),
                 }
             },
-        ) == ["DUPLICATE"]
+        )
+
+    # its owner, holding the label, is told it is there already
+    assert again(a, pa) == ["DUPLICATE"]
+    # another landlord, even with the label, cannot take it (the gateway holds a's claim)
+    assert again(b, pb) == ["DEVICE_CLAIM_FAILED"]
 
 
 def test_gateway_down_is_a_clear_error(api: Api, http: Any, stack: Any) -> None:
     landlord = api.caller("LANDLORD")
     prop = create_property(landlord)
     http.post(f"{stack.sim_url}/sim/gateway/offline").raise_for_status()
-    codes = landlord.errors(
-        REGISTER,
-        {"input": {"kind": "DOOR", "deviceId": "door-1", "name": "x", "propertyId": prop["id"]}},
-    )
+    given = {
+        "kind": "DOOR",
+        "deviceId": "door-1",
+        "name": "x",
+        "propertyId": prop["id"],
+        "claimCode": label_code(api, "door-1"),
+    }
+    codes = landlord.errors(REGISTER, {"input": given})
     assert codes == ["SERVICE_UNAVAILABLE"]
     http.post(f"{stack.sim_url}/sim/gateway/online").raise_for_status()
     register(landlord, "DOOR", "door-1", prop["id"])

@@ -233,3 +233,145 @@ def test_ending_leases_while_their_rent_is_recorded_loses_no_payment(
             assert node["amountFen"] >= node["paidFen"], node
             if node["status"] == "VOID":
                 assert succeeded == 0, node
+
+
+# --- money: autopay against manual and online payments and the provider's webhooks -------------
+
+Call = tuple[str, dict[str, Any], dict[str, str]]  # url, JSON body, headers
+
+
+def at_once(calls: list[Call]) -> list[httpx.Response]:
+    """POSTs every call at once (GraphQL, the simulator's controls); the answers, in order."""
+
+    async def main() -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=60) as client:
+            return await asyncio.gather(
+                *(client.post(url, json=body, headers=headers) for url, body, headers in calls)
+            )
+
+    return asyncio.run(main())
+
+
+def _graphql(stack: Stack, query: str, variables: dict[str, Any], token: str | None) -> Call:
+    return (
+        f"{stack.anju_url}/graphql",
+        {"query": query, "variables": variables},
+        {"authorization": f"Bearer {token}"},
+    )
+
+
+def _settled(invoice: dict[str, Any]) -> bool:
+    succeeded = sum(p["amountFen"] for p in invoice["payments"] if p["status"] == "SUCCEEDED")
+    pending = [p for p in invoice["payments"] if p["status"] == "PENDING"]
+    return not pending and invoice["paidFen"] == succeeded
+
+
+def _looked(autopay: dict[str, Any]) -> bool:
+    """Autopay's pass has run since it was activated (its next look is ahead, or none)."""
+    import datetime as dt
+
+    nxt = autopay["nextChargeAt"]
+    return nxt is None or dt.datetime.fromisoformat(nxt) > dt.datetime.now(dt.UTC)
+
+
+def test_autopay_a_recorded_and_an_online_payment_at_once_never_pay_twice(
+    api: Api, http: httpx.Client, stack: Stack
+) -> None:
+    from tests.billing_support import billing, from_today, invoice_of, set_autopay
+    from tests.rent_support import PAY, RECORD, charges, events, key
+    from tests.support import eventually
+
+    # given three leases whose first invoice falls due today, autopay asked for on each
+    leases = [from_today(api) for _ in range(3)]
+    calls: list[Call] = []
+    for t in leases:
+        due = t.invoices[0]
+        sign_url = set_autopay(t.tenant, t.lease["id"], "WECHAT_PAY")["lease"]["autopay"]["signUrl"]
+        # when, at once, each tenant signs (autopay charges what is due), the landlord records
+        # the whole rent in cash and the tenant pays it all online
+        paid = {"invoiceId": due["id"], "amountFen": due["amountFen"]}
+        cash = {"input": {**paid, "method": "CASH", "idempotencyKey": key()}}
+        online = {"input": {**paid, "method": "ALIPAY", "idempotencyKey": key()}}
+        calls += [
+            (f"{sign_url}/sign", {}, {}),
+            _graphql(stack, RECORD, cash, t.landlord.token),
+            _graphql(stack, PAY, online, t.tenant.token),
+        ]
+    assert all(r.status_code == 200 for r in at_once(calls))
+    for t in leases:
+        assert eventually(lambda t=t: _looked(billing(t)["autopay"]))
+        assert eventually(lambda t=t: _settled(invoice_of(billing(t), t.invoices[0]["id"])))
+    # and every webhook the provider sent is replayed, at once, twice
+    sent = [e for e in events(http, stack.sim_url) if e["eventId"]]
+    replays = [(f"{stack.sim_url}/sim/events/replay", {"eventId": e["eventId"]}, {}) for e in sent]
+    at_once(replays * 2)
+
+    # then each invoice is paid exactly once: by one of the three, never more than it owes
+    credited_online = 0
+    for t in leases:
+        invoice = invoice_of(billing(t, t.landlord), t.invoices[0]["id"])
+        assert _settled(invoice), invoice
+        succeeded = [p for p in invoice["payments"] if p["status"] == "SUCCEEDED"]
+        assert [p["amountFen"] for p in succeeded] == [invoice["amountFen"]], invoice
+        assert invoice["status"] == "PAID"
+        credited_online += sum(
+            p["amountFen"] for p in succeeded if p["method"] in ("WECHAT_PAY", "ALIPAY")
+        )
+    # and the provider took exactly what Anju credited
+    taken = sum(c["amountFen"] for c in charges(http, stack.sim_url) if c["status"] == "succeeded")
+    assert taken == credited_online
+
+
+def test_stopping_autopay_while_its_charge_settles_credits_it_once(
+    api: Api, http: httpx.Client, stack: Stack
+) -> None:
+    from tests.billing_support import (
+        SET_AUTOPAY,
+        autopay_on,
+        billing,
+        from_today,
+        invoice_of,
+    )
+    from tests.rent_support import RECORD, charges, events, key
+    from tests.support import eventually, sim_post
+
+    # given autopay's charge of today's invoice held by the provider
+    t = from_today(api)
+    due = t.invoices[0]
+    sim_post(http, stack.sim_url, "/sim/payments/mode", {"mode": "hold"})
+    autopay_on(t, http, stack.sim_url)
+    (held,) = eventually(lambda: [c for c in charges(http, stack.sim_url) if c["agreementId"]])
+
+    # when, at once, the tenant stops autopay, the provider settles the charge, and the
+    # landlord records the rent in cash
+    stop = {"input": {"leaseId": t.lease["id"], "method": None}}
+    cash = {"invoiceId": due["id"], "amountFen": due["amountFen"], "method": "CASH"}
+    answers = at_once(
+        [
+            _graphql(stack, SET_AUTOPAY, stop, t.tenant.token),
+            (
+                f"{stack.sim_url}/sim/payments/{held['chargeId']}/settle",
+                {"status": "succeeded"},
+                {},
+            ),
+            _graphql(stack, RECORD, {"input": {**cash, "idempotencyKey": key()}}, t.landlord.token),
+        ]
+    )
+    assert all(r.status_code == 200 for r in answers)
+    sent = [e for e in events(http, stack.sim_url) if e["eventId"]]
+    at_once([(f"{stack.sim_url}/sim/events/replay", {"eventId": e["eventId"]}, {}) for e in sent])
+
+    # then autopay is stopped, the charge credited once, the cash refused (nothing was open)
+    assert billing(t)["autopay"]["status"] == "STOPPED"
+
+    def settled() -> dict[str, Any] | None:
+        invoice = invoice_of(billing(t), due["id"])
+        return invoice if _settled(invoice) else None
+
+    invoice = eventually(settled)
+    assert invoice is not None
+    assert [(p["method"], p["status"]) for p in invoice["payments"]] == [
+        ("WECHAT_PAY", "SUCCEEDED")
+    ]
+    assert invoice["paidFen"] == due["amountFen"]
+    assert len(charges(http, stack.sim_url)) == 1

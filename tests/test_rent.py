@@ -1,31 +1,21 @@
 """Rent through GraphQL and the payment simulator: invoice states, online and offline
 payments, their refusals, provider failures, webhook replay and reordering, concurrency, the
-rent roll, and a property-based run of random payments and webhooks."""
+rent roll (the property-based run of random payments, webhooks, autopay, late fees, meters
+and deposits is tests/test_rent_machine.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
-from hypothesis.stateful import (
-    RuleBasedStateMachine,
-    initialize,
-    invariant,
-    rule,
-    run_state_machine_as_test,
-)
 
 from tests.conftest import Stack
 from tests.rent_support import (
     PAY,
     RECORD,
     ROLL,
-    Tenancy,
     charges,
     charges_of,
     codes,
@@ -611,146 +601,3 @@ def test_the_rent_roll_adds_up_to_the_fen(api: Api) -> None:
 def test_only_landlords_read_a_rent_roll(api: Api, role: str, code: str) -> None:
     caller = api.anonymous() if role == "ANONYMOUS" else api.caller(role)
     assert caller.errors(ROLL, {"month": "2026-01"}) == [code]
-
-
-# --- property: random payments and webhooks always add up -----------------------------------
-
-
-def expected_status(invoice: dict[str, Any]) -> str:
-    if invoice["paidFen"] >= invoice["amountFen"]:
-        return "PAID"
-    if invoice["dueDate"] < today().isoformat():
-        return "OVERDUE"
-    return "PARTIALLY_PAID" if invoice["paidFen"] else "OPEN"
-
-
-def test_random_payments_and_webhooks_always_add_up(
-    api: Api, http: httpx.Client, stack: Stack
-) -> None:
-    """Random sequences of online and offline payments (amounts in and out of range, keys
-    new and repeated) and of provider behaviour (succeed, fail, hold; settling held charges
-    either way, replays, contradicting and duplicated events): after every step each
-    invoice's paidFen is the sum of its SUCCEEDED payments and never above its amount, its
-    status follows, the landlord was told once per online payment, and the rent roll adds up."""
-
-    class Payments(RuleBasedStateMachine):
-        @initialize()
-        def lease(self) -> None:
-            sim_post(http, stack.sim_url, "/sim/reset")
-            self.t: Tenancy = tenancy(api, months_back=1, months_ahead=0, rent=10_000)
-            # (who, invoice id, amount, key, method) of every request made, for repeats
-            self.requests: list[tuple[str, str, int, str, str]] = []
-            self.payment_of_key: dict[str, str] = {}
-
-        def _request(
-            self, who: str, index: int, amount: int, method: str, repeat: int
-        ) -> tuple[str, str, int, str, str]:
-            own = [r for r in self.requests if r[0] == who]
-            if repeat >= 0 and own:
-                return own[repeat % len(own)]
-            invoice = self.t.invoices[index % len(self.t.invoices)]
-            request = (who, invoice["id"], amount, key(), method)
-            self.requests.append(request)
-            return request
-
-        def _check_key(self, request: tuple[str, ...], answer: dict[str, Any]) -> None:
-            assert "IDEMPOTENCY_CONFLICT" not in codes(answer)  # repeats are exact
-            if answer["payment"]:
-                first = self.payment_of_key.setdefault(request[3], answer["payment"]["id"])
-                assert first == answer["payment"]["id"], "one key, one payment"
-
-        @rule(
-            index=st.integers(0, 3),
-            amount=st.integers(-10, 11_000),
-            method=st.sampled_from(["WECHAT_PAY", "ALIPAY"]),
-            repeat=st.integers(-3, 5),
-        )
-        def pay_online(self, index: int, amount: int, method: str, repeat: int) -> None:
-            request = self._request("tenant", index, amount, method, repeat)
-            _, invoice_id, amount, k, method = request
-            self._check_key(request, pay(self.t.tenant, invoice_id, amount, k, method))
-
-        @rule(
-            index=st.integers(0, 3),
-            amount=st.integers(-10, 11_000),
-            method=st.sampled_from(["CASH", "BANK_TRANSFER"]),
-            repeat=st.integers(-3, 5),
-        )
-        def record_offline(self, index: int, amount: int, method: str, repeat: int) -> None:
-            request = self._request("landlord", index, amount, method, repeat)
-            _, invoice_id, amount, k, method = request
-            self._check_key(request, record(self.t.landlord, invoice_id, amount, k, method))
-
-        @rule(mode=st.sampled_from(["succeed", "fail", "hold"]))
-        def provider_mode(self, mode: str) -> None:
-            sim_post(http, stack.sim_url, "/sim/payments/mode", {"mode": mode})
-
-        @rule(pick=st.integers(0, 20), outcome=st.sampled_from(["succeeded", "failed"]))
-        def settle(self, pick: int, outcome: str) -> None:
-            known = charges(http, stack.sim_url)
-            if known:  # held or not: settling a settled charge again is the reordering case
-                charge = known[pick % len(known)]
-                url = f"/sim/payments/{charge['chargeId']}/settle"
-                assert sim_post(http, stack.sim_url, url, {"status": outcome})["anjuStatus"] == 200
-
-        @rule(pick=st.integers(0, 50))
-        def replay(self, pick: int) -> None:
-            sent = [e for e in events(http, stack.sim_url) if e["eventId"]]
-            if sent:
-                event_id = sent[pick % len(sent)]["eventId"]
-                answer = sim_post(http, stack.sim_url, "/sim/events/replay", {"eventId": event_id})
-                assert answer["anjuStatus"] in (200, 404)
-
-        @rule(pick=st.integers(0, 50))
-        def duplicate_under_a_new_id(self, pick: int) -> None:
-            sent = [e for e in events(http, stack.sim_url) if isinstance(e["body"], dict)]
-            if sent:
-                body = {**sent[pick % len(sent)]["body"], "eventId": key()}
-                answer = sim_post(
-                    http,
-                    stack.sim_url,
-                    "/sim/webhooks/send",
-                    {"target": "payments", "body": json.dumps(body)},
-                )
-                assert answer["anjuStatus"] in (200, 404)
-
-        @invariant()
-        def adds_up(self) -> None:
-            if not hasattr(self, "t"):
-                return
-            online_succeeded = 0
-            months: dict[str, list[dict[str, Any]]] = {}
-            for listed in self.t.invoices:
-                invoice = self.t.invoice(listed["id"])
-                assert invoice["paidFen"] == paid_sum(invoice)
-                assert 0 <= invoice["paidFen"] <= invoice["amountFen"]
-                assert invoice["status"] == expected_status(invoice)
-                online_succeeded += sum(
-                    1
-                    for p in invoice["payments"]
-                    if p["status"] == "SUCCEEDED" and p["method"] in ("WECHAT_PAY", "ALIPAY")
-                )
-                months.setdefault(invoice["periodStart"][:7], []).append(invoice)
-            assert len(received(self.t.landlord)) == online_succeeded
-            for month, invoices in months.items():
-                roll = self.t.landlord.data(ROLL, {"month": month})["rentRoll"]
-                assert roll["expectedFen"] == sum(i["amountFen"] for i in invoices)
-                assert roll["collectedFen"] == sum(i["paidFen"] for i in invoices)
-                assert roll["expectedFen"] == roll["collectedFen"] + roll["outstandingFen"]
-                pending = sum(
-                    p["amountFen"]
-                    for i in invoices
-                    for p in i["payments"]
-                    if p["status"] == "PENDING"
-                )
-                assert roll["pendingFen"] == pending
-
-    run_state_machine_as_test(
-        Payments,
-        settings=settings(
-            max_examples=20,
-            stateful_step_count=10,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-        ),
-    )

@@ -739,11 +739,13 @@ async def test_reset_forgets_messages_and_the_mode(sim: httpx.AsyncClient) -> No
 
 
 def test_sms_token_comes_from_the_environment() -> None:
-    assert load_sms_token({}) == DEV_SMS_TOKEN == "dev-only-sms-token"
-    assert load_sms_token({"SMS_TOKEN": ""}) == DEV_SMS_TOKEN
-    assert load_sms_token({"SMS_TOKEN": "s3cret"}) == "s3cret"
+    dev = {"ANJU_ENV": "development"}
+    assert load_sms_token(dev) == DEV_SMS_TOKEN == "dev-only-sms-token"
+    assert load_sms_token({**dev, "SMS_TOKEN": ""}) == DEV_SMS_TOKEN
+    assert load_sms_token({"ANJU_ENV": "test", "SMS_TOKEN": "s3cret"}) == "s3cret"
     assert load_sms_token({"ANJU_ENV": "production", "SMS_TOKEN": "s3cret"}) == "s3cret"
-    for env in ({"ANJU_ENV": "production"}, {"ANJU_ENV": "production", "SMS_TOKEN": DEV_SMS_TOKEN}):
+    # production rules, unless ANJU_ENV says development or test (unset included)
+    for env in ({}, {"ANJU_ENV": "production"}, {"ANJU_ENV": "prod", "SMS_TOKEN": DEV_SMS_TOKEN}):
         with pytest.raises(SettingsError, match="SMS_TOKEN"):
             load_sms_token(env)
 

@@ -23,7 +23,7 @@ from tests.door_support import (
     start_lease,
 )
 from tests.support import Api, sim_post
-from tests.test_doors import DOOR, events
+from tests.test_doors import DOOR, events, window
 
 DETECTOR = "query($id: ID!) { node(id: $id) { ... on SmokeDetector { id lastAlarmAt online } } }"
 
@@ -183,8 +183,11 @@ def test_a_swipe_becomes_an_access_event_linked_to_the_occupant(
         http, stack.sim_url, f"/sim/doors/{home.door_device}/swipe", {"cardNumber": "NOBODY-1"}
     )
 
-    # then
-    unknown, known = events(home.landlord, doorId=home.door_id)
+    # then the police (with a reason) read both, the known one linked to its occupant
+    police = api.caller("POLICE")
+    flt = {**window(), "doorId": home.door_id}
+    found = police.data(POLICE_LOG, {"f": flt, "reason": "协查"})["accessEvents"]["edges"]
+    unknown, known = (e["node"] for e in found)
     assert known["method"] == "CARD"
     assert known["cardNumber"] == card
     assert known["occupant"] == {"id": occupant["id"]}
@@ -192,8 +195,18 @@ def test_a_swipe_becomes_an_access_event_linked_to_the_occupant(
     assert unknown["cardNumber"] == "NOBODY-1"
     assert unknown["granted"] is False
     assert unknown["occupant"] is None
+    # the tenant reads their own swipe; the landlord only the refusal, and not whose card
+    assert [e["cardNumber"] for e in events(tenant)] == [card]
+    [refusal] = events(home.landlord, doorId=home.door_id)
+    assert refusal["granted"] is False
+    assert refusal["cardNumber"] is None and refusal["occupant"] is None
     door = home.landlord.data(DOOR, {"id": home.door_id})["node"]
     assert door["lastEventAt"] is not None
+
+
+POLICE_LOG = """query($f: AccessEventFilter!, $reason: String) {
+  accessEvents(filter: $f, reason: $reason, first: 50) { edges { node {
+    method granted cardNumber occupant { id } openedBy { id } } } } }"""
 
 
 def test_another_landlord_never_sees_whose_card_it_was(
@@ -204,9 +217,10 @@ def test_another_landlord_never_sees_whose_card_it_was(
     card = start_lease(home.landlord, home.room_id, tenant)["occupants"][0]["card"]["cardNumber"]
     elsewhere = building(api.caller("LANDLORD"))
     sim_post(http, stack.sim_url, f"/sim/doors/{elsewhere.door_device}/swipe", {"cardNumber": card})
-    # then the other landlord sees the card number, not the person
+    # then the other landlord sees a refusal, neither the card nor the person
     [access] = events(elsewhere.landlord, doorId=elsewhere.door_id)
-    assert access["cardNumber"] == card
+    assert access["granted"] is False
+    assert access["cardNumber"] is None
     assert access["occupant"] is None
 
 
@@ -287,9 +301,12 @@ def test_a_late_door_opened_confirms_a_timed_out_command_once(
 
 
 def test_a_key_opening_only_touches_the_door(
-    home: Building, http: httpx.Client, stack: Any
+    api: Api, home: Building, http: httpx.Client, stack: Any
 ) -> None:
     body = event("door.opened", home.door_device, {"commandId": None})
     assert send_webhook(http, stack.sim_url, body)["anjuStatus"] == 200
-    assert home.landlord.data(DOOR, {"id": home.door_id})["node"]["lastEventAt"] is not None
+    # the police see the door's activity; its landlord is not told when someone came home
+    police = api.caller("POLICE")
+    assert police.data(DOOR, {"id": home.door_id})["node"]["lastEventAt"] is not None
+    assert home.landlord.data(DOOR, {"id": home.door_id})["node"]["lastEventAt"] is None
     assert events(home.landlord, doorId=home.door_id) == []

@@ -6,6 +6,8 @@ a bearer token, short timeouts, and retries only where the call is idempotent.
      │    └── GatewayTimeout     no answer in time (a door command may or may not have run)
      ├── DeviceOffline           409: the gateway knows the device, which does not answer
      ├── DeviceUnknown           404: no such device
+     ├── ClaimRefused            a claim the platform refused: unknown device, wrong code, or
+     │                           claimed by another owner (403, 404, 409: one answer for all)
      └── GatewayBadAnswer        an answer that breaks the protocol
 """
 
@@ -45,6 +47,10 @@ class DeviceOffline(GatewayError):
 
 
 class DeviceUnknown(GatewayError):
+    pass
+
+
+class ClaimRefused(GatewayError):
     pass
 
 
@@ -116,12 +122,7 @@ class GatewayClient:
             raise DeviceUnknown(device_id)
         if response.status_code != 200:
             raise GatewayBadAnswer(f"device lookup answered {response.status_code}")
-        body = _json_object(response, "device lookup")
-        found, kind, online = body.get("deviceId"), body.get("kind"), body.get("online")
-        # every field as the protocol says, or the answer is broken (not a device of kind 42)
-        if not isinstance(found, str) or kind not in DEVICE_KINDS or not isinstance(online, bool):
-            raise GatewayBadAnswer("device lookup: malformed body")
-        return DeviceInfo(found, kind, online)
+        return _device_info(_json_object(response, "device lookup"), "device lookup")
 
     async def open_door(self, device_id: str, command_id: str) -> None:
         """Opens a door. The gateway de-duplicates by commandId, so a retry is safe."""
@@ -160,6 +161,61 @@ class GatewayClient:
         if response.status_code not in {204, 404}:  # 404: it had no such card, i.e. revoked
             raise GatewayBadAnswer(f"card delete answered {response.status_code}")
 
+    async def claim_device(self, device_id: str, claim_code: str, owner: str) -> DeviceInfo:
+        """Binds a device to `owner` with the code on its label (DEVICES.md, "Device claims").
+        Claiming again as the same owner answers the same, so a retry is safe. Every refusal
+        (unknown device, wrong code, another owner's) is one ClaimRefused: the caller must not
+        learn which."""
+        path = f"/v1/devices/{_segment(device_id)}/claims"
+        try:
+            response = await self._send(
+                "POST", path, json={"claimCode": claim_code, "owner": owner}, retries=2
+            )
+        except DeviceOffline as exc:  # a claim's 409 means "claimed by another owner"
+            raise ClaimRefused(device_id) from exc
+        if response.status_code in {403, 404}:
+            raise ClaimRefused(device_id)
+        if response.status_code != 200:
+            raise GatewayBadAnswer(f"claim answered {response.status_code}")
+        return _device_info(_json_object(response, "claim"), "claim")
+
+    async def release_device(self, device_id: str, owner: str) -> None:
+        """Releases `owner`'s claim. 404 (not claimed by that owner, or unknown) means the
+        same to us: the device is not ours at the platform any more."""
+        response = await self._send(
+            "DELETE", f"/v1/devices/{_segment(device_id)}/claims", json={"owner": owner}, retries=2
+        )
+        if response.status_code not in {204, 404}:
+            raise GatewayBadAnswer(f"claim release answered {response.status_code}")
+
+    async def put_code(
+        self,
+        device_id: str,
+        code_id: str,
+        code: str,
+        valid_from: dt.datetime,
+        valid_until: dt.datetime,
+    ) -> None:
+        """Puts a visitor's PIN code on a door's keypad for its window (repeating it replaces
+        code and window)."""
+        response = await self._send(
+            "PUT",
+            f"/v1/doors/{_segment(device_id)}/codes/{_segment(code_id)}",
+            json={"code": code, "validFrom": _iso(valid_from), "validUntil": _iso(valid_until)},
+            retries=2,
+        )
+        if response.status_code == 404:
+            raise DeviceUnknown(device_id)
+        if response.status_code != 204:
+            raise GatewayBadAnswer(f"code put answered {response.status_code}")
+
+    async def delete_code(self, device_id: str, code_id: str) -> None:
+        response = await self._send(
+            "DELETE", f"/v1/doors/{_segment(device_id)}/codes/{_segment(code_id)}", retries=2
+        )
+        if response.status_code not in {204, 404}:  # 404: it had no such code, i.e. revoked
+            raise GatewayBadAnswer(f"code delete answered {response.status_code}")
+
     async def snapshot(self, device_id: str) -> tuple[bytes, str]:
         """A camera still as (JPEG bytes, content type); size and type are checked."""
         path = f"/v1/cameras/{_segment(device_id)}/snapshot"
@@ -192,6 +248,14 @@ class GatewayClient:
         if not data.startswith(b"\xff\xd8\xff"):
             raise GatewayBadAnswer("snapshot is not a JPEG")
         return data, content_type
+
+
+def _device_info(body: dict[str, Any], what: str) -> DeviceInfo:
+    found, kind, online = body.get("deviceId"), body.get("kind"), body.get("online")
+    # every field as the protocol says, or the answer is broken (not a device of kind 42)
+    if not isinstance(found, str) or kind not in DEVICE_KINDS or not isinstance(online, bool):
+        raise GatewayBadAnswer(f"{what}: malformed body")
+    return DeviceInfo(found, kind, online)
 
 
 def _json_object(response: httpx.Response, what: str) -> dict[str, Any]:

@@ -1,22 +1,31 @@
-"""accessEvents."""
+"""accessEvents, doorEntryCounts."""
 
 from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
 
 import strawberry
 
 from app.context import Info
-from app.schema.access_events import AccessEvent, AccessEventFilter
+from app.ids import decode_id
+from app.schema.access_events import AccessEvent, AccessEventFilter, DoorEntryCount
 from app.schema.connection import UncountedConnection
 from app.schema.permissions import allow
-from app.services import access_events
+from app.services import access_events, door_entry_counts
 from app.viewer import Role
 
 
 @strawberry.type
 class AccessEventQueries:
     @strawberry.field(
-        description="POLICE (any door, reason required) and LANDLORD (own doors).",
-        permission_classes=[allow(Role.LANDLORD, Role.POLICE)],
+        description="POLICE (any door in scope, reason required, audited); LANDLORD (own "
+        "doors: remote openings, refused swipes and codes without whose, entries with their "
+        "own passes; card entries only as doorEntryCounts); TENANT (their room's doors and "
+        "entrance while their lease runs: their own swipes, every remote opening of the room's "
+        "doors, their own of the entrance, entries with passes for their room). A range of at "
+        "most 366 days; newest first.",
+        permission_classes=[allow(Role.LANDLORD, Role.POLICE, Role.TENANT)],
     )
     async def access_events(
         self,
@@ -35,3 +44,37 @@ class AccessEventQueries:
             after=after,
         )
         return UncountedConnection.of(page, AccessEvent.from_doc)
+
+    @strawberry.field(
+        description="LANDLORD (own property): granted card entries and refusals per door and "
+        "UTC day, `from` to `to` included (at most 366 days), without who; days without any "
+        "are left out.",
+        permission_classes=[allow(Role.LANDLORD)],
+    )
+    async def door_entry_counts(
+        self,
+        info: Info,
+        property_id: Annotated[
+            strawberry.ID, strawberry.argument(description="A property of the caller's.")
+        ],
+        from_: Annotated[
+            dt.date, strawberry.argument(name="from", description="The first UTC day.")
+        ],
+        to: Annotated[dt.date, strawberry.argument(description="The last UTC day (included).")],
+    ) -> list[DoorEntryCount]:
+        rows = await door_entry_counts.door_entry_counts(
+            info.context.deps,
+            info.context.viewer,
+            decode_id(property_id, "Property", ["propertyId"]),
+            from_,
+            to,
+        )
+        return [
+            DoorEntryCount(
+                door_id=r["door_id"],
+                date=r["date"],
+                card_entries=r["card_entries"],
+                refused=r["refused"],
+            )
+            for r in rows
+        ]

@@ -15,10 +15,13 @@ from app.viewer import Role
 @strawberry.type
 class DoorMutations:
     @strawberry.mutation(
-        description="LANDLORD (own doors) and the TENANT of the room.",
+        description="LANDLORD (own doors) and the TENANT of the room. A landlord's opening of "
+        "an occupied room's door is told to its tenant at once (DOOR_OPENED_BY_LANDLORD).",
         permission_classes=[allow(Role.LANDLORD, Role.TENANT)],
     )
     async def open_door(self, info: Info, input: OpenDoorInput) -> OpenDoorPayload:
         door_id = decode_id(input.door_id, "Door", ["doorId"])
-        command = await doors.open_door(info.context.deps, info.context.viewer, door_id)
+        command = await doors.open_door(
+            info.context.deps, info.context.viewer, door_id, input.reason
+        )
         return OpenDoorPayload(command=DoorCommand.from_doc(command))

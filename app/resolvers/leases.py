@@ -6,6 +6,7 @@ import strawberry
 
 from app.context import Info
 from app.ids import decode_id
+from app.schema.late_fees import LateFeePolicyInput
 from app.schema.leases import (
     AcceptLeaseInput,
     EndLeaseInput,
@@ -21,6 +22,14 @@ from app.services.occupants import OccupantIn
 from app.viewer import Role
 
 LANDLORD = [allow(Role.LANDLORD)]
+
+
+def _policy(given: LateFeePolicyInput | None) -> lease_terms.LateFeePolicyIn | None:
+    if given is None:
+        return None
+    return lease_terms.LateFeePolicyIn(
+        given.grace_days, given.daily_rate_basis_points, given.cap_basis_points
+    )
 
 
 @strawberry.type
@@ -50,6 +59,7 @@ class LeaseMutations:
             deposit_fen=input.deposit_fen,
             rent_due_day=input.rent_due_day,
             occupants=[OccupantIn(o.name, o.id_number, o.phone) for o in input.occupants],
+            late_fee_policy=_policy(input.late_fee_policy),
         )
         doc = await leases.start_lease(info.context.deps, info.context.viewer, given)
         return LeasePayload(lease=Lease.from_doc(doc))
@@ -93,6 +103,7 @@ class LeaseMutations:
             decode_id(input.lease_id, "Lease", ["leaseId"]),
             new_end_date=input.new_end_date,
             monthly_rent_fen=input.monthly_rent_fen,
+            late_fee_policy=_policy(input.late_fee_policy),
         )
         return LeasePayload(lease=Lease.from_doc(doc))
 

@@ -1,4 +1,4 @@
-"""listings (the public search), publishListing, unpublishListing."""
+"""listings (the public search), publishListing, updateListing, unpublishListing."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from app.schema.listings import (
     ListingSort,
     PublishListingInput,
     UnpublishListingInput,
+    UpdateListingInput,
 )
 from app.schema.permissions import allow
 from app.services import listing_search, listings
@@ -24,7 +25,11 @@ LANDLORD = [allow(Role.LANDLORD)]
 
 @strawberry.type
 class ListingQueries:
-    @strawberry.field(description="Public vacancy search: anonymous (kiosk), tenants, everyone.")
+    @strawberry.field(
+        description="Public vacancy search: anonymous (kiosk), tenants, everyone. Anonymous "
+        "callers make at most ANJU_ANONYMOUS_SEARCHES_PER_MINUTE searches a minute per "
+        "address (RATE_LIMITED past it); `near` reaches at most ANJU_NEAR_MAX_RADIUS_KM."
+    )
     async def listings(
         self,
         info: Info,
@@ -33,12 +38,15 @@ class ListingQueries:
         first: int | None = 20,
         after: str | None = None,
     ) -> Connection[Listing]:
+        ctx = info.context
         page = await listing_search.search(
-            info.context.deps,
+            ctx.deps,
             filter.to_query() if filter else listing_search.ListingQuery(),
             (sort or ListingSort.NEWEST).value,
             first=first,
             after=after,
+            viewer=ctx.viewer,
+            client=ctx.client,
         )
         return Connection.of(page, Listing.from_doc)
 
@@ -56,6 +64,24 @@ class ListingMutations:
             description=input.description,
             available_from=input.available_from,
             monthly_rent_fen=input.monthly_rent_fen,
+            contact_phone=input.contact_phone,
+        )
+        return ListingPayload(listing=Listing.from_doc(doc))
+
+    @strawberry.mutation(
+        description="LANDLORD: changes their live listing (LISTING_UNPUBLISHED once down).",
+        permission_classes=LANDLORD,
+    )
+    async def update_listing(self, info: Info, input: UpdateListingInput) -> ListingPayload:
+        ctx = info.context
+        doc = await listings.update_listing(
+            ctx.deps,
+            ctx.viewer,
+            decode_id(input.listing_id, "Listing", ["listingId"]),
+            title=input.title,
+            description=input.description,
+            monthly_rent_fen=input.monthly_rent_fen,
+            available_from=input.available_from,
             contact_phone=input.contact_phone,
         )
         return ListingPayload(listing=Listing.from_doc(doc))

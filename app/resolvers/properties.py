@@ -1,6 +1,8 @@
-"""myProperties, createProperty, updateProperty."""
+"""myProperties, createProperty, updateProperty, archiveProperty."""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import strawberry
 
@@ -9,13 +11,14 @@ from app.ids import decode_id
 from app.schema.connection import Connection
 from app.schema.permissions import allow
 from app.schema.properties import (
+    ArchivePropertyInput,
     CreatePropertyInput,
     Property,
     PropertyPayload,
     SafetyEquipmentInput,
     UpdatePropertyInput,
 )
-from app.services import properties
+from app.services import archiving, properties
 from app.viewer import Role
 
 LANDLORD = [allow(Role.LANDLORD)]
@@ -35,10 +38,18 @@ def _safety(value: SafetyEquipmentInput | None) -> properties.SafetyIn | None:
 class PropertyQueries:
     @strawberry.field(description="LANDLORD: their own properties.", permission_classes=LANDLORD)
     async def my_properties(
-        self, info: Info, first: int | None = 20, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        include_archived: Annotated[
+            bool, strawberry.argument(description="Archived properties too.")
+        ] = False,
     ) -> Connection[Property]:
         ctx = info.context
-        page = await properties.my_properties(ctx.deps, ctx.viewer, first=first, after=after)
+        page = await properties.my_properties(
+            ctx.deps, ctx.viewer, first=first, after=after, include_archived=include_archived
+        )
         return Connection.of(page, Property.from_doc)
 
 
@@ -70,5 +81,18 @@ class PropertyMutations:
             name=input.name,
             address=input.address,
             safety=_safety(input.safety),
+        )
+        return PropertyPayload(property=Property.from_doc(doc))
+
+    @strawberry.mutation(
+        description="LANDLORD: their property and all its rooms off the market for good, "
+        "when none of its rooms is let (LEASE_RUNNING otherwise); listings come down, the "
+        "history stays. An archived property no longer changes (PROPERTY_ARCHIVED).",
+        permission_classes=LANDLORD,
+    )
+    async def archive_property(self, info: Info, input: ArchivePropertyInput) -> PropertyPayload:
+        ctx = info.context
+        doc = await archiving.archive_property(
+            ctx.deps, ctx.viewer, decode_id(input.property_id, "Property", ["propertyId"])
         )
         return PropertyPayload(property=Property.from_doc(doc))

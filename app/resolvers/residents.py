@@ -7,8 +7,9 @@ import strawberry
 from app.context import Info
 from app.schema.connection import Connection
 from app.schema.permissions import allow
-from app.schema.residents import Resident, ResidentFilter
+from app.schema.residents import CoResident, Resident, ResidentFilter
 from app.services import residents
+from app.store import Doc
 from app.viewer import Role
 
 
@@ -16,7 +17,10 @@ from app.viewer import Role
 class ResidentQueries:
     @strawberry.field(
         description="POLICE: the real-name register. `reason` (a case or task reference) is "
-        "recorded in the audit log.",
+        "recorded in the audit log with the filter and the residents returned. One reason reads "
+        "at most ANJU_POLICE_RESULTS_PER_REASON residents (NEW_REASON_REQUIRED after); codes "
+        "REASON_REQUIRED, REQUIRED (no filter), TOO_SHORT (a name under two letters), "
+        "INVALID_ID_NUMBER, INVALID_PHONE, INVALID_CURSOR.",
         permission_classes=[allow(Role.POLICE)],
     )
     async def residents(
@@ -28,10 +32,16 @@ class ResidentQueries:
         after: str | None = None,
     ) -> Connection[Resident]:
         ctx = info.context
-        page = await residents.search(
+        found = await residents.search(
             ctx.deps, ctx.viewer, filter.to_query(), reason, first=first, after=after
         )
         settings = ctx.settings
-        return Connection.of(
-            page, lambda d: Resident.from_doc(d, residents.full_id_number(d, settings))
-        )
+
+        def resident(doc: Doc) -> Resident:
+            others = [
+                CoResident.from_doc(o, residents.full_id_number(o, settings))
+                for o in found.co_residents.get(doc["_id"], [])
+            ]
+            return Resident.from_doc(doc, residents.full_id_number(doc, settings), others)
+
+        return Connection.of(found.page, resident)

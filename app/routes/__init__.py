@@ -1,10 +1,12 @@
-"""Every HTTP route that is not GraphQL: health, metrics, the webhooks, snapshots, the kiosk,
-the benchmark's baseline, and (tests only) the clock."""
+"""Every HTTP route that is not GraphQL: health, metrics, the webhooks, snapshots, photo
+uploads and files (the disk storage's), the kiosk, the benchmark's baseline, and (tests
+only) the clock."""
 
 from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
+from app.routes.files import receive_upload, serve_file
 from app.routes.health import healthz, jwks, readyz
 from app.routes.kiosk import kiosk_routes
 from app.routes.metrics import serve_metrics
@@ -21,7 +23,9 @@ def http_routes(settings: Settings) -> list[BaseRoute]:
         Route("/webhooks/gateway", gateway_webhook, methods=["POST"]),
         Route("/webhooks/payments", payments_webhook, methods=["POST"]),
         Route("/snapshots/{snapshot_id}", serve_snapshot, methods=["GET"]),
-        *kiosk_routes(),
+        Route("/uploads/{key:path}", receive_upload, methods=["PUT"]),
+        Route("/files/{key:path}", serve_file, methods=["GET"]),
+        *kiosk_routes(settings),
     ]
     if settings.metrics_enabled:
         routes.append(Route("/metrics", serve_metrics))
@@ -29,9 +33,10 @@ def http_routes(settings: Settings) -> list[BaseRoute]:
         from app.routes.bench import bare_listings
 
         routes.append(Route("/bench/listings", bare_listings))
-    if settings.env == "test":  # only the test suite moves the clock
-        from app.routes.testing import move_clock, sent_query_shapes
+    if settings.env == "test":  # only the test suite moves the clock and sweeps at will
+        from app.routes.testing import move_clock, sent_query_shapes, sweep_now
 
         routes.append(Route("/test/clock", move_clock, methods=["POST"]))
+        routes.append(Route("/test/retention-sweep", sweep_now, methods=["POST"]))
         routes.append(Route("/test/query-shapes", sent_query_shapes, methods=["GET", "DELETE"]))
     return routes

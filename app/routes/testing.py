@@ -1,6 +1,7 @@
 """Routes that exist only under ANJU_ENV=test: moving Anju's clock (app/clock.py) so that the
-tests reach expiries without waiting, and the query shapes this process has sent
-(app/store/client.py: QueryShapes). Never mounted in development or production."""
+tests reach expiries without waiting, running the retention sweep now rather than within the
+hour, and the query shapes this process has sent (app/store/client.py: QueryShapes). Never
+mounted in development or production."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from app.clock import now, set_offset
+from app.services import retention
 from app.store.client import query_shapes
 
 
@@ -28,3 +30,9 @@ async def sent_query_shapes(request: Request) -> Response:
         return JSONResponse({"cleared": True})
     body = json_util.dumps(list(query_shapes.examples.values()))
     return Response(body, media_type="application/json")
+
+
+async def sweep_now(request: Request) -> Response:
+    """The retention sweep, at once (app/services/retention.py): how many went, per collection."""
+    deps = request.app.state.anju.deps
+    return JSONResponse(await retention.sweep(deps.store, deps.settings))

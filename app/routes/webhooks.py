@@ -7,8 +7,10 @@ A request is refused, in this order: 400 if its body is over the size limit, 401
 400 if the body is not a well-formed event. Refusals say little: no detail helps a forger.
 
 The payments webhook answers 200 for an eventId already processed (not processed again), 200
-once processed, 404 for a charge Anju does not know (not recorded, so that the provider's
-retry is processed once Anju knows it), 503 while the database is unavailable.
+once processed, 404 for a charge or agreement Anju does not know (not recorded, so that the
+provider's retry is processed once Anju knows it), 503 while the database is unavailable.
+Its events are a charge's outcome (no `type`, or "charge") or, for autopay, an agreement's
+(`agreement.active`, `agreement.cancelled`, with an `agreementId` instead).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ TOLERANCE_S = 300
 MAX_PAYMENT_EVENT_BYTES = 4096
 MAX_ID = 128
 PAYMENT_STATUSES = frozenset({"succeeded", "failed"})
+AGREEMENT_EVENTS = frozenset({"agreement.active", "agreement.cancelled"})
 
 
 class WebhookRefused(Exception):
@@ -132,9 +135,17 @@ class MalformedPaymentEvent(ValueError):
 @dataclass(frozen=True)
 class PaymentEvent:
     event_id: str
-    charge_id: str
-    status: str
+    charge_id: str  # the agreement's id for an agreement event
+    status: str  # "succeeded"/"failed", or the agreement event's type
     at: str | None
+    agreement: bool = False
+
+
+def _an_id(body: dict[str, object], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_ID:
+        raise MalformedPaymentEvent(f"{name} must be a string of 1 to {MAX_ID} characters")
+    return value
 
 
 def parse_payment_event(raw: bytes) -> PaymentEvent:
@@ -144,18 +155,18 @@ def parse_payment_event(raw: bytes) -> PaymentEvent:
         raise MalformedPaymentEvent("the body is not JSON") from exc
     if not isinstance(body, dict):
         raise MalformedPaymentEvent("the body must be a JSON object")
-    event_id, charge_id = body.get("eventId"), body.get("chargeId")
-    status, at = body.get("status"), body.get("at")
-    for name, value in (("eventId", event_id), ("chargeId", charge_id)):
-        if not isinstance(value, str) or not 0 < len(value) <= MAX_ID:
-            raise MalformedPaymentEvent(f"{name} must be a string of 1 to {MAX_ID} characters")
-    if status not in PAYMENT_STATUSES:
-        raise MalformedPaymentEvent("status must be succeeded or failed")
+    event_id, kind, at = _an_id(body, "eventId"), body.get("type", "charge"), body.get("at")
+    if not isinstance(kind, str):
+        raise MalformedPaymentEvent("type must be a string")
     if at is not None and (not isinstance(at, str) or len(at) > 64):
         raise MalformedPaymentEvent("at must be an ISO-8601 string")
-    assert isinstance(event_id, str)
-    assert isinstance(charge_id, str)
-    assert isinstance(status, str)
+    if kind in AGREEMENT_EVENTS:
+        return PaymentEvent(event_id, _an_id(body, "agreementId"), kind, at, agreement=True)
+    if kind != "charge":
+        raise MalformedPaymentEvent("type must be charge, agreement.active or agreement.cancelled")
+    charge_id, status = _an_id(body, "chargeId"), body.get("status")
+    if not isinstance(status, str) or status not in PAYMENT_STATUSES:
+        raise MalformedPaymentEvent("status must be succeeded or failed")
     return PaymentEvent(event_id, charge_id, status, at)
 
 
@@ -179,11 +190,16 @@ async def payments_webhook(request: Request) -> Response:
         return outcome
     metrics.webhook("payments", kind, outcome)
     if outcome == payment_events.UNKNOWN_CHARGE:
-        return JSONResponse({"error": "unknown charge"}, status_code=404)
+        what = "agreement" if event.agreement else "charge"
+        return JSONResponse({"error": f"unknown {what}"}, status_code=404)
     return JSONResponse({"status": outcome})
 
 
 async def _settle(state: AppState, event: PaymentEvent) -> str:
+    if event.agreement:
+        return await payment_events.handle_agreement_event(
+            state.deps.store, event.event_id, event.status, event.charge_id, event.at
+        )
     return await payment_events.handle_payment_event(
         state.deps.store, event.event_id, event.charge_id, event.status, event.at
     )

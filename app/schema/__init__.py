@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -12,10 +14,11 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import validate_document
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 from strawberry.utils.str_converters import to_camel_case
 
 from app.context import Info
@@ -25,11 +28,16 @@ from app.resolvers.access_events import AccessEventQueries
 from app.resolvers.accounts import AccountMutations, AccountQueries
 from app.resolvers.alarms import AlarmMutations, AlarmQueries, AlarmSubscriptions
 from app.resolvers.audit import AuditQueries
+from app.resolvers.autopay import AutopayMutations
+from app.resolvers.deposits import DepositMutations
 from app.resolvers.devices import DeviceMutations
 from app.resolvers.doors import DoorMutations
 from app.resolvers.invoices import InvoiceMutations, InvoiceQueries
+from app.resolvers.late_fees import LateFeeMutations
 from app.resolvers.leases import LeaseMutations, LeaseQueries
 from app.resolvers.listings import ListingMutations, ListingQueries
+from app.resolvers.maintenance import MaintenanceMutations, MaintenanceQueries
+from app.resolvers.meters import MeterMutations, MeterQueries
 from app.resolvers.notifications import (
     NotificationMutations,
     NotificationQueries,
@@ -42,10 +50,20 @@ from app.resolvers.residents import ResidentQueries
 from app.resolvers.rooms import RoomMutations
 from app.resolvers.snapshots import SnapshotQueries
 from app.resolvers.stats import StatsQueries
+from app.resolvers.uploads import UploadMutations
+from app.resolvers.visitor_passes import VisitorPassMutations, VisitorPassQueries
 from app.schema.common import SCALAR_MAP, Node
-from app.schema.extensions import CodedErrors, DocumentCache, PoliceReadOnly, RoundTripFigures
+from app.schema.extensions import (
+    CodedErrors,
+    CostLimit,
+    DocumentCache,
+    PoliceReadOnly,
+    RoundTripFigures,
+    log_errors,
+)
 from app.schema.mutation import UserErrors, has_user_errors
 from app.schema.node import NODE_RESOLVERS
+from app.schema.persisted import PersistedDocument, PersistedDocuments
 from app.settings import Settings
 
 # Limits (OWASP GraphQL cheat sheet). The deepest real query, the landlord dashboard
@@ -92,9 +110,12 @@ QUERY_PARTS: tuple[type, ...] = (
     AlarmQueries,
     LeaseQueries,
     AccessEventQueries,
+    VisitorPassQueries,
     SnapshotQueries,
     InvoiceQueries,
+    MeterQueries,
     NotificationQueries,
+    MaintenanceQueries,
 )
 MUTATION_PARTS: tuple[type, ...] = (
     AccountMutations,
@@ -106,9 +127,16 @@ MUTATION_PARTS: tuple[type, ...] = (
     LeaseMutations,
     OccupantMutations,
     DoorMutations,
+    VisitorPassMutations,
     PaymentMutations,
     InvoiceMutations,
+    AutopayMutations,
+    LateFeeMutations,
+    MeterMutations,
+    DepositMutations,
     NotificationMutations,
+    UploadMutations,
+    MaintenanceMutations,
 )
 SUBSCRIPTION_PARTS: tuple[type, ...] = (AlarmSubscriptions, NotificationSubscriptions)
 
@@ -133,29 +161,50 @@ LIMIT_RULES = [
     *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
 ]
 DOCUMENT_CACHE = 256
+# validations of documents that are not persisted ones (development, tests): bounded, keyed by
+# the document and the rules, so a document over a limit is refused every time
+_validate_cached = functools.lru_cache(maxsize=DOCUMENT_CACHE)(validate_document)
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+class AnjuSchema(strawberry.Schema):
+    """The schema, with the persisted documents it serves (app/schema/persisted.py)."""
+
+    persisted: PersistedDocuments
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Strawberry would log every error with its message (the values a client sent) and
+        traceback before CodedErrors masks it; Anju logs what app/log_safety.py allows."""
+        log_errors(errors, execution_context)
+
+
+def build_schema(settings: Settings | None = None, *, with_manifest: bool = True) -> AnjuSchema:
+    """The schema with its limits; its persisted documents parsed and validated (an invalid
+    manifest stops the start: ManifestError). `make schema` exports it without them."""
     production = bool(settings and settings.production)
     introspection = settings.introspection if settings else True
+    persisted = PersistedDocuments()
     extensions: list[type[SchemaExtension] | Any] = [
         ObservedOperation,  # first: it sees the errors once the others have coded them
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: AddValidationRules(LIMIT_RULES),
-        # the apps send the same few documents over and over: parse and validate each once
-        # (bounded LRU caches, keyed by the text and the parse options / the document and
-        # the rules, so a document over a limit is refused every time)
+        # the apps' persisted documents were parsed and validated at start; any other
+        # document is parsed and validated once per distinct text (bounded caches)
+        lambda: PersistedDocument(persisted, _validate_cached),
         DocumentCache,
-        lambda: ValidationCache(maxsize=DOCUMENT_CACHE),
+        CostLimit,
         CodedErrors,
         RoundTripFigures,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    schema = AnjuSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production, scalar_map=SCALAR_MAP),
     )
+    schema.persisted = persisted.load(schema._schema, LIMIT_RULES) if with_manifest else persisted
+    return schema

@@ -1,4 +1,4 @@
-"""The access log: the event type and the filter."""
+"""The access log: the event type and the filter; the landlord's per-day counts."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from app.ids import encode_id, given_id
 from app.schema.accounts import Account
 from app.schema.devices import Door, door_by_id
 from app.schema.occupants import Occupant
+from app.schema.visitor_passes import VisitorPass, visible_pass
 from app.services import access_events
 from app.store import Doc
 
@@ -20,16 +21,19 @@ from app.store import Doc
 class AccessMethod(enum.Enum):
     CARD = "CARD"
     REMOTE = "REMOTE"
+    CODE = strawberry.enum_value("CODE", description="A visitor pass's PIN code on the keypad.")
 
 
-@strawberry.type
+@strawberry.type(
+    description="One card swipe, keypad code or remote opening at a door. What a viewer reads "
+    "of the log depends on their role (accessEvents)."
+)
 class AccessEvent:
     doc: strawberry.Private[Doc]
     id: strawberry.ID
     at: dt.datetime
     method: AccessMethod
     granted: bool
-    card_number: str | None
 
     @classmethod
     def from_doc(cls, doc: Doc) -> AccessEvent:
@@ -39,21 +43,39 @@ class AccessEvent:
             at=doc["at"],
             method=AccessMethod(doc["method"]),
             granted=doc["granted"],
-            card_number=doc.get("card_number"),
         )
 
     @strawberry.field
     async def door(self, info: Info) -> Door:
         return await door_by_id(info, self.doc["door_id"])
 
-    @strawberry.field(description="The registered person whose card it was, for CARD events.")
+    @strawberry.field(
+        description="The swiped card, for CARD events: POLICE and the card's own tenant; null "
+        "for a landlord."
+    )
+    def card_number(self, info: Info) -> str | None:
+        if not access_events.shows_who(info.context.viewer, self.doc):
+            return None
+        number: str | None = self.doc.get("card_number")
+        return number
+
+    @strawberry.field(
+        description="The registered person whose card it was, for CARD events: POLICE and the "
+        "card's own tenant; null for a landlord."
+    )
     async def occupant(self, info: Info) -> Occupant | None:
         if self.doc.get("occupant_id") is None:
             return None
-        doc = await info.context.loaders.by_id("occupants").load(self.doc["occupant_id"])
-        if doc is None or not access_events.can_see_occupant(info.context.viewer, doc):
+        if not access_events.shows_who(info.context.viewer, self.doc):
             return None
-        return Occupant.from_doc(doc)
+        doc = await info.context.loaders.by_id("occupants").load(self.doc["occupant_id"])
+        return Occupant.from_doc(doc) if doc else None
+
+    @strawberry.field(description="For CODE events: the visitor pass whose code it was.")
+    async def visitor_pass(self, info: Info) -> VisitorPass | None:
+        if self.doc.get("visitor_pass_id") is None:
+            return None
+        return await visible_pass(info, self.doc["visitor_pass_id"])
 
     @strawberry.field(description="The account that opened the door, for REMOTE events.")
     async def opened_by(self, info: Info) -> Account | None:
@@ -81,3 +103,20 @@ class AccessEventFilter:
             start=self.from_,
             end=self.to,
         )
+
+
+@strawberry.type(
+    description="Per-day count of granted card entries at one door: what a landlord sees "
+    "instead of who came when."
+)
+class DoorEntryCount:
+    door_id: strawberry.Private[object]
+    date: dt.date = strawberry.field(description="The UTC day.")
+    card_entries: int = strawberry.field(description="Card swipes the door granted that day.")
+    refused: int = strawberry.field(
+        description="Card swipes and keypad codes the door refused that day."
+    )
+
+    @strawberry.field(description="The door (a removed one too: its history stays).")
+    async def door(self, info: Info) -> Door:
+        return await door_by_id(info, self.door_id)

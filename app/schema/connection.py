@@ -37,12 +37,25 @@ def _edges(page: Page, node: Callable[[Doc], T]) -> tuple[list[Edge[T]], PageInf
 class Connection(Generic[T]):
     edges: list[Edge[T]]
     page_info: PageInfo
-    total_count: int
+    total_count: int = strawberry.field(
+        description="How many match, counted up to a bound (ANJU_COUNT_CAP, 10,000 by "
+        "default); past it this is the bound and totalCountCapped is true."
+    )
+    total_count_capped: bool = strawberry.field(
+        default=False,
+        description="True when more than totalCount match: counting stopped at the bound. "
+        "Page on (pageInfo) or narrow the filter to see them.",
+    )
 
     @classmethod
     def of(cls, page: Page, node: Callable[[Doc], T]) -> Connection[T]:
         edges, info = _edges(page, node)
-        return cls(edges=edges, page_info=info, total_count=page.total_count or 0)
+        return cls(
+            edges=edges,
+            page_info=info,
+            total_count=page.total_count or 0,
+            total_count_capped=page.total_capped,
+        )
 
     @classmethod
     def empty(cls) -> Connection[T]:

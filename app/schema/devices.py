@@ -1,4 +1,4 @@
-"""Devices (doors, cameras, smoke detectors): types, input and payload."""
+"""Devices (doors, cameras, smoke detectors): types, inputs and payloads."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from app.schema.common import Node, UserError
 from app.schema.node import register_node
 from app.schema.properties import Property, property_by_id, visible_property
 from app.schema.rooms import Room, room_by_id
+from app.services import access_events
+from app.services.devices import shown_device_id
 from app.store import Doc
+from app.viewer import Role
 
 
 @strawberry.enum
@@ -24,13 +27,19 @@ class DeviceKind(enum.Enum):
     SMOKE_DETECTOR = "SMOKE_DETECTOR"
 
 
+REMOVED_AT = (
+    "When the device was removed or replaced; null while it is in place. A removed "
+    "device keeps its history (access events, alarms) and answers nothing more."
+)
+
+
 @strawberry.type
 class Door(Node):
     doc: strawberry.Private[Doc]
     name: str
-    device_id: str
+    device_id: str = strawberry.field(description="The device's id on the device gateway.")
     online: bool
-    last_event_at: dt.datetime | None
+    removed_at: dt.datetime | None = strawberry.field(description=REMOVED_AT)
 
     @classmethod
     def from_doc(cls, doc: Doc) -> Door:
@@ -38,10 +47,22 @@ class Door(Node):
             id=strawberry.ID(encode_id("Door", doc["_id"])),
             doc=doc,
             name=doc["name"],
-            device_id=doc["device_id"],
-            online=doc["online"],
-            last_event_at=doc.get("last_event_at"),
+            device_id=shown_device_id(doc),
+            online=doc["online"] and doc.get("removed_at") is None,
+            removed_at=doc.get("removed_at"),
         )
+
+    @strawberry.field(
+        description="The door's last access event that the viewer may see in the log: POLICE "
+        "any; its LANDLORD the last remote opening, refusal or entry with their own pass; the "
+        "TENANT living behind a room's door the last since their lease began; otherwise null."
+    )
+    async def last_event_at(self, info: Info) -> dt.datetime | None:
+        room_leases: list[Doc] = []
+        if info.context.viewer.role is Role.TENANT and self.doc.get("room_id") is not None:
+            loader = info.context.loaders.active_lease_by_room
+            room_leases = await loader.load(self.doc["room_id"])
+        return access_events.last_event_shown(info.context.viewer, self.doc, room_leases)
 
     @strawberry.field
     async def property(self, info: Info) -> Property:
@@ -59,8 +80,9 @@ class Door(Node):
 class Camera(Node):
     doc: strawberry.Private[Doc]
     name: str
-    device_id: str
+    device_id: str = strawberry.field(description="The device's id on the device gateway.")
     online: bool
+    removed_at: dt.datetime | None = strawberry.field(description=REMOVED_AT)
 
     @classmethod
     def from_doc(cls, doc: Doc) -> Camera:
@@ -68,8 +90,9 @@ class Camera(Node):
             id=strawberry.ID(encode_id("Camera", doc["_id"])),
             doc=doc,
             name=doc["name"],
-            device_id=doc["device_id"],
-            online=doc["online"],
+            device_id=shown_device_id(doc),
+            online=doc["online"] and doc.get("removed_at") is None,
+            removed_at=doc.get("removed_at"),
         )
 
     @strawberry.field
@@ -80,18 +103,20 @@ class Camera(Node):
 @strawberry.type
 class SmokeDetector(Node):
     doc: strawberry.Private[Doc]
-    device_id: str
+    device_id: str = strawberry.field(description="The device's id on the device gateway.")
     online: bool
     last_alarm_at: dt.datetime | None
+    removed_at: dt.datetime | None = strawberry.field(description=REMOVED_AT)
 
     @classmethod
     def from_doc(cls, doc: Doc) -> SmokeDetector:
         return cls(
             id=strawberry.ID(encode_id("SmokeDetector", doc["_id"])),
             doc=doc,
-            device_id=doc["device_id"],
-            online=doc["online"],
+            device_id=shown_device_id(doc),
+            online=doc["online"] and doc.get("removed_at") is None,
             last_alarm_at=doc.get("last_alarm_at"),
+            removed_at=doc.get("removed_at"),
         )
 
     @strawberry.field
@@ -143,6 +168,36 @@ class RegisterDeviceInput:
         description="Doors of a room and smoke detectors need it; a building entrance and "
         "cameras do not.",
     )
+    claim_code: str | None = strawberry.field(
+        default=None,
+        description="The claim code printed on the device's label; the gateway checks it. "
+        "Required by the server (nullable only for version 1 clients): without it REQUIRED; "
+        "a wrong code, an unknown device, one of another kind or one another property holds "
+        "all answer DEVICE_CLAIM_FAILED; RATE_LIMITED after repeated failures.",
+    )
+
+
+@strawberry.input
+class RemoveDeviceInput:
+    device_id: strawberry.ID = strawberry.field(description="A Door, Camera or SmokeDetector id.")
+
+
+@strawberry.input
+class ReplaceDeviceInput:
+    device_id: strawberry.ID = strawberry.field(description="A Door, Camera or SmokeDetector id.")
+    new_device_id: str = strawberry.field(description="The new device's id on the gateway.")
+    new_claim_code: str = strawberry.field(
+        description="The claim code on the new device's label (DEVICE_CLAIM_FAILED as for "
+        "registerDevice)."
+    )
+
+
+@strawberry.type
+class RemoveDevicePayload:
+    ok: bool = strawberry.field(
+        default=False, description="True once the device is removed (its claim released)."
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type

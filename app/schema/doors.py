@@ -54,6 +54,11 @@ class DoorCommand:
 @strawberry.input
 class OpenDoorInput:
     door_id: strawberry.ID
+    reason: str | None = strawberry.field(
+        default=None,
+        description="Why (at most 200 characters): told to the tenant when a landlord opens "
+        "an occupied room's door.",
+    )
 
 
 @strawberry.type

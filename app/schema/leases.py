@@ -11,13 +11,16 @@ import strawberry
 from app.context import Info
 from app.ids import encode_id
 from app.schema.accounts import Account
+from app.schema.autopay import Autopay
 from app.schema.common import Node, UserError
 from app.schema.connection import Connection
+from app.schema.deposits import DepositSettlement
 from app.schema.invoices import Invoice, InvoiceStatus
+from app.schema.late_fees import LateFeePolicy, LateFeePolicyInput
 from app.schema.node import register_node
 from app.schema.occupants import Occupant, OccupantInput
 from app.schema.rooms import Room, room_by_id
-from app.services import invoices
+from app.services import deposits, invoices
 from app.services.leases import can_see_lease
 from app.store import Doc, page_of_sorted
 
@@ -38,14 +41,19 @@ class LeaseExtension:
     new_end_date: dt.date
     monthly_rent_fen: int
     extended_at: dt.datetime
+    late_fee_policy: LateFeePolicy | None = strawberry.field(
+        description="The policy of the extension's months (null: no late fees)."
+    )
 
     @classmethod
     def from_doc(cls, doc: Doc) -> LeaseExtension:
+        policy = doc.get("late_fee_policy")
         return cls(
             previous_end_date=dt.date.fromisoformat(doc["previous_end_date"]),
             new_end_date=dt.date.fromisoformat(doc["new_end_date"]),
             monthly_rent_fen=doc["monthly_rent_fen"],
             extended_at=doc["extended_at"],
+            late_fee_policy=LateFeePolicy.from_doc(policy) if policy else None,
         )
 
 
@@ -70,9 +78,14 @@ class Lease(Node):
     invited_phone: str = strawberry.field(
         description="The phone the invitation went to (what the landlord sees before acceptance)."
     )
+    late_fee_policy: LateFeePolicy | None = strawberry.field(
+        description="The late fee policy of its latest months (null: none); each invoice keeps "
+        "the one it was issued under."
+    )
 
     @classmethod
     def from_doc(cls, doc: Doc) -> Lease:
+        policy = doc.get("late_fee_policy")
         return cls(
             id=strawberry.ID(encode_id("Lease", doc["_id"])),
             doc=doc,
@@ -85,6 +98,7 @@ class Lease(Node):
             move_out_date=_date(doc.get("move_out_date")),
             tenant_accepted_at=doc.get("tenant_accepted_at"),
             invited_phone=doc["invited_phone"],
+            late_fee_policy=LateFeePolicy.from_doc(policy) if policy else None,
         )
 
     def _shown(self, info: Info) -> bool:
@@ -148,6 +162,30 @@ class Lease(Node):
         return [LeaseExtension.from_doc(e) for e in self.doc.get("extensions", [])]
 
     @strawberry.field(
+        description="The tenant's autopay of this lease, if they ever turned it on (landlord "
+        "and tenant)."
+    )
+    async def autopay(self, info: Info) -> Autopay | None:
+        if not self._shown(info):
+            return None
+        doc = await info.context.loaders.by_id("autopays").load(self.doc["_id"])
+        return Autopay.from_doc(doc) if doc else None
+
+    @strawberry.field(description="Paid toward the deposit so far (its DEPOSIT invoice).")
+    async def deposit_paid_fen(self, info: Info) -> int:
+        if not self._shown(info):
+            return 0
+        docs = await info.context.loaders.invoices_by_lease({}).load(self.doc["_id"])
+        return deposits.held_fen(docs)
+
+    @strawberry.field(description="How the deposit was settled after the lease ended.")
+    async def deposit_settlement(self, info: Info) -> DepositSettlement | None:
+        if not self._shown(info):
+            return None
+        doc = await info.context.loaders.by_id("deposit_settlements").load(self.doc["_id"])
+        return DepositSettlement.from_doc(doc) if doc else None
+
+    @strawberry.field(
         description="Card changes of this lease not yet confirmed by the doors (the gateway "
         "was unreachable; Anju keeps retrying): the app shows 'cards still being updated' "
         "while this is above 0."
@@ -183,6 +221,9 @@ class StartLeaseInput:
     occupants: list[OccupantInput] = strawberry.field(
         description="Everyone who will live there, the tenant included; each gets a card."
     )
+    late_fee_policy: LateFeePolicyInput | None = strawberry.field(
+        default=None, description="Late fees of the lease's months; none when absent."
+    )
 
 
 @strawberry.input
@@ -191,6 +232,11 @@ class ExtendLeaseInput:
     new_end_date: dt.date
     monthly_rent_fen: int | None = strawberry.field(
         default=None, description="Defaults to the current rent."
+    )
+    late_fee_policy: LateFeePolicyInput | None = strawberry.field(
+        default=None,
+        description="Late fees of the new months (rate or cap 0: none); defaults to the "
+        "current policy. Months already billed keep theirs.",
     )
 
 

@@ -12,8 +12,9 @@ from app.context import Info
 from app.ids import encode_id
 from app.schema.common import Node, UserError
 from app.schema.node import register_node
+from app.schema.photos import Photo
 from app.schema.properties import GeoPoint, Place
-from app.schema.rooms import Room
+from app.schema.rooms import Amenity, Room, amenities_of
 from app.services import listing_search, listings
 from app.store import Doc
 
@@ -27,6 +28,8 @@ class Listing(Node):
     description: str
     monthly_rent_fen: int
     area_sqm: float
+    floor: int = strawberry.field(description="The room's floor.")
+    amenities: list[Amenity] = strawberry.field(description="The room's, in the enum's order.")
     address: str
     place: Place
     location: GeoPoint
@@ -51,6 +54,8 @@ class Listing(Node):
             description=doc["description"],
             monthly_rent_fen=doc["monthly_rent_fen"],
             area_sqm=doc["area_sqm"],
+            floor=doc.get("floor", 0),  # listings published before floors were copied
+            amenities=amenities_of(doc),
             address=doc["address"],
             place=Place.from_doc(doc["place"]),
             location=GeoPoint(lat=doc["location"]["lat"], lng=doc["location"]["lng"]),
@@ -62,6 +67,13 @@ class Listing(Node):
             live=doc["live"],
             unpublished_at=doc.get("unpublished_at"),
         )
+
+    @strawberry.field(
+        description="The room's photos, in its landlord's order (the first for cards): "
+        "public, like everything on a listing."
+    )
+    def photos(self) -> list[Photo]:
+        return Photo.all(self.doc.get("photos"))
 
     @strawberry.field(description="Only the owning landlord sees the room; others get null.")
     async def room(self, info: Info) -> Room | None:
@@ -75,7 +87,10 @@ class Listing(Node):
 class NearInput:
     lat: float
     lng: float
-    radius_km: float = strawberry.field(description=f"At most {listing_search.MAX_RADIUS_KM:g} km.")
+    radius_km: float = strawberry.field(
+        description="Kilometres, above 0 and at most ANJU_NEAR_MAX_RADIUS_KM (10 in production, "
+        f"never above {listing_search.MAX_RADIUS_KM:g}): OUT_OF_RANGE otherwise."
+    )
 
 
 @strawberry.input
@@ -94,6 +109,9 @@ class ListingFilter:
     available_by: dt.date | None = strawberry.field(
         default=None, description="Listings available on or before this date."
     )
+    amenities: list[Amenity] | None = strawberry.field(
+        default=None, description="Listings that have all of these."
+    )
 
     def to_query(self) -> listing_search.ListingQuery:
         return listing_search.ListingQuery(
@@ -110,6 +128,7 @@ class ListingFilter:
                 else None
             ),
             available_by=self.available_by,
+            amenities=tuple(a.value for a in self.amenities or ()),
         )
 
 
@@ -133,6 +152,22 @@ class PublishListingInput:
     )
     contact_phone: str | None = strawberry.field(
         default=None, description="Defaults to the landlord's phone."
+    )
+
+
+@strawberry.input(description="What to change on a live listing; fields left out stay.")
+class UpdateListingInput:
+    listing_id: strawberry.ID
+    title: str | None = strawberry.field(default=None, description="At most 100 characters.")
+    description: str | None = strawberry.field(default=None, description="At most 2000 characters.")
+    monthly_rent_fen: int | None = strawberry.field(
+        default=None, description="The advertised rent (the room's own is updateRoom's)."
+    )
+    available_from: dt.date | None = strawberry.field(
+        default=None, description="Within a year of today."
+    )
+    contact_phone: str | None = strawberry.field(
+        default=None, description="A mainland mobile number shown to everyone."
     )
 
 

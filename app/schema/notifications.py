@@ -19,6 +19,8 @@ from app.store import Doc
 if TYPE_CHECKING:
     from app.schema.invoices import Invoice
     from app.schema.leases import Lease
+    from app.schema.maintenance import MaintenanceRequest
+    from app.schema.visitor_passes import VisitorPass
 
 
 @strawberry.enum
@@ -30,6 +32,27 @@ class NotificationKind(enum.Enum):
     LEASE_CHANGED = "LEASE_CHANGED"
     ACCOUNT_SECURITY = "ACCOUNT_SECURITY"
     LEASE_INVITATION = "LEASE_INVITATION"
+    MAINTENANCE_UPDATED = strawberry.enum_value(
+        "MAINTENANCE_UPDATED", description="A step of a repair request (maintenanceRequest)."
+    )
+    DOOR_OPENED_BY_LANDLORD = strawberry.enum_value(
+        "DOOR_OPENED_BY_LANDLORD",
+        description="To a tenant: their landlord opened their room's door remotely.",
+    )
+    VISITOR_PASS = strawberry.enum_value(
+        "VISITOR_PASS",
+        description="To a tenant: their landlord issued a pass to their room; to an issuer: "
+        "the tenant revoked their pass.",
+    )
+    AUTOPAY = strawberry.enum_value(
+        "AUTOPAY",
+        description="To the tenant: autopay turned on or stopped, a charge taken or failed.",
+    )
+    DEPOSIT_SETTLED = strawberry.enum_value(
+        "DEPOSIT_SETTLED",
+        description="To the tenant: the deposit was settled; to the landlord: the tenant "
+        "disputes the settlement.",
+    )
 
 
 @strawberry.type
@@ -66,12 +89,9 @@ class Notification(Node):
     async def invoice(
         self, info: Info
     ) -> Annotated[Invoice, strawberry.lazy("app.schema.invoices")] | None:
-        from app.schema.invoices import Invoice
+        from app.schema.invoices import invoice_of
 
-        if self.doc.get("invoice_id") is None:
-            return None
-        doc = await info.context.loaders.invoice_by_id.load(self.doc["invoice_id"])
-        return Invoice.from_doc(doc) if doc else None
+        return await invoice_of(info, self.doc.get("invoice_id"))
 
     @strawberry.field
     async def lease(
@@ -83,6 +103,31 @@ class Notification(Node):
             return None
         doc = await info.context.loaders.lease_by_id.load(self.doc["lease_id"])
         return Lease.from_doc(doc) if doc else None
+
+    @strawberry.field(description="For MAINTENANCE_UPDATED, while the reader may see it.")
+    async def maintenance_request(
+        self, info: Info
+    ) -> Annotated[MaintenanceRequest, strawberry.lazy("app.schema.maintenance")] | None:
+        from app.schema.maintenance import MaintenanceRequest
+        from app.services.maintenance import can_see
+
+        if self.doc.get("maintenance_request_id") is None:
+            return None
+        loader = info.context.loaders.by_id("maintenance_requests")
+        doc = await loader.load(self.doc["maintenance_request_id"])
+        return (
+            MaintenanceRequest.from_doc(doc) if doc and can_see(info.context.viewer, doc) else None
+        )
+
+    @strawberry.field(description="The visitor pass it is about, while the account may see it.")
+    async def visitor_pass(
+        self, info: Info
+    ) -> Annotated[VisitorPass, strawberry.lazy("app.schema.visitor_passes")] | None:
+        from app.schema.visitor_passes import visible_pass
+
+        if self.doc.get("visitor_pass_id") is None:
+            return None
+        return await visible_pass(info, self.doc["visitor_pass_id"])
 
 
 @register_node("Notification")

@@ -84,11 +84,18 @@ class Occupant(Node):
     def card(self) -> AccessCard | None:
         return AccessCard.from_occupant(self.doc) if self.doc.get("card") else None
 
-    @strawberry.field(description="The lease under which this person is registered.")
-    async def lease(self, info: Info) -> Annotated[Lease, strawberry.lazy("app.schema.leases")]:
-        from app.schema.leases import lease_by_id
+    @strawberry.field(
+        description="The lease under which this person is registered: for its landlord and "
+        "its tenant; null for everyone else (police read the register, not the lease's money)."
+    )
+    async def lease(
+        self, info: Info
+    ) -> Annotated[Lease, strawberry.lazy("app.schema.leases")] | None:
+        from app.schema.leases import Lease
+        from app.services.leases import can_see_lease
 
-        return await lease_by_id(info, self.doc["lease_id"])
+        doc = await info.context.loaders.lease_by_id.load(self.doc["lease_id"])
+        return Lease.from_doc(doc) if doc and can_see_lease(info.context.viewer, doc) else None
 
 
 @register_node("Occupant")

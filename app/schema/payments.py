@@ -23,6 +23,11 @@ class PaymentMethod(enum.Enum):
     BANK_TRANSFER = "BANK_TRANSFER"
     WECHAT_PAY = "WECHAT_PAY"
     ALIPAY = "ALIPAY"
+    DEPOSIT = strawberry.enum_value(
+        "DEPOSIT",
+        description="Taken from the tenant's deposit when the landlord settled it "
+        "(settleDeposit); never accepted as an input method.",
+    )
 
 
 @strawberry.enum
@@ -43,7 +48,12 @@ class Payment(Node):
     note: str | None = strawberry.field(description="The landlord's note on an offline payment.")
     failure_code: str | None = strawberry.field(
         description="Why a FAILED payment failed: PAYMENT_DECLINED, PAYMENT_PROVIDER_ERROR, "
-        "AMOUNT_EXCEEDS_BALANCE or INVOICE_NOT_PAYABLE."
+        "AMOUNT_EXCEEDS_BALANCE or INVOICE_NOT_PAYABLE; for an autopay charge also "
+        "AGREEMENT_INACTIVE (the wallet no longer honours the agreement) or AUTOPAY_STOPPED "
+        "(stopped before it was sent: nothing charged)."
+    )
+    autopay: bool = strawberry.field(
+        description="Charged by autopay through the tenant's payment agreement."
     )
 
     @classmethod
@@ -58,6 +68,7 @@ class Payment(Node):
             paid_at=doc.get("paid_at"),
             note=doc.get("note"),
             failure_code=doc.get("failure_code") if doc["status"] == payments.FAILED else None,
+            autopay=bool(doc.get("autopay")),
         )
 
     @strawberry.field

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -97,6 +98,10 @@ class Property(Node):
     location: GeoPoint
     kind: PropertyKind
     safety: SafetyEquipment
+    archived_at: dt.datetime | None = strawberry.field(
+        description="Set when the property (and every room of it) was taken off the market "
+        "for good (archiveProperty)."
+    )
 
     @classmethod
     def from_doc(cls, doc: Doc) -> Property:
@@ -109,6 +114,7 @@ class Property(Node):
             location=GeoPoint(lat=doc["location"]["lat"], lng=doc["location"]["lng"]),
             kind=PropertyKind(doc["kind"]),
             safety=SafetyEquipment.from_doc(doc["safety"]),
+            archived_at=doc.get("archived_at"),
         )
 
     @strawberry.field
@@ -119,7 +125,17 @@ class Property(Node):
 
     @strawberry.field
     async def rooms(
-        self, info: Info, first: int | None = 50, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = 50,
+        after: str | None = None,
+        include_archived: Annotated[
+            bool,
+            strawberry.argument(
+                description="Archived rooms too (left out by default; an archived property "
+                "shows its rooms anyway)."
+            ),
+        ] = False,
     ) -> Connection[LazyRoom]:
         from app.schema.rooms import Room
 
@@ -127,6 +143,8 @@ class Property(Node):
             return Connection.empty()
         # every property's rooms of the request in one query, paged here by the same cursor
         rooms = await info.context.loaders.rooms_by_property.load(self.doc["_id"])
+        if not include_archived and self.doc.get("archived_at") is None:
+            rooms = [r for r in rooms if r.get("archived_at") is None]
         page = page_of_sorted(rooms, ROOM_ORDER, first=first, after=after, default_first=50)
         return Connection.of(page, Room.from_doc)
 
@@ -183,6 +201,11 @@ class UpdatePropertyInput:
     name: str | None = None
     address: str | None = None
     safety: SafetyEquipmentInput | None = None
+
+
+@strawberry.input
+class ArchivePropertyInput:
+    property_id: strawberry.ID
 
 
 @strawberry.type

@@ -1,4 +1,7 @@
-"""The police register: Resident and its filter."""
+"""The police register: Resident, its co-residents and its filter. What a Resident offers is
+the register (the person, the room, who lives with them, the landlord); the lease behind it,
+its rent, deposit, invoices and tenant account, stays with the landlord and the tenant
+(Occupant.lease is null for police)."""
 
 from __future__ import annotations
 
@@ -16,6 +19,29 @@ from app.services import residents
 from app.store import Doc
 
 
+@strawberry.type(
+    description="POLICE: another person registered under the same lease as a resident (who "
+    "lives, or lived, with them), with the full ID number; recorded in the look-up's audit "
+    "entry."
+)
+class CoResident:
+    name: str
+    id_number: str
+    phone: str
+    arrived_at: dt.datetime
+    left_at: dt.datetime | None
+
+    @classmethod
+    def from_doc(cls, doc: Doc, id_number: str) -> CoResident:
+        return cls(
+            name=doc["name"],
+            id_number=id_number,
+            phone=doc["phone"],
+            arrived_at=doc["arrived_at"],
+            left_at=doc.get("left_at"),
+        )
+
+
 @strawberry.type(description="The police view of one registration, with the full ID number.")
 class Resident:
     doc: strawberry.Private[Doc]
@@ -24,9 +50,13 @@ class Resident:
     phone: str
     arrived_at: dt.datetime
     left_at: dt.datetime | None
+    co_residents: list[CoResident] = strawberry.field(
+        description="The others registered under the same lease, current and past, first "
+        "arrived first."
+    )
 
     @classmethod
-    def from_doc(cls, doc: Doc, id_number: str) -> Resident:
+    def from_doc(cls, doc: Doc, id_number: str, co_residents: list[CoResident]) -> Resident:
         return cls(
             doc=doc,
             name=doc["name"],
@@ -34,9 +64,12 @@ class Resident:
             phone=doc["phone"],
             arrived_at=doc["arrived_at"],
             left_at=doc.get("left_at"),
+            co_residents=co_residents,
         )
 
-    @strawberry.field
+    @strawberry.field(
+        description="The registration as the apps show it (its card; its lease is null here)."
+    )
     def occupant(self) -> Occupant:
         return Occupant.from_doc(self.doc)
 
@@ -55,7 +88,10 @@ class Resident:
         return Account.from_doc(doc)
 
 
-@strawberry.input
+@strawberry.input(
+    description="At least one of: idNumber (exact), name (from its start, at least two letters "
+    "or digits: TOO_SHORT otherwise), phone, propertyId, town, community."
+)
 class ResidentFilter:
     id_number: str | None = None
     name: str | None = None

@@ -1,5 +1,7 @@
-"""The audit log: append-only. This module only inserts; nothing in Anju updates or deletes
-an entry (a test scans app/ for it).
+"""The audit log: append-only and tamper-evident. This module only inserts, each entry as the
+next link of a hash chain (app/audit_chain.py: `python -m app.audit_chain verify` names the
+first entry changed, removed or inserted); nothing in Anju updates or deletes an entry (a test
+scans app/ for it), and in production Anju's database user may only insert there.
 
 An entry's target is what was acted on: an object (`("Lease", id)`, stored as a reference that
 the API shows as the object's global ID) or a description of what was looked up (a masked ID
@@ -11,6 +13,7 @@ from typing import Any
 
 from bson import ObjectId
 
+from app import audit_chain
 from app.clock import now
 from app.deps import Deps
 from app.store import Page, Store
@@ -28,16 +31,16 @@ async def record(
     reason: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    await store.audit_log.insert_one(
+    await audit_chain.append(
+        store,
         {
-            "_id": ObjectId(),
             "at": now(),
             "account_id": account_id,
             "action": action,
             "target": {"type": target[0], "id": target[1]} if isinstance(target, tuple) else target,
             "reason": reason,
             "details": details or {},
-        }
+        },
     )
 
 

@@ -1,32 +1,36 @@
-"""The card outbox: what each door at the gateway holds converges to the cards' desired state
-(the occupant documents: app/services/cards.py) through `card_jobs`, a queue that holds only
-work still to do, so that everything reading it costs what has changed, not what exists.
+"""The card outbox: what each door at the gateway holds (cards, and visitors' codes) converges
+to their desired state (app/services/cards.py, app/services/door_codes.py) through `card_jobs`.
 
-- A job says "door D and card N may differ from what N's occupant document wants": `_id`
-  "<deviceId>|<cardNumber>|<version>", with the occupant and the card version it is for.
-  Whoever runs the jobs of one (door, card) (the request that made the change, at once, or the
-  worker) claims that pair (app/store), reads the occupant *now*, sends what its card wants
-  (PUT with the validity, or DELETE), and deletes the jobs that this covers. What is sent is
-  always the current state, under the pair's claim, so no interleaving can put an older state
-  over a newer one.
-- Intent first: a change of a card inserts its jobs (for the version it is about to write)
-  *before* it writes the occupant, due only INTENT_GRACE later. The request that made the
-  change runs them at once once it is written; if it crashed or failed in between, the
-  worker finds them when they fall due: a job ahead of the occupant's version, or of an
-  occupant that was never written, is a change that did not happen and is dropped (after a
-  DELETE where the card could have reached the door). No sweep over the occupants is needed.
-- A failed call (gateway down, door offline, a 5xx, a timeout) leaves the jobs with
-  `next_attempt_at` backed off exponentially (0.5 s doubling, capped at 30 s). The worker
-  (app/workers/cards.py) reads due jobs through the index on `next_attempt_at` and is woken
-  right after each change; the jobs are in the database, so they survive a restart.
-- A door registered later gets the live cards of its room (or, for an entrance, of the whole
-  property): `queue_for_new_door`.
+- After every change of a card or a code, one job per door it concerns is *inserted*: key
+  "<deviceId>|<cardNumber>" (or "<deviceId>|code:<codeId>"), holding that version's op (PUT
+  with the validity, or DELETE). Jobs are never rewritten by a later change, so no
+  interleaving of requests can put an older state over a newer one.
+- Jobs are ordered by (epoch, version) (app/services/door_jobs.py builds them): the epoch is
+  when the door holding the device was bound (a device removed and bound again, or moved to
+  another door, starts a new epoch), the version the card's or pass's. Releasing a door
+  (removeDevice, replaceDevice) inserts a RETIRED job per key it ever had: a DELETE newer
+  than anything of that binding, older than anything of the next one.
+- A job is PENDING until it is applied, then DONE (or SUPERSEDED by a newer one of the same
+  key). Whoever applies the jobs of one key (the request that made the change, at once, or
+  the background worker) first claims the key (app/store), then sends only the newest pending
+  job and marks the older ones SUPERSEDED: one caller at a time talks to the gateway about one
+  card or code on one device, and never sends a state older than one already applied, so a
+  revocation is never overtaken by an older put.
+- A failed call (gateway down, door offline, a 5xx, a timeout) leaves the jobs PENDING with
+  `next_attempt_at` backed off exponentially (0.5 s doubling, capped at 30 s; an hour for a
+  released device, which may never answer again). The worker (app/workers/cards.py) polls due
+  jobs through the index on (state, next_attempt_at) and is woken right after each enqueue;
+  the jobs are in the database, so they survive a restart.
+- Crash safety: a card or pass change clears `queued` in its own write; it is set once the
+  jobs for every door are inserted. The worker's sweep re-enqueues changes left unqueued (a
+  crash between the two writes). Revocations are written before a lease is marked ENDED.
+- A door bound later gets the live cards and codes of its room (or, for an entrance, of the
+  whole property): `queue_for_new_door`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import random
@@ -34,21 +38,21 @@ from collections.abc import Iterable
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
 
 from app.clients.gateway import GatewayClient, GatewayError
 from app.clock import now
-from app.services.cards import DELETE, PUT, desired
+from app.services import door_jobs
+from app.services.cards import PUT
 from app.store import Doc, Store
 
 log = logging.getLogger("anju.cards")
 
+PENDING, DONE, SUPERSEDED = "PENDING", "DONE", "SUPERSEDED"
 BACKOFF_FIRST_S = 0.5
 BACKOFF_CAP_S = 30.0
+RETIRED_BACKOFF_CAP_S = 3600.0
 IMMEDIATE_BUDGET_S = 3.0  # how long a request waits for the gateway before leaving it to the worker
-# how long a change's own request has to write it and run its jobs before the worker takes them
-INTENT_GRACE = dt.timedelta(seconds=30)
+SWEEP_AGE = dt.timedelta(seconds=30)
 
 
 def lease_claim(lease_id: ObjectId) -> str:
@@ -56,13 +60,9 @@ def lease_claim(lease_id: ObjectId) -> str:
     return f"lease:{lease_id}"
 
 
-def job_key(device_id: str, card_number: str) -> str:
-    return f"{device_id}|{card_number}"
-
-
-def backoff_s(attempts: int) -> float:
-    """Seconds before attempt `attempts` + 1: 0.5, 1, 2, ... capped at 30, with +-20% jitter."""
-    base = min(BACKOFF_CAP_S, BACKOFF_FIRST_S * 2 ** max(0, attempts - 1))
+def backoff_s(attempts: int, cap: float = BACKOFF_CAP_S) -> float:
+    """Seconds before attempt `attempts` + 1: 0.5, 1, 2, ... capped, with +-20% jitter."""
+    base = min(cap, BACKOFF_FIRST_S * 2 ** max(0, attempts - 1))
     return base * random.uniform(0.8, 1.2)
 
 
@@ -82,96 +82,76 @@ class CardOutbox:
     # --- enqueueing ---------------------------------------------------------------------------
 
     async def doors_for(self, property_id: ObjectId, room_id: ObjectId) -> list[Doc]:
-        """The doors a card of this room opens: the room's own and the property's entrances."""
-        return await self.store.devices.find(
-            {"property_id": property_id, "kind": "DOOR", "room_id": {"$in": [room_id, None]}},
-            {"_id": 1, "device_id": 1},
-        ).to_list(None)
+        return await door_jobs.doors_for(self.store, property_id, room_id)
 
-    async def _insert_job(self, door: Doc, occupant: Doc, version: int, due: dt.datetime) -> str:
-        """Inserts the job of one card version at one door (once: the same version again is
-        a duplicate and ignored). Returns the (door, card) key."""
-        card_number = occupant["card"]["card_number"]
-        key = job_key(door["device_id"], card_number)
-        job = {
-            "_id": f"{key}|{version}",
-            "key": key,
-            "version": version,
-            "device_id": door["device_id"],
-            "door_id": door["_id"],
-            "card_number": card_number,
-            "occupant_id": occupant["_id"],
-            "lease_id": occupant["lease_id"],
-            "landlord_id": occupant["landlord_id"],
-            "attempts": 0,
-            "next_attempt_at": due,
-            "last_error": None,
-            "created_at": now(),
-        }
-        with contextlib.suppress(DuplicateKeyError):
-            await self.store.card_jobs.insert_one(job)
-        return key
-
-    async def intend(self, occupant: Doc, version: int) -> list[str]:
-        """Before a card change is written (the caller holds the lease's claim): the jobs of
-        the version it will write, one per door the card concerns. Returns their keys, for
-        `apply_now` once the change is written."""
+    async def enqueue(self, occupant: Doc) -> list[str]:
+        """Queues the occupant's current card state for every door it concerns, then marks
+        the card queued. The caller holds the lease's claim. Returns the jobs' keys."""
         doors = await self.doors_for(occupant["property_id"], occupant["room_id"])
-        due = now() + INTENT_GRACE
-        return [await self._insert_job(door, occupant, version, due) for door in doors]
-
-    async def change(
-        self, occupant: Doc, changes: Doc, *, extra: Doc | None = None, where: Doc | None = None
-    ) -> tuple[Doc | None, list[str]]:
-        """One change of the occupant's card (and of the occupant: `extra`), its jobs
-        inserted first, then written in one update conditional on the card's version (and
-        `where`). The caller holds the lease's claim. Returns the occupant after it (None if
-        the condition no longer held) and the jobs' keys."""
-        version = int(occupant["card"]["version"])
-        keys = await self.intend(occupant, version + 1)
-        after = await self.store.occupants.find_one_and_update(
-            {"_id": occupant["_id"], "card.version": version, **(where or {})},
-            {
-                "$set": {
-                    **{f"card.{k}": v for k, v in changes.items()},
-                    "card.version": version + 1,
-                    "card.changed_at": now(),
-                    **(extra or {}),
-                }
-            },
-            return_document=ReturnDocument.AFTER,
+        keys = [await door_jobs.insert_card(self.store, door, occupant) for door in doors]
+        await self.store.occupants.update_one(
+            {"_id": occupant["_id"], "card.version": occupant["card"]["version"]},
+            {"$set": {"card.queued": True}},
         )
-        return after, keys if after is not None else []
+        self.wake()
+        return keys
 
-    async def queue_for_new_door(self, door: Doc) -> None:
-        """A new door gets the live cards of its room, or of its property for an entrance.
-        (A card changed meanwhile queues its own jobs for every door it finds, this one too.)"""
-        query: Doc = {"property_id": door["property_id"], "current": True}
-        if door.get("room_id") is not None:
-            # A vacant room has nobody living in it: nothing to look for. (A lease starting
-            # meanwhile marks the room OCCUPIED before it registers anyone, and queues its
-            # cards for every door it then finds, this one included: the door is stored.)
-            room = await self.store.rooms.find_one({"_id": door["room_id"]}, {"status": 1})
-            if room is not None and room.get("status") == "VACANT":
-                return
-            query["room_id"] = door["room_id"]
-        at = now()
+    async def enqueue_pass(self, pass_doc: Doc) -> list[str]:
+        """The same for a visitor pass's code; the caller holds the pass's claim."""
+        doors = await self.doors_for(pass_doc["property_id"], pass_doc["room_id"])
+        keys = [await door_jobs.insert_code(self.store, door, pass_doc) for door in doors]
+        await self.store.visitor_passes.update_one(
+            {"_id": pass_doc["_id"], "version": pass_doc["version"]}, {"$set": {"queued": True}}
+        )
+        self.wake()
+        return keys
+
+    async def queue_for_new_door(self, door: Doc) -> list[str]:
+        """A newly bound door gets the live cards and codes of its room (or property)."""
         try:
-            async for occupant in self.store.occupants.find(query):
-                if occupant["card"]["valid_until"] > at:
-                    await self._insert_job(door, occupant, occupant["card"]["version"], at)
+            keys = await door_jobs.for_new_door(self.store, door)
         except Exception:
-            # the device is registered but its cards are not queued: say so loudly
+            # the device is bound but its cards are not queued: say so loudly
             log.exception("putting live cards on new door %s", door.get("device_id"))
             raise
         self.wake()
+        return keys
+
+    async def retire_door(self, door: Doc) -> list[str]:
+        """A released door loses every card and code it was ever given."""
+        keys = await door_jobs.retire(self.store, door)
+        self.wake()
+        return keys
 
     # --- applying ---------------------------------------------------------------------------
 
+    async def _send(self, job: Doc) -> None:
+        device = job["device_id"]
+        if job.get("kind") == door_jobs.CODE:
+            if job["op"] == PUT:
+                await self.gateway.put_code(
+                    device, job["code_id"], job["code"], job["valid_from"], job["valid_until"]
+                )
+            else:
+                await self.gateway.delete_code(device, job["code_id"])
+        elif job["op"] == PUT:
+            await self.gateway.put_card(
+                device, job["card_number"], job["valid_from"], job["valid_until"]
+            )
+        else:
+            await self.gateway.delete_card(device, job["card_number"])
+
+    async def _finish(self, ids: list[str], state: str) -> None:
+        if ids:  # a code's digits are not kept once its job is done
+            await self.store.card_jobs.update_many(
+                {"_id": {"$in": ids}, "state": PENDING},
+                {"$set": {"state": state, "done_at": now(), "code": None}},
+            )
+
     async def run_key(self, key: str) -> bool | None:
-        """Brings one (door, card) to what its occupant's card wants now: True when nothing
-        is left that could be done now, False when the gateway failed (backed off), None
-        when another caller holds it."""
+        """Brings one key (a card or code on one device) up to its newest pending job: True
+        when nothing is left pending, False when the gateway failed (backed off), None when
+        another caller holds it."""
         claim = await self.store.claim(f"card:{key}")
         if claim is None:
             return None
@@ -181,69 +161,49 @@ class CardOutbox:
             await self.store.release(claim)
 
     async def _run_claimed(self, key: str) -> bool:
-        jobs = await self.store.card_jobs.find({"key": key}).to_list(None)
-        if not jobs:
+        jobs = self.store.card_jobs
+        pending = await jobs.find(
+            {"key": key, "state": PENDING}, sort=[("epoch", -1), ("version", -1)]
+        ).to_list(None)
+        if not pending:
             return True
-        card_number = jobs[0]["card_number"]
-        holders = await self.store.find_by_ids("occupants", list({j["occupant_id"] for j in jobs}))
-        occupant = next(
-            (o for o in holders.values() if o["card"]["card_number"] == card_number), None
+        newest = pending[0]
+        ids = [job["_id"] for job in pending]
+        at_epoch, version = newest.get("epoch", 0), newest["version"]
+        applied = await jobs.find_one(
+            {
+                "key": key,
+                "state": DONE,
+                "$or": [
+                    {"epoch": {"$gt": at_epoch}},
+                    {"epoch": at_epoch, "version": {"$gt": version}},
+                ],
+            },
+            {"_id": 1},
         )
-        version = int(occupant["card"]["version"]) if occupant is not None else 0
-        covered = [j for j in jobs if j["version"] <= version]
-        ahead = [j for j in jobs if j["version"] > version]
-        # changes that never happened: their request failed or died before writing them (a
-        # change's jobs fall due INTENT_GRACE after they are queued)
-        at = now()
-        abandoned = [j for j in ahead if j["next_attempt_at"] <= at]
-        want: Doc | None = None
-        if covered and occupant is not None:
-            want, sent = desired(occupant["card"]), covered
-        elif abandoned and occupant is None and not await self._held(card_number):
-            # a registration undone: make sure the card it would have put is not there
-            want, sent = {"op": DELETE}, abandoned
-        if want is not None and not await self._send_or_back_off(sent, want):
-            return False
-        if abandoned:
-            log.warning("card %s: dropping %d jobs of changes never written", key, len(abandoned))
-        done = [j["_id"] for j in [*covered, *abandoned]]
-        if done:
-            await self.store.card_jobs.delete_many({"_id": {"$in": done}})
-        return True
-
-    async def _held(self, card_number: str) -> bool:
-        """Whether any occupant holds this card number (a rare look-up: only for a job
-        whose occupant was never written)."""
-        found = await self.store.occupants.find_one({"card.card_number": card_number}, {"_id": 1})
-        return found is not None
-
-    async def _send_or_back_off(self, jobs: list[Doc], want: Doc) -> bool:
-        newest = max(jobs, key=lambda j: j["version"])
+        if applied is not None:  # queued late (a new door's cards): a newer state is there
+            await self._finish(ids, SUPERSEDED)
+            return True
         try:
-            if want["op"] == PUT:
-                await self.gateway.put_card(
-                    newest["device_id"],
-                    newest["card_number"],
-                    want["valid_from"],
-                    want["valid_until"],
-                )
-            else:
-                await self.gateway.delete_card(newest["device_id"], newest["card_number"])
+            await self._send(newest)
         except Exception as exc:  # whatever failed, the jobs are retried later
             if not isinstance(exc, GatewayError):
                 log.exception("card job %s failed unexpectedly", newest["_id"])
-            attempts = max(int(j.get("attempts", 0)) for j in jobs) + 1
-            await self.store.card_jobs.update_many(
-                {"_id": {"$in": [j["_id"] for j in jobs]}},
+            attempts = int(newest.get("attempts", 0)) + 1
+            cap = RETIRED_BACKOFF_CAP_S if newest.get("retired") else BACKOFF_CAP_S
+            await jobs.update_many(
+                {"_id": {"$in": ids}, "state": PENDING},
                 {
                     "$set": {
                         "attempts": attempts,
-                        "next_attempt_at": now() + dt.timedelta(seconds=backoff_s(attempts)),
+                        "next_attempt_at": now() + dt.timedelta(seconds=backoff_s(attempts, cap)),
                         "last_error": f"{type(exc).__name__}: {exc}"[:300],
                     }
                 },
             )
             return False
+        await self._finish(ids[:1], DONE)
+        await self._finish(ids[1:], SUPERSEDED)
         return True
 
     def keep(self, task: asyncio.Task[Any]) -> None:
@@ -252,7 +212,7 @@ class CardOutbox:
         task.add_done_callback(self._running.discard)
 
     async def apply_now(self, keys: Iterable[str], budget_s: float = IMMEDIATE_BUDGET_S) -> None:
-        """Sends these (door, card) jobs to the gateway at once, in parallel, and waits up to
+        """Sends these keys' jobs to the gateway at once, in parallel, and waits up to
         `budget_s`, also for those another caller (the worker) has in hand, so that the
         caller can say truthfully what is still pending. What fails is left to the worker,
         backed off; what is not done by the deadline carries on in the background."""
@@ -274,9 +234,46 @@ class CardOutbox:
                 await asyncio.sleep(0.05)
         self.wake()
 
+    async def sweep(self) -> int:
+        """Re-enqueues card and pass changes that were never queued (a crash between the two
+        writes)."""
+        count = 0
+        stale_since = now() - SWEEP_AGE
+        async for stale in self.store.occupants.find(
+            {"card.queued": False, "card.changed_at": {"$lt": stale_since}},
+            {"lease_id": 1},
+            limit=500,
+        ):
+            claim = await self.store.claim(lease_claim(stale["lease_id"]))
+            if claim is None:
+                continue  # being changed right now: that change enqueues
+            try:
+                occupant = await self.store.occupants.find_one({"_id": stale["_id"]})
+                if occupant is not None and not occupant["card"]["queued"]:
+                    await self.enqueue(occupant)
+                    count += 1
+            finally:
+                await self.store.release(claim)
+        async for stale in self.store.visitor_passes.find(
+            {"queued": False, "changed_at": {"$lt": stale_since}}, {"_id": 1}, limit=500
+        ):
+            claim = await self.store.claim(pass_claim(stale["_id"]))
+            if claim is None:
+                continue
+            try:
+                pass_doc = await self.store.visitor_passes.find_one({"_id": stale["_id"]})
+                if pass_doc is not None and not pass_doc["queued"]:
+                    await self.enqueue_pass(pass_doc)
+                    count += 1
+            finally:
+                await self.store.release(claim)
+        if count:
+            log.warning("re-enqueued %d unqueued card and code changes", count)
+        return count
+
     async def due_keys(self, limit: int = 500) -> list[str]:
         due = await self.store.card_jobs.find(
-            {"next_attempt_at": {"$lte": now()}},
+            {"state": PENDING, "next_attempt_at": {"$lte": now()}},
             {"key": 1},
             sort=[("next_attempt_at", 1)],
             limit=limit,
@@ -285,16 +282,21 @@ class CardOutbox:
 
     async def backlog(self) -> tuple[int, dt.datetime | None]:
         """Pending jobs and when the oldest was queued (the operator's figures)."""
-        pending = await self.store.card_jobs.count_documents({})
+        pending = await self.store.card_jobs.count_documents({"state": PENDING})
         oldest = await self.store.card_jobs.find_one(
-            {}, {"created_at": 1}, sort=[("created_at", 1)]
+            {"state": PENDING}, {"created_at": 1}, sort=[("created_at", 1)]
         )
         return pending, oldest["created_at"] if oldest else None
 
     async def next_due_in(self, idle_s: float) -> float:
         job = await self.store.card_jobs.find_one(
-            {}, {"next_attempt_at": 1}, sort=[("next_attempt_at", 1)]
+            {"state": PENDING}, {"next_attempt_at": 1}, sort=[("next_attempt_at", 1)]
         )
         if job is None:
             return idle_s
         return max(0.05, min(idle_s, (job["next_attempt_at"] - now()).total_seconds()))
+
+
+def pass_claim(pass_id: ObjectId) -> str:
+    """The claim held while a visitor pass (and so its code) changes."""
+    return f"visitor-pass:{pass_id}"

@@ -7,7 +7,8 @@ retrying, or re-asking later, never makes a second charge). Only the caller hold
 payment's drive claim talks to the provider about it. A synchronous `succeeded` or `failed`
 answer and the webhook (app/services/payment_events.py) go through the same `settle`.
 Provider unreachable or refusing (nothing charged): FAILED, reservation released,
-PAYMENT_PROVIDER_ERROR. Provider silent (timeout, 5xx: a charge may exist): stays PENDING with
+PAYMENT_PROVIDER_ERROR (AGREEMENT_INACTIVE for an autopay charge whose agreement the provider
+no longer holds active). Provider silent (timeout, 5xx: a charge may exist): stays PENDING with
 its reservation, PAYMENT_PROVIDER_ERROR; calling again with the same key, or the worker, asks
 again and settles it.
 """
@@ -18,7 +19,13 @@ import logging
 
 from bson import ObjectId
 
-from app.clients.payments import PaymentsRefused, PaymentsUnavailable, PaymentsUncertain
+from app.clients.payments import (
+    RETRIES,
+    AgreementInactive,
+    PaymentsRefused,
+    PaymentsUnavailable,
+    PaymentsUncertain,
+)
 from app.deps import Deps
 from app.errors import Code, Collector, NotFoundError, UserInputError
 from app.services import invoice_ledger, payments
@@ -66,6 +73,7 @@ async def _charge(deps: Deps, payment: Doc) -> Doc:
             return await finish(store, payment, FAILED, failure_code=reserved)
         payment = await update(store, pid, {"reserved": True}) or payment
     invoice = await store.invoices.find_one({"_id": invoice_id}, {"period_start": 1})
+    automatic = bool(payment.get("autopay"))
     try:
         charge = await deps.payments.create_charge(
             idempotency_key=provider_key(pid),
@@ -73,7 +81,13 @@ async def _charge(deps: Deps, payment: Doc) -> Doc:
             method=payment["method"],
             description=f"Anju rent from {invoice['period_start'] if invoice else '?'}",
             notify_url=f"{deps.settings.public_url}/webhooks/payments",
+            agreement_id=payment.get("agreement_id"),
+            # the worker holds the autopay claim meanwhile, and asks again at its next pass
+            retries=0 if automatic else RETRIES,
         )
+    except AgreementInactive as exc:  # no charge was made
+        log.warning("payment %s: the agreement is not active (%s)", pid, exc)
+        return await finish(store, payment, FAILED, failure_code=Code.AGREEMENT_INACTIVE)
     except PaymentsUncertain as exc:
         log.warning("payment %s: outcome unknown (%s); it stays PENDING", pid, exc)
         await update(store, pid, {"charge_state": CHARGE_UNKNOWN}, charge_state=CHARGE_NONE)

@@ -1,6 +1,10 @@
 """Doors: remote opening (who may, the per-account rate limit, the command record and its
 truthful outcome). The log of who passed is app/services/access_events.py.
 
+A landlord's opening of an occupied room's door is the tenant's to know: the moment it
+opens (whoever moves the command to OPENED), the tenant of the room's accepted, running lease
+is told (DOOR_OPENED_BY_LANDLORD), with the landlord's reason if they gave one.
+
 A door command is written before the gateway is called and ends in exactly one of
 OPENED, FAILED, DEVICE_OFFLINE or TIMED_OUT. A timeout is never reported as opened: the
 gateway may still open the door later, and its `door.opened` event (which names the
@@ -23,13 +27,17 @@ from app import metrics
 from app.clients.gateway import DeviceOffline, GatewayClient, GatewayError, GatewayTimeout
 from app.clock import now, today
 from app.deps import Deps
-from app.errors import Code, NotFoundError, UserInputError
-from app.services import access_events, audit
+from app.errors import Code, Collector, NotFoundError, UserInputError
+from app.services import access_events, audit, notifications
+from app.services.notifications import local_time
 from app.settings import Settings
 from app.store import Doc, Store
+from app.validation import clean_text
 from app.viewer import Role, Viewer
 
 log = logging.getLogger("anju.doors")
+
+MAX_REASON = 200
 
 PENDING, OPENED, FAILED, DEVICE_OFFLINE, TIMED_OUT = (
     "PENDING",
@@ -65,7 +73,7 @@ async def openable_door(store: Store, viewer: Viewer, door_id: ObjectId) -> Doc:
     there. Anyone else gets NOT_FOUND, exactly as for a door that does not exist."""
     account_id = viewer.require(Role.LANDLORD, Role.TENANT)
     door = await store.find_by_id("devices", door_id, kind="DOOR")
-    if door is not None:
+    if door is not None and door.get("removed_at") is None:
         if viewer.role is Role.LANDLORD and door["landlord_id"] == account_id:
             return door
         if viewer.role is Role.TENANT and await active_lease_for_door(store, account_id, door):
@@ -99,10 +107,15 @@ async def check_rate(store: Store, account_id: ObjectId, settings: Settings) -> 
 # --- opening --------------------------------------------------------------------------------
 
 
-async def open_door(deps: Deps, viewer: Viewer, door_id: ObjectId) -> Doc:
+async def open_door(
+    deps: Deps, viewer: Viewer, door_id: ObjectId, reason: str | None = None
+) -> Doc:
     """Sends one open command and returns its record, with the outcome the gateway gave
-    within `gateway_timeout_s`."""
+    within `gateway_timeout_s`. `reason` goes to the tenant a landlord's opening is told to."""
     account_id = viewer.require(Role.LANDLORD, Role.TENANT)
+    errors = Collector()
+    clean_reason = clean_text(errors, ["reason"], reason, max_len=MAX_REASON, required=False)
+    errors.raise_if_any()
     store = deps.store
     await check_rate(store, account_id, deps.settings)
     door = await openable_door(store, viewer, door_id)
@@ -116,6 +129,7 @@ async def open_door(deps: Deps, viewer: Viewer, door_id: ObjectId) -> Doc:
         "place": door.get("place"),
         "account_id": account_id,
         "role": viewer.role.value if viewer.role else None,
+        "reason": clean_reason or None,
         "status": PENDING,
         "requested_at": now(),
         "completed_at": None,
@@ -216,4 +230,31 @@ async def mark_opened(store: Store, command_id: ObjectId, at: dt.datetime) -> Do
         target=("Door", command["door_id"]),
         details={"commandId": str(command["_id"]), "status": OPENED},
     )
+    if command.get("role") == Role.LANDLORD.value and command.get("room_id") is not None:
+        await _tell_tenant(store, command, at)
     return command
+
+
+async def _tell_tenant(store: Store, command: Doc, at: dt.datetime) -> None:
+    """DOOR_OPENED_BY_LANDLORD to the tenant living behind the door, once per opening."""
+    day = at.date().isoformat()
+    lease = await store.leases.find_one(
+        {"room_id": command["room_id"], "status": "ACTIVE"},
+        {"tenant_id": 1, "start_date": 1, "end_date": 1},
+    )
+    if lease is None or lease.get("tenant_id") is None:
+        return  # nobody lives there, or nobody has accepted the lease yet
+    if not lease["start_date"] <= day <= lease["end_date"]:
+        return
+    door = await store.devices.find_one({"_id": command["door_id"]}, {"name": 1})
+    name = door["name"] if door else "your door"
+    reason = f" Reason given: {command['reason']}" if command.get("reason") else ""
+    await notifications.notify(
+        store,
+        lease["tenant_id"],
+        "DOOR_OPENED_BY_LANDLORD",
+        "房东远程开门 Your landlord opened your door",
+        f"{name} was opened remotely by your landlord at {local_time(at)}.{reason}",
+        lease_id=lease["_id"],
+        key=f"DOOR_OPENED_BY_LANDLORD:{command['_id']}",
+    )

@@ -41,6 +41,7 @@ _CARD_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 DATA_FIELDS: dict[str, frozenset[str]] = {
     "door.card": frozenset({"cardNumber", "granted"}),
     "door.opened": frozenset({"commandId"}),
+    "door.code": frozenset({"codeId", "granted"}),
     "smoke.alarm": frozenset({"level"}),
     "smoke.cleared": frozenset(),
     "device.online": frozenset(),
@@ -116,6 +117,12 @@ def _check_data(kind: str, data: dict[str, Any]) -> None:
             raise MalformedEvent("cardNumber must be a card number")
         if not isinstance(data["granted"], bool):
             raise MalformedEvent("granted must be true or false")
+    elif kind == "door.code":
+        code_id = data["codeId"]
+        if code_id is not None and not (isinstance(code_id, str) and _CARD_NUMBER.match(code_id)):
+            raise MalformedEvent("codeId must be a code id or null")
+        if not isinstance(data["granted"], bool):
+            raise MalformedEvent("granted must be true or false")
     elif kind == "door.opened":
         command = data["commandId"]
         if command is not None and (not isinstance(command, str) or not 0 < len(command) <= 64):
@@ -180,6 +187,8 @@ async def apply(store: Store, event: Doc) -> None:
         await _card_swiped(store, device, event)
     elif kind == "door.opened" and device["kind"] == "DOOR":
         await _door_opened(store, device, event)
+    elif kind == "door.code" and device["kind"] == "DOOR":
+        await _code_typed(store, device, event)
     elif kind in {"smoke.alarm", "smoke.cleared"} and device["kind"] == "SMOKE_DETECTOR":
         if kind == "smoke.alarm":
             await store.devices.update_one({"_id": device["_id"]}, {"$max": {"last_alarm_at": at}})
@@ -211,6 +220,30 @@ async def _card_swiped(store: Store, door: Doc, event: Doc) -> None:
         granted=event["data"]["granted"],
         card_number=number,
         occupant=occupant,
+        event_id=event["_id"],
+        access_id=event["effect_id"],
+    )
+
+
+async def _code_typed(store: Store, door: Doc, event: Doc) -> None:
+    """A code typed on the keypad: a CODE access event, linked to the visitor pass whose code
+    it was (the codeId is the pass's id; null when no code matched)."""
+    visitor_pass = None
+    raw = event["data"].get("codeId")
+    if raw is not None and ObjectId.is_valid(raw):
+        visitor_pass = await store.find_by_id(
+            "visitor_passes",
+            ObjectId(raw),
+            {"room_id": 1, "issued_by": 1},
+            property_id=door["property_id"],
+        )
+    await access_events.record(
+        store,
+        door=door,
+        at=event["at"],
+        method=access_events.CODE,
+        granted=event["data"]["granted"],
+        visitor_pass=visitor_pass,
         event_id=event["_id"],
         access_id=event["effect_id"],
     )

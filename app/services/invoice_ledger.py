@@ -5,6 +5,9 @@
     pending_fen reserved by PENDING online payments, whose ids are in `pending_payment_ids`
     open_fen    what a new payment may still take
 
+and amount_fen = the sum of the invoice's lines (app/services/invoice_lines.py), whose
+changes (`rewrite_lines`) are conditional on `lines_version`, bumped by each.
+
 A payment id enters `pending_payment_ids` once, leaves it once, either into
 `credited_payment_ids` (credit) or back to `open_fen` (release), and enters
 `credited_payment_ids` at most once: never credited twice, and payments together never take
@@ -18,13 +21,16 @@ multi-document transactions anywhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from bson import ObjectId
+from pymongo import ReturnDocument
 
 from app.clock import now
 from app.errors import Code
-from app.store import Doc, Store
+from app.services import invoice_lines
+from app.store import Doc, Store, busy
 
 RESERVED, CREDITED = "reserved", "credited"
 
@@ -33,9 +39,13 @@ def invoice_guard(invoice_id: ObjectId) -> str:
     return f"invoice:{invoice_id}"
 
 
-def ledger_fields(amount_fen: int) -> Doc:
-    """The money fields of a new invoice."""
+def ledger_fields(lines: list[Doc]) -> Doc:
+    """The money fields of a new invoice of these lines."""
+    amount_fen = invoice_lines.total(lines)
     return {
+        "amount_fen": amount_fen,
+        "lines": lines,
+        "lines_version": 0,
         "paid_fen": 0,
         "pending_fen": 0,
         "open_fen": amount_fen,
@@ -126,27 +136,52 @@ async def take(store: Store, invoice_id: ObjectId, pid: ObjectId, amount: int) -
     return await _from_open(store, invoice_id, pid, amount, into="paid")
 
 
-async def change_amount(
-    store: Store,
-    invoice_id: ObjectId,
-    expected_fen: int,
-    new_amount_fen: int,
-    *,
-    period_end: str | None = None,
-) -> bool:
-    """Changes an invoice's amount from `expected_fen` (a prorated last month), and its
-    period end if given, keeping the ledger; False (nothing changed) when the amount is no
-    longer `expected_fen` or the change would take it below what is paid or pending."""
-    delta = new_amount_fen - expected_fen
-    query: dict[str, Any] = {"_id": invoice_id, "amount_fen": expected_fen, "void": {"$ne": True}}
-    if delta < 0:
-        query["open_fen"] = {"$gte": -delta}
-    update: dict[str, Any] = {"$inc": {"amount_fen": delta, "open_fen": delta}}
-    if period_end is not None:
-        update["$set"] = {"period_end": period_end}
-    async with store.exclusive(invoice_guard(invoice_id)):
-        result = await store.invoices.update_one(query, update)
-    return result.matched_count == 1
+# A change of an invoice's lines: its new lines and other fields to set with them, or None
+# for "nothing to change". Decided from the invoice as read; decided again if it changed.
+LinesChange = Callable[[Doc], tuple[list[Doc], Doc] | None]
+REWRITE_TRIES = 20
+
+
+async def rewrite_lines(store: Store, invoice_id: ObjectId, change: LinesChange) -> Doc | None:
+    """Replaces an invoice's lines as `change` decides, its amount and open balance moving
+    by the difference; never below what is paid or pending (`change` must keep to that: the
+    update is refused otherwise, and `change` asked again). Conditional on everything the
+    decision read (the lines' version, the amount, what is paid and pending): if a payment
+    came meanwhile, `change` decides again. The invoice after (as it is when `change` says
+    None), or None if there is no such invoice; BUSY if it kept changing."""
+    for _ in range(REWRITE_TRIES):
+        invoice = await store.invoices.find_one({"_id": invoice_id})
+        if invoice is None:
+            return None
+        decided = change(invoice)
+        if decided is None:
+            return invoice
+        new_lines, also = decided
+        amount = int(invoice["amount_fen"])
+        delta = invoice_lines.total(new_lines) - amount
+        version = invoice.get("lines_version")
+        # decided from these: any of them changed meanwhile (a payment) and it is decided again
+        query: dict[str, Any] = {
+            "_id": invoice_id,
+            "amount_fen": amount,
+            "paid_fen": invoice["paid_fen"],
+            "pending_fen": invoice["pending_fen"],
+            "void": invoice.get("void", False),
+            "lines_version": version if version is not None else {"$exists": False},
+        }
+        if delta < 0:
+            query["open_fen"] = {"$gte": -delta}
+        update = {
+            "$set": {**also, "lines": new_lines},
+            "$inc": {"amount_fen": delta, "open_fen": delta, "lines_version": 1},
+        }
+        async with store.exclusive(invoice_guard(invoice_id)):
+            after = await store.invoices.find_one_and_update(
+                query, update, return_document=ReturnDocument.AFTER
+            )
+        if after is not None:
+            return after
+    raise busy()
 
 
 async def void_if_unpaid(store: Store, invoice_id: ObjectId) -> bool:

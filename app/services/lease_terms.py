@@ -1,5 +1,6 @@
-"""A lease's terms: what a landlord may write into one (its dates, rent, deposit, due day and
-occupants) and what may change later (a later end date, a move-out date). Pure checks: each
+"""A lease's terms: what a landlord may write into one (its dates, rent, deposit, due day,
+occupants and late fee policy) and what may change later (a later end date and its policy, a
+move-out date). Pure checks: each
 problem becomes one `userErrors` entry at its field.
 """
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from bson import ObjectId
 
 from app.errors import Code, Collector, UserInputError
-from app.services import occupants, rooms
+from app.services import late_fees, occupants, rooms
 from app.services.occupants import MAX_OCCUPANTS, OccupantIn, Person
 from app.store import Doc
 from app.validation import check_int, check_phone
@@ -31,6 +32,22 @@ def plus_years(day: dt.date, years: int) -> dt.date:
 
 
 @dataclass(frozen=True)
+class LateFeePolicyIn:
+    grace_days: int
+    daily_rate_bp: int
+    cap_bp: int
+
+
+def check_late_fee_policy(errors: Collector, given: LateFeePolicyIn | None) -> Doc | None:
+    """The policy as stored (None: no late fees), one error per bad field."""
+    if given is None:
+        return None
+    return late_fees.check_policy(
+        errors, ["lateFeePolicy"], given.grace_days, given.daily_rate_bp, given.cap_bp
+    )
+
+
+@dataclass(frozen=True)
 class StartLeaseIn:
     room_id: ObjectId
     tenant_phone: str
@@ -40,6 +57,45 @@ class StartLeaseIn:
     deposit_fen: int
     rent_due_day: int
     occupants: Sequence[OccupantIn]
+    late_fee_policy: LateFeePolicyIn | None = None
+
+
+def lease_doc(
+    room: Doc,
+    tenant_id: ObjectId | None,
+    *,
+    start_date: dt.date,
+    end_date: dt.date,
+    monthly_rent_fen: int,
+    deposit_fen: int,
+    rent_due_day: int,
+    at: dt.datetime,
+    oid: ObjectId | None = None,
+    late_fee_policy: Doc | None = None,
+) -> Doc:
+    """A new ACTIVE lease of `room` (the city builds them with this too): `tenant_id` is the
+    accepted tenant's, None until one accepts (app/services/lease_invitations.py)."""
+    return {
+        "_id": oid or ObjectId(),
+        "room_id": room["_id"],
+        "property_id": room["property_id"],
+        "landlord_id": room["landlord_id"],
+        "tenant_id": tenant_id,
+        "tenant_accepted_at": at if tenant_id is not None else None,
+        "place": room["place"],
+        "kind": room["kind"],
+        "start_date": start_date.isoformat(),
+        "end_date": end_date.isoformat(),
+        "monthly_rent_fen": monthly_rent_fen,
+        "deposit_fen": deposit_fen,
+        "rent_due_day": rent_due_day,
+        "late_fee_policy": late_fee_policy,
+        "status": "ACTIVE",
+        "extensions": [],
+        "move_out_date": None,
+        "created_at": at,
+        "ended_at": None,
+    }
 
 
 def check_term(errors: Collector, start: dt.date, end: dt.date, day: dt.date) -> None:
@@ -54,8 +110,10 @@ def check_term(errors: Collector, start: dt.date, end: dt.date, day: dt.date) ->
         errors.add(["startDate"], bad, "The start date must be within a year of today.")
 
 
-def check_start(given: StartLeaseIn, day: dt.date) -> tuple[str, list[Person]]:
+def check_start(given: StartLeaseIn, day: dt.date) -> tuple[str, list[Person], Doc | None]:
+    """The tenant's phone, the occupants and the late fee policy, once all are valid."""
     errors = Collector()
+    policy = check_late_fee_policy(errors, given.late_fee_policy)
     phone = check_phone(errors, ["tenantPhone"], given.tenant_phone)
     check_term(errors, given.start_date, given.end_date, day)
     rooms.check_rent(errors, ["monthlyRentFen"], given.monthly_rent_fen)
@@ -82,7 +140,7 @@ def check_start(given: StartLeaseIn, day: dt.date) -> tuple[str, list[Person]]:
             )
         seen.add(person.id_number)
     errors.raise_if_any()
-    return phone, people
+    return phone, people, policy
 
 
 def check_extension(lease: Doc, new_end_date: dt.date) -> None:

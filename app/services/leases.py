@@ -12,7 +12,10 @@ Rules (the README repeats them):
   claim, released before the gateway is called.
 - The tenant is invited by phone and the lease reaches their account when they accept it:
   app/services/lease_invitations.py.
-- Invoices: see app/services/invoices.py.
+- Invoices: see app/services/invoices.py; the deposit's: app/services/deposits.py; late fees
+  (a policy at start, replaceable at each extension for its new months):
+  app/services/late_fees.py; autopay, which ends with the lease: app/services/autopay.py.
+- Extending keeps everything already billed: invoices, payments, fees, the deposit.
 - Ending: the move-out date is the last day paid for, between the start and end dates and not
   after today (unless the lease has not started: then it may be cancelled from its start
   date). Every occupant is deregistered and every card revoked *before* the lease is marked
@@ -32,7 +35,9 @@ from app.deps import Deps
 from app.errors import Code, Collector, NotFoundError, UserInputError
 from app.services import (
     audit,
+    autopay,
     cards,
+    deposits,
     invoices,
     lease_invitations,
     lease_terms,
@@ -41,6 +46,7 @@ from app.services import (
     occupants,
     rooms,
     stats,
+    visitor_passes,
 )
 from app.services.card_outbox import lease_claim
 from app.services.occupants import Person
@@ -110,49 +116,13 @@ def check_running(lease: Doc) -> None:
 # --- starting -----------------------------------------------------------------------------------
 
 
-def lease_doc(
-    room: Doc,
-    tenant_id: ObjectId | None,
-    *,
-    start_date: dt.date,
-    end_date: dt.date,
-    monthly_rent_fen: int,
-    deposit_fen: int,
-    rent_due_day: int,
-    at: dt.datetime,
-    oid: ObjectId | None = None,
-) -> Doc:
-    """A new ACTIVE lease of `room` (the city builds them with this too): `tenant_id` is the
-    accepted tenant's, None until one accepts (app/services/lease_invitations.py)."""
-    return {
-        "_id": oid or ObjectId(),
-        "room_id": room["_id"],
-        "property_id": room["property_id"],
-        "landlord_id": room["landlord_id"],
-        "tenant_id": tenant_id,
-        "tenant_accepted_at": at if tenant_id is not None else None,
-        "place": room["place"],
-        "kind": room["kind"],
-        "start_date": start_date.isoformat(),
-        "end_date": end_date.isoformat(),
-        "monthly_rent_fen": monthly_rent_fen,
-        "deposit_fen": deposit_fen,
-        "rent_due_day": rent_due_day,
-        "status": ACTIVE,
-        "extensions": [],
-        "move_out_date": None,
-        "created_at": at,
-        "ended_at": None,
-    }
-
-
 def _room_occupied() -> UserInputError:
     return UserInputError("This room is already let.", code=Code.ROOM_OCCUPIED, field=["roomId"])
 
 
 async def start_lease(deps: Deps, viewer: Viewer, given: lease_terms.StartLeaseIn) -> Doc:
     viewer.require(Role.LANDLORD)
-    phone, people = lease_terms.check_start(given, today())
+    phone, people, policy = lease_terms.check_start(given, today())
     store = deps.store
     room = await rooms.owned_room(store, viewer, given.room_id)
     if room["status"] == rooms.OCCUPIED:
@@ -162,7 +132,7 @@ async def start_lease(deps: Deps, viewer: Viewer, given: lease_terms.StartLeaseI
             "This room is not available for letting.", code=Code.ROOM_NOT_VACANT, field=["roomId"]
         )
     at = now()
-    lease = lease_doc(
+    lease = lease_terms.lease_doc(
         room,
         None,
         start_date=given.start_date,
@@ -171,6 +141,7 @@ async def start_lease(deps: Deps, viewer: Viewer, given: lease_terms.StartLeaseI
         deposit_fen=given.deposit_fen,
         rent_due_day=given.rent_due_day,
         at=at,
+        late_fee_policy=policy,
     )
     lease |= lease_invitations.invitation_fields(deps, phone, at)
     async with store.claimed(lease_claim(lease["_id"])):
@@ -182,11 +153,17 @@ async def start_lease(deps: Deps, viewer: Viewer, given: lease_terms.StartLeaseI
 async def _start(deps: Deps, room: Doc, lease: Doc, people: Sequence[Person]) -> list[str]:
     store = deps.store
     await store.insert_unique("leases", lease, _room_occupied())
-    await store.rooms.update_one({"_id": room["_id"]}, {"$set": {"status": rooms.OCCUPIED}})
+    # an archived room is never let: archiving checks for a lease after it archives, and
+    # this for the archive after the lease exists, so one of two racing calls refuses
+    if not await rooms.set_status(store, room["_id"], rooms.OCCUPIED, where={"archived_at": None}):
+        await store.leases.delete_one({"_id": lease["_id"]})
+        raise UserInputError(
+            "This room is not available for letting.", code=Code.ROOM_NOT_VACANT, field=["roomId"]
+        )
     valid_from, valid_until = cards.lease_window(lease["start_date"], lease["end_date"])
     try:
-        people_docs, keys = await occupants.register(
-            deps.outbox,
+        people_docs = await occupants.register(
+            deps,
             lease,
             people,
             [["occupants", str(i), "idNumber"] for i in range(len(people))],
@@ -195,19 +172,25 @@ async def _start(deps: Deps, room: Doc, lease: Doc, people: Sequence[Person]) ->
         )
     except UserInputError:
         # refused: give the room back (vacant first, then the lease), as if nothing happened
-        await store.rooms.update_one({"_id": room["_id"]}, {"$set": {"status": rooms.VACANT}})
+        await rooms.set_status(store, room["_id"], rooms.VACANT)
         await store.leases.delete_one({"_id": lease["_id"]})
         raise
     # From here on the lease exists; the rest follows from it.
     start = dt.date.fromisoformat(lease["start_date"])
     end = dt.date.fromisoformat(lease["end_date"])
-    await store.invoices.insert_many(
-        invoices.invoice_docs(lease, start, end, lease["monthly_rent_fen"], lease["created_at"])
+    billed = invoices.invoice_docs(
+        lease, start, end, lease["monthly_rent_fen"], lease["created_at"]
     )
+    if lease["deposit_fen"] > 0:
+        billed.append(deposits.deposit_invoice_doc(lease, lease["created_at"]))
+    await store.invoices.insert_many(billed)
     await listings.unpublish_for_room(store, room["_id"])
     await stats.bump(
         store, lease["place"], lease["kind"], occupied_rooms=1, residents=len(people_docs)
     )
+    keys: list[str] = []
+    for doc in people_docs:
+        keys += await deps.outbox.enqueue(doc)
     await audit.record(
         store,
         lease["landlord_id"],
@@ -234,11 +217,15 @@ async def extend_lease(
     *,
     new_end_date: dt.date,
     monthly_rent_fen: int | None,
+    late_fee_policy: lease_terms.LateFeePolicyIn | None = None,
 ) -> Doc:
+    """LANDLORD: a later end date, the new days billed at the rent given (the current one by
+    default) under the late fee policy given (the current one by default)."""
     landlord_id = viewer.require(Role.LANDLORD)
     errors = Collector()
     if monthly_rent_fen is not None:
         rooms.check_rent(errors, ["monthlyRentFen"], monthly_rent_fen)
+    policy = lease_terms.check_late_fee_policy(errors, late_fee_policy)
     errors.raise_if_any()
     store = deps.store
     await owned_lease(store, viewer, lease_id)
@@ -249,17 +236,24 @@ async def extend_lease(
             raise _not_active()
         lease_terms.check_extension(lease, new_end_date)
         rent_fen = monthly_rent_fen or lease["monthly_rent_fen"]
+        if late_fee_policy is None:
+            policy = lease.get("late_fee_policy")
         at = now()
         extension = {
             "previous_end_date": lease["end_date"],
             "new_end_date": new_end,
             "monthly_rent_fen": rent_fen,
+            "late_fee_policy": policy,
             "extended_at": at,
         }
         updated = await store.leases.find_one_and_update(
             {"_id": lease_id},
             {
-                "$set": {"end_date": new_end, "monthly_rent_fen": rent_fen},
+                "$set": {
+                    "end_date": new_end,
+                    "monthly_rent_fen": rent_fen,
+                    "late_fee_policy": policy,
+                },
                 "$push": {"extensions": extension},
             },
             return_document=ReturnDocument.AFTER,
@@ -269,14 +263,15 @@ async def extend_lease(
         await store.invoices.insert_many(
             invoices.invoice_docs(updated, first_new, new_end_date, rent_fen, at)
         )
+        await autopay.bump(store, lease_id)  # it goes on to the new months
         _, valid_until = cards.lease_window(updated["start_date"], new_end)
         keys: list[str] = []
         for occupant in await occupants.current_occupants(store, lease_id):
-            keys += (
-                await deps.outbox.change(
-                    occupant, {"valid_until": valid_until}, where={"current": True}
-                )
-            )[1]
+            after = await cards.change_card(
+                store, {"_id": occupant["_id"], "current": True}, {"valid_until": valid_until}
+            )
+            if after is not None:
+                keys += await deps.outbox.enqueue(after)
         await audit.record(
             store,
             landlord_id,
@@ -313,17 +308,20 @@ async def end_lease(
         lease_terms.check_move_out(lease, move_out_date, today())
         at = now()
         keys: list[str] = []
-        # Revoke first: whatever happens next, no card of this lease stays valid.
+        # Revoke first: whatever happens next, no card or visitor's code of this lease stays
+        # valid.
         for occupant in await occupants.current_occupants(store, lease_id):
             keys += (await occupants.deregister(deps, occupant, lease, at))[1]
+        keys += await visitor_passes.end_with_lease(deps, lease_id)
         ended = await store.leases.find_one_and_update(
             {"_id": lease_id},
             {"$set": {"status": ENDED, "ended_at": at, "move_out_date": move_out}},
             return_document=ReturnDocument.AFTER,
         )
         assert ended is not None
+        await autopay.end_with_lease(deps, lease_id)
         await invoices.cut_to_move_out(store, lease_id, move_out)
-        await store.rooms.update_one({"_id": lease["room_id"]}, {"$set": {"status": rooms.VACANT}})
+        await rooms.set_status(store, lease["room_id"], rooms.VACANT)
         await stats.bump(store, lease["place"], lease["kind"], occupied_rooms=-1)
         await audit.record(
             store,

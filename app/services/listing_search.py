@@ -1,13 +1,19 @@
 """The public search over live listings: anonymous (the kiosk), tenants, everyone.
 
-Every query has `live: true`, equality on town and community, ranges on rent, area, available
-date and the location box, and one of a few sorts; each is served by an index declared in
-app/store/indexes.py. Text is an escaped regular expression (FerretDB has no $text), on a
-normalised copy of title and description (`search_text`: NFKC, case-folded, one space between
-words) and, case-insensitively, on the address (which the properties domain updates in place).
-`near` is a bounding box on `location.lat`/`location.lng` and then the exact great-circle
-distance in Python; where the engine has a 2dsphere index on `geo` the box becomes
-`$geoWithin`. Pages are keyset pages: the cursor is the sort key of the last row.
+Every query has `live: true`, equality on town and community, "has all of these" on
+amenities, ranges on rent, area, available date and the location box, and one of a few sorts;
+each is served by an index declared in app/store/indexes.py. Text is an escaped regular
+expression (FerretDB has no $text), on a normalised copy of title and description
+(`search_text`: NFKC, case-folded, one space between words) and, case-insensitively, on the
+address (which the properties domain updates in place). `near` is a bounding box on
+`location.lat`/`location.lng` and then the exact great-circle distance in Python; where the
+engine has a 2dsphere index on `geo` the box becomes `$geoWithin`. Pages are keyset pages:
+the cursor is the sort key of the last row.
+
+What one search may cost is bounded: `near` by ANJU_NEAR_MAX_RADIUS_KM (10 km in production:
+a district, not a city, so the candidates read are bounded too), the total by ANJU_COUNT_CAP
+(the count stops there and says so), and an anonymous client (the kiosk, a scraper) by
+ANJU_ANONYMOUS_SEARCHES_PER_MINUTE per address.
 """
 
 from __future__ import annotations
@@ -22,17 +28,18 @@ from typing import Any
 from bson import ObjectId
 
 from app.deps import Deps
-from app.errors import Code, Collector, UserInputError
+from app.errors import Code, Collector, RateLimitedError, UserInputError
 from app.geo import EARTH_RADIUS_KM, bounding_box, haversine_km
 from app.services.listings import normalize_text
-from app.services.rooms import MAX_AREA_SQM, MAX_RENT_FEN
-from app.store import Doc, Page, SortSpec, Store, check_first
+from app.services.rooms import MAX_AREA_SQM, MAX_RENT_FEN, check_amenities
+from app.store import Doc, Page, SortSpec, Store, check_first, count_up_to
 from app.store.paging import after_filter, decode_cursor
 from app.validation import check_float, check_int, clean_text
+from app.viewer import Viewer
 
 MAX_TEXT_QUERY = 64
 MAX_PLACE_NAME = 64
-MAX_RADIUS_KM = 50.0
+MAX_RADIUS_KM = 50.0  # the most ANJU_NEAR_MAX_RADIUS_KM may allow
 
 SORTS: dict[str, list[tuple[str, int]]] = {
     "NEWEST": [("published_at", -1), ("_id", -1)],
@@ -72,9 +79,12 @@ class ListingQuery:
     max_area_sqm: float | None = None
     near: Near | None = None
     available_by: dt.date | None = None
+    amenities: tuple[str, ...] = ()
 
 
-def clean_query(query: ListingQuery, sort: str) -> ListingQuery:
+def clean_query(
+    query: ListingQuery, sort: str, max_radius_km: float = MAX_RADIUS_KM
+) -> ListingQuery:
     """The query trimmed and checked; a UserInputError with a stable code otherwise."""
     errors = Collector()
     at, bad = ["filter"], Code.OUT_OF_RANGE
@@ -106,7 +116,7 @@ def clean_query(query: ListingQuery, sort: str) -> ListingQuery:
         check_float(errors, [*at, "near", "lat"], near.lat, low=-90, high=90, code=bad)
         check_float(errors, [*at, "near", "lng"], near.lng, low=-180, high=180, code=bad)
         radius = [*at, "near", "radiusKm"]
-        check_float(errors, radius, near.radius_km, low=0, high=MAX_RADIUS_KM, code=bad)
+        check_float(errors, radius, near.radius_km, low=0, high=max_radius_km, code=bad)
         if near.radius_km == 0:
             errors.add(radius, bad, "Must be above 0.")
     if sort not in SORTS:
@@ -123,6 +133,7 @@ def clean_query(query: ListingQuery, sort: str) -> ListingQuery:
         max_area_sqm=query.max_area_sqm,
         near=near,
         available_by=query.available_by,
+        amenities=tuple(check_amenities(errors, [*at, "amenities"], query.amenities)),
     )
     errors.raise_if_any()
     return cleaned
@@ -182,6 +193,8 @@ def search_filter(query: ListingQuery, *, geo_native: bool = False) -> dict[str,
             base[field] = bounds
     if query.available_by is not None:
         base["available_from"] = {"$lte": query.available_by.isoformat()}
+    if query.amenities:
+        base["amenities"] = {"$all": list(query.amenities)}
     if query.near is not None:
         geo = geo_clause(query.near, native=geo_native)
         if "$or" in geo:
@@ -218,11 +231,20 @@ async def search(
     *,
     first: int | None = 20,
     after: str | None = None,
+    viewer: Viewer | None = None,
+    client: str = "-",
 ) -> Page:
-    """One page of live listings matching `query`, in `sort` order, with the total count.
-    With `near`, each document carries `distance_km`."""
-    store = deps.store
-    query = clean_query(query, sort)
+    """One page of live listings matching `query`, in `sort` order, with the total count
+    (up to the store's cap). With `near`, each document carries `distance_km`. An anonymous
+    `viewer` is counted against its `client` address: RATE_LIMITED past the minute's limit."""
+    store, settings = deps.store, deps.settings
+    if viewer is None or not viewer.signed_in:
+        allowed = deps.local_limits.hit(
+            f"search:{client}", limit=settings.anonymous_searches_per_minute, window_s=60
+        )
+        if not allowed:
+            raise RateLimitedError("Too many searches from this address; try again in a minute.")
+    query = clean_query(query, sort, min(float(settings.near_max_radius_km), MAX_RADIUS_KM))
     limit = check_first(first)
     spec = SORTS[sort]
     cursor_values = decode_cursor(after, len(spec)) if after else None
@@ -255,16 +277,35 @@ async def _plain_page(
         )
         return await found.to_list(None)
 
-    items, total = await asyncio.gather(rows(), store.listings.count_documents(where))
-    return Page(items=items[:limit], has_next=len(items) > limit, sort=spec, total_count=total)
+    items, counted = await asyncio.gather(
+        rows(), count_up_to(store.listings, where, store.count_cap)
+    )
+    return _page(items, limit, spec, counted)
 
 
-async def _count_within(store: Store, where: dict[str, Any], near: Near) -> int:
+def _page(items: list[Doc], limit: int, spec: SortSpec, counted: tuple[int, bool]) -> Page:
+    """A page of the first `limit` of `items` (one more was read: is there a next page?),
+    with the total as counted (up to the cap, and whether it was reached)."""
+    return Page(
+        items=items[:limit],
+        has_next=len(items) > limit,
+        sort=spec,
+        total_count=counted[0],
+        total_capped=counted[1],
+    )
+
+
+async def _count_within(store: Store, where: dict[str, Any], near: Near) -> tuple[int, bool]:
+    """How many candidates lie within the circle, up to the store's cap (then True)."""
     count = 0
-    async for doc in store.listings.find(where, {"location": 1}):
+    found = store.listings.find(where, {"location": 1})
+    async for doc in found:
         if _distance(near, doc) <= near.radius_km:
             count += 1
-    return count
+            if count > store.count_cap:
+                await found.close()
+                return store.count_cap, True
+    return count, False
 
 
 async def _near_page(
@@ -292,8 +333,8 @@ async def _near_page(
         await found.close()
         return kept
 
-    items, total = await asyncio.gather(rows(), _count_within(store, where, near))
-    return Page(items=items[:limit], has_next=len(items) > limit, sort=spec, total_count=total)
+    items, counted = await asyncio.gather(rows(), _count_within(store, where, near))
+    return _page(items, limit, spec, counted)
 
 
 async def _distance_page(
@@ -321,5 +362,6 @@ async def _distance_page(
         items=items,
         has_next=start + limit < len(keyed),
         sort=SORTS["DISTANCE"],
-        total_count=len(keyed),
+        total_count=min(len(keyed), store.count_cap),
+        total_capped=len(keyed) > store.count_cap,
     )

@@ -1,9 +1,12 @@
 """Listings: published vacancies. The public search over them is in listing_search.py.
 
 A listing copies the public fields of its room, property and landlord (title, rent, area,
-address, place, location, landlord name, contact phone), so a search reads one collection
-and never joins. One live listing per room: a rule of the store
-(`UniqueWhile("one_live_per_room")`), kept by the insert that publishes it.
+floor, amenities, photos, address, place, location, landlord name, contact phone), so a
+search reads one collection and never joins; a live listing follows its room's changes
+(`follow_room`). One live listing per room: a rule of the store
+(`UniqueWhile("one_live_per_room")`), kept by the insert that publishes it. Every change of a
+live listing holds its exclusive section, so that on FerretDB v1 (whose updates rewrite the
+whole document) taking it down and changing it never undo each other.
 """
 
 from __future__ import annotations
@@ -13,17 +16,17 @@ import datetime as dt
 import unicodedata
 
 from bson import ObjectId
+from pymongo import ReturnDocument
 
 from app.clock import now, today
 from app.deps import Deps
 from app.errors import Code, Collector, NotFoundError, UserInputError
-from app.services.rooms import check_rent, owned_room
+from app.services.rooms import MAX_DESCRIPTION, check_rent, owned_room
 from app.store import Doc, Store
 from app.validation import check_phone, clean_text
 from app.viewer import Role, Viewer
 
 MAX_TITLE = 100
-MAX_DESCRIPTION = 2000
 # availableFrom may lie a year either side of today: earlier means "available now", and
 # nobody advertises a room more than a year ahead.
 AVAILABLE_WINDOW = dt.timedelta(days=366)
@@ -64,6 +67,9 @@ def listing_doc(
         "search_text": normalize_text(f"{title} {description}"),
         "monthly_rent_fen": monthly_rent_fen,
         "area_sqm": room["area_sqm"],
+        "floor": room["floor"],
+        "amenities": list(room.get("amenities") or []),
+        "photos": list(room.get("photos") or []),
         "address": prop["address"],
         "place": prop["place"],
         "location": {"lat": lat, "lng": lng},
@@ -111,19 +117,10 @@ async def publish_listing(
     room = await owned_room(store, viewer, room_id)
     errors = Collector()
     clean_title = clean_text(errors, ["title"], title, max_len=MAX_TITLE)
-    clean_description = clean_text(
-        errors,
-        ["description"],
-        description,
-        max_len=MAX_DESCRIPTION,
-        multiline=True,
-        required=False,
-    )
+    clean_description = _check_description(errors, description)
     rent = room["monthly_rent_fen"] if monthly_rent_fen is None else monthly_rent_fen
     check_rent(errors, ["monthlyRentFen"], rent)
-    day = today()
-    if not day - AVAILABLE_WINDOW <= available_from <= day + AVAILABLE_WINDOW:
-        errors.add(["availableFrom"], Code.OUT_OF_RANGE, "Must be within a year of today.")
+    _check_available(errors, available_from)
     phone = None
     if contact_phone is not None:
         phone = check_phone(errors, ["contactPhone"], contact_phone)
@@ -162,13 +159,121 @@ async def publish_listing(
         raise UserInputError(
             "Only a vacant room can be published.", code=Code.ROOM_NOT_VACANT, field=["roomId"]
         )
-    return doc
+    # and the room's photos or amenities may have changed meanwhile
+    return await follow_room(store, room["_id"]) or doc
+
+
+def _guard(listing_id: ObjectId) -> str:
+    return f"listing:{listing_id}"
 
 
 async def _take_down(store: Store, listing: Doc) -> Doc:
     changes = {"live": False, "unpublished_at": now()}
-    await store.listings.update_one({"_id": listing["_id"], "live": True}, {"$set": changes})
+    async with store.exclusive(_guard(listing["_id"])):
+        await store.listings.update_one({"_id": listing["_id"], "live": True}, {"$set": changes})
     return {**listing, **changes}
+
+
+async def follow_room(store: Store, room_id: ObjectId, *, rent: bool = False) -> Doc | None:
+    """Copies the room's public fields (and its rent, with `rent`) into its live listing;
+    the listing as it is now, or None without one. The room is read inside the listing's
+    section, so of two changes following each other the listing ends with the later."""
+    listing = await store.listings.find_one({"room_id": room_id, "live": True}, {"_id": 1})
+    if listing is None:
+        return None
+    async with store.exclusive(_guard(listing["_id"])):
+        room = await store.rooms.find_one({"_id": room_id})
+        if room is None:
+            return None
+        changes: Doc = {
+            "area_sqm": room["area_sqm"],
+            "floor": room["floor"],
+            "amenities": list(room.get("amenities") or []),
+            "photos": list(room.get("photos") or []),
+        }
+        if rent:
+            changes["monthly_rent_fen"] = room["monthly_rent_fen"]
+        return await store.listings.find_one_and_update(
+            {"_id": listing["_id"], "live": True},
+            {"$set": changes},
+            return_document=ReturnDocument.AFTER,
+        )
+
+
+async def update_listing(
+    deps: Deps,
+    viewer: Viewer,
+    listing_id: ObjectId,
+    *,
+    title: str | None = None,
+    description: str | None = None,
+    monthly_rent_fen: int | None = None,
+    available_from: dt.date | None = None,
+    contact_phone: str | None = None,
+) -> Doc:
+    """Changes the caller's live listing (what is given); LISTING_UNPUBLISHED once down."""
+    landlord_id = viewer.require(Role.LANDLORD)
+    store = deps.store
+    listing = await store.find_by_id("listings", listing_id, landlord_id=landlord_id)
+    if listing is None:
+        raise NotFoundError("Listing", field=["listingId"])
+    errors = Collector()
+    changes: Doc = {}
+    if title is not None:
+        changes["title"] = clean_text(errors, ["title"], title, max_len=MAX_TITLE)
+    if description is not None:
+        changes["description"] = _check_description(errors, description)
+    if monthly_rent_fen is not None:
+        changes["monthly_rent_fen"] = check_rent(errors, ["monthlyRentFen"], monthly_rent_fen)
+    if available_from is not None:
+        _check_available(errors, available_from)
+        changes["available_from"] = available_from.isoformat()
+    if contact_phone is not None:
+        changes["contact_phone"] = check_phone(errors, ["contactPhone"], contact_phone)
+    errors.raise_if_any()
+    if not listing["live"]:
+        raise UserInputError(
+            "This listing has been taken down.",
+            code=Code.LISTING_UNPUBLISHED,
+            field=["listingId"],
+        )
+    if not changes:
+        return listing
+    if "title" in changes or "description" in changes:
+        title_now = changes.get("title", listing["title"])
+        description_now = changes.get("description", listing["description"])
+        changes["search_text"] = normalize_text(f"{title_now} {description_now}")
+    changes["updated_at"] = now()
+    async with store.exclusive(_guard(listing_id)):
+        updated = await store.listings.find_one_and_update(
+            {"_id": listing_id, "live": True},
+            {"$set": changes},
+            return_document=ReturnDocument.AFTER,
+        )
+    if updated is None:
+        raise UserInputError(
+            "This listing has been taken down.",
+            code=Code.LISTING_UNPUBLISHED,
+            field=["listingId"],
+        )
+    return updated
+
+
+def _check_description(errors: Collector, description: str) -> str:
+    return clean_text(
+        errors,
+        ["description"],
+        description,
+        max_len=MAX_DESCRIPTION,
+        multiline=True,
+        required=False,
+    )
+
+
+def _check_available(errors: Collector, available_from: dt.date) -> None:
+    day = today()
+    if not day - AVAILABLE_WINDOW <= available_from <= day + AVAILABLE_WINDOW:
+        errors.add(["availableFrom"], Code.OUT_OF_RANGE, "Must be within a year of today.")
 
 
 async def unpublish_listing(deps: Deps, viewer: Viewer, listing_id: ObjectId) -> Doc:

@@ -11,6 +11,7 @@ Documents carry `created_at` for the live feed of the `notifications` subscripti
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -31,14 +32,26 @@ KINDS = frozenset(
         "LEASE_CHANGED",
         "ACCOUNT_SECURITY",
         "LEASE_INVITATION",
+        "MAINTENANCE_UPDATED",
+        "DOOR_OPENED_BY_LANDLORD",
+        "VISITOR_PASS",
+        "AUTOPAY",
+        "DEPOSIT_SETTLED",
     }
 )
+# what people read in a message: the city's own time (China has one time zone, UTC+8)
+LOCAL_TZ = dt.timezone(dt.timedelta(hours=8), "CST")
 MAX_MARK = 100
 ORDER = [("created_at", -1), ("_id", -1)]
 
 
 def yuan(fen: int) -> str:
     return f"¥{fen / 100:.2f}"
+
+
+def local_time(at: dt.datetime) -> str:
+    """A time as people there read it: 2026-12-01 14:05 (UTC+8)."""
+    return at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") + " (UTC+8)"
 
 
 async def notify(
@@ -51,6 +64,8 @@ async def notify(
     invoice_id: ObjectId | None = None,
     lease_id: ObjectId | None = None,
     *,
+    maintenance_request_id: ObjectId | None = None,
+    visitor_pass_id: ObjectId | None = None,
     key: str | None = None,
 ) -> Doc | None:
     """Creates a notification; returns it, or None when one with the same `key` exists."""
@@ -66,6 +81,8 @@ async def notify(
         "alarm_id": alarm_id,
         "invoice_id": invoice_id,
         "lease_id": lease_id,
+        "maintenance_request_id": maintenance_request_id,
+        "visitor_pass_id": visitor_pass_id,
         "key": key or f"id:{oid}",
         "created_at": now(),
         "read_at": None,

@@ -3,9 +3,12 @@ their resident ID number, deregistered on departure, each holding one access car
 
 One person is a current occupant of one room at a time: a rule of the store
 (`UniqueWhile("one_room_per_person")`: the keyed hash of the ID number is unique among
-current occupants), kept by the insert that registers them. Everything that changes a lease's
-occupants (and so their cards) holds the lease's claim (card_outbox.lease_claim), released
-before the gateway is called.
+current occupants), kept by the insert that registers them. The refusal (ALREADY_REGISTERED)
+tells a landlord that an ID number is registered somewhere in the city; where that is another
+landlord's registration, each such answer is audited and counted against the landlord
+(ANJU_REGISTRATION_PROBES_PER_DAY; RATE_LIMITED past it), so the register cannot be probed.
+Everything that changes a lease's occupants (and so their cards) holds the lease's claim
+(card_outbox.lease_claim), released before the gateway is called.
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ from bson import ObjectId
 
 from app.clock import now, today
 from app.deps import Deps
-from app.errors import Code, Collector, NotFoundError, UserInputError
-from app.services import audit, cards, idnumbers, stats
-from app.services.card_outbox import CardOutbox, lease_claim
+from app.errors import Code, Collector, NotFoundError, RateLimitedError, UserInputError
+from app.services import audit, cards, idnumbers, rate_limits, stats
+from app.services.card_outbox import lease_claim
 from app.store import Doc, Store
 from app.validation import check_phone, clean_text
 from app.viewer import Role, Viewer
@@ -123,38 +126,79 @@ class _CardNumberTaken(UserInputError):
     pass
 
 
-async def _insert(outbox: CardOutbox, doc: Doc, field: Sequence[str]) -> list[str]:
-    """Registers one occupant, its card's door jobs queued first (a card number already
-    taken is drawn again). Returns the jobs' keys."""
+async def _insert(store: Store, doc: Doc, field: Sequence[str]) -> None:
+    """Registers one occupant; a card number already taken is drawn again."""
     refusals = {
         "one_room_per_person": _already_registered(field),
         "card_number_unique": _CardNumberTaken("card number taken"),
     }
     for _ in range(CARD_NUMBER_TRIES):
-        keys = await outbox.intend(doc, doc["card"]["version"])
         try:
-            await outbox.store.insert_unique("occupants", doc, refusals)
-            return keys
+            await store.insert_unique("occupants", doc, refusals)
+            return
         except _CardNumberTaken:
             doc["card"]["card_number"] = cards.new_card_number()
     raise UserInputError("No free card number; try again.", code=Code.BUSY)
 
 
+async def _refused_as_registered(
+    deps: Deps, lease: Doc, doc: Doc, refusal: UserInputError
+) -> UserInputError:
+    """ALREADY_REGISTERED for `doc`'s person, unless the answer would reveal another
+    landlord's registration once too often: those answers are audited and counted per
+    landlord a day, and past the limit the landlord gets RATE_LIMITED instead."""
+    store, settings = deps.store, deps.settings
+    holder = await store.occupants.find_one(
+        {"id_number_hash": doc["id_number_hash"], "current": True}, {"landlord_id": 1}
+    )
+    if holder is None or holder.get("landlord_id") == lease["landlord_id"]:
+        return refusal  # their own registration (or gone since): nothing revealed
+    limited: RateLimitedError | None = None
+    try:
+        await rate_limits.hit(
+            store,
+            settings,
+            "registration-probe",
+            str(lease["landlord_id"]),
+            limit=settings.registration_probes_per_day,
+            window_s=24 * 3600,
+        )
+    except RateLimitedError as error:
+        limited = error
+    await audit.record(
+        store,
+        lease["landlord_id"],
+        "occupant.registered_elsewhere",
+        target=doc["id_number_masked"],
+        details={"leaseId": str(lease["_id"]), "rateLimited": limited is not None},
+    )
+    if limited is not None:
+        # a refusal like the other (so a lease start is undone the same way), in userErrors
+        return UserInputError(
+            "Too many registrations refused today as registered elsewhere; try again "
+            "tomorrow or ask the police station.",
+            code=Code.RATE_LIMITED,
+            field=refusal.field,
+        )
+    return refusal
+
+
 async def register(
-    outbox: CardOutbox,
+    deps: Deps,
     lease: Doc,
     people: Sequence[Person],
     fields: Sequence[Sequence[str]],
     *,
     valid_from: dt.datetime,
     valid_until: dt.datetime,
-) -> tuple[list[Doc], list[str]]:
+) -> list[Doc]:
     """Registers each person as a current occupant of the lease's room, each with a new card
-    whose door jobs are queued (the caller runs them: `outbox.apply_now` with the keys
-    returned). All or none: a person who is already a current occupant somewhere gets
-    ALREADY_REGISTERED at their `fields` entry, and whatever this call registered is undone
-    (the jobs of cards never written drop themselves: app/services/card_outbox.py)."""
-    cipher = idnumbers.cipher()
+    (not yet queued for the doors: the caller enqueues). All or none: a person who is already
+    a current occupant somewhere gets ALREADY_REGISTERED at their `fields` entry, and whatever
+    this call registered is undone (a refusal that reveals another landlord's registration is
+    counted and audited: `_refused_as_registered`)."""
+    store = deps.store
+    cipher = idnumbers.cipher(deps.settings)
     at = now()
     docs = [
         occupant_doc(
@@ -169,32 +213,37 @@ async def register(
         for person in people
     ]
     inserted: list[Doc] = []
-    keys: list[str] = []
     try:
         for doc, field in zip(docs, fields, strict=True):
-            keys += await _insert(outbox, doc, field)
+            try:
+                await _insert(store, doc, field)
+            except UserInputError as error:
+                if error.code != Code.ALREADY_REGISTERED:
+                    raise
+                raise await _refused_as_registered(deps, lease, doc, error) from error
             inserted.append(doc)
     except BaseException:
         if inserted:
-            await outbox.store.occupants.delete_many({"_id": {"$in": [d["_id"] for d in inserted]}})
+            await store.occupants.delete_many({"_id": {"$in": [d["_id"] for d in inserted]}})
         raise
-    return docs, keys
+    return docs
 
 
 async def deregister(
     deps: Deps, occupant: Doc, lease: Doc, at: dt.datetime
 ) -> tuple[Doc | None, list[str]]:
     """Marks a current occupant departed and revokes their card, in one update (which also
-    frees the person to register elsewhere), its revocation queued for every door first.
+    frees the person to register elsewhere); then queues the revocation for every door.
     Returns the occupant after it and the card jobs' keys, or (None, []) if they had left."""
-    after, keys = await deps.outbox.change(
-        occupant,
+    after = await cards.change_card(
+        deps.store,
+        {"_id": occupant["_id"], "current": True},
         {"revoked_at": at},
         extra={"left_at": at, "current": False},
-        where={"current": True},
     )
     if after is None:
         return None, []
+    keys = await deps.outbox.enqueue(after)
     await stats.bump(deps.store, lease["place"], lease["kind"], residents=-1)
     return after, keys
 
@@ -224,8 +273,8 @@ async def register_occupant(
         valid_from, valid_until = cards.lease_window(lease["start_date"], lease["end_date"])
         # someone moving in later holds a card from now (to the second: the gateway's unit)
         valid_from = max(valid_from, now().replace(microsecond=0))
-        (doc,), keys = await register(
-            deps.outbox,
+        (doc,) = await register(
+            deps,
             lease,
             [person],
             [["occupant", "idNumber"]],
@@ -233,6 +282,7 @@ async def register_occupant(
             valid_until=valid_until,
         )
         await stats.bump(store, lease["place"], lease["kind"], residents=1)
+        keys = await deps.outbox.enqueue(doc)
         await audit.record(
             store,
             landlord_id,

@@ -8,16 +8,13 @@ first outcome wins, a contradicting later one is recorded on the payment
 (`conflicting_outcomes`) and never acted on. Its effect on the invoice goes through the
 ledger (app/services/invoice_ledger.py), whose every operation is idempotent per payment; then
 the landlord is told (once: a unique key) and the payment is marked `applied`. Whatever a
-crash leaves between those steps, the worker's `reconcile` finishes: every payment has a
-follow-up (`payment_followups`, inserted before the payment, removed once it is applied),
-so the worker reads only the payments still unfinished, never the whole ledger.
+crash leaves between those steps, the worker's `reconcile` finishes.
 
 Online payments go through the provider: app/services/charges.py.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import re
 
@@ -32,9 +29,6 @@ from app.services.notifications import notify, yuan
 from app.store import Doc, Store
 from app.validation import clean_text
 from app.viewer import Role, Viewer
-
-# how long a payment may stay unfinished before the worker finishes it
-FOLLOW_UP_AFTER = dt.timedelta(minutes=2)
 
 log = logging.getLogger("anju.rent")
 
@@ -130,7 +124,7 @@ def _failure(payment: Doc) -> UserInputError:
 
 
 def new_payment_doc(
-    caller: ObjectId, key: str, invoice: Doc, amount_fen: int, method: str, note: str | None
+    caller: ObjectId | None, key: str, invoice: Doc, amount_fen: int, method: str, note: str | None
 ) -> Doc:
     t = now()
     return {
@@ -230,15 +224,11 @@ async def apply_outcome(store: Store, payment: Doc) -> Doc:
         await _notify_received(store, payment)
     elif payment["status"] == FAILED:  # a reservation, if any, goes back to open
         await invoice_ledger.release(store, invoice_id, pid, amount)
-    done = await update(store, pid, {"applied": True}) or payment
-    await store.payment_followups.delete_one({"_id": pid})
-    return done
+    if payment.get("autopay"):
+        from app.services.autopay_charges import after_charge
 
-
-async def follow_up(store: Store, pid: ObjectId, at: dt.datetime) -> None:
-    """Makes sure the worker looks at this payment at `at` unless it is applied by then
-    (app/services/payment_events.py: reconcile)."""
-    await store.payment_followups.update_one({"_id": pid}, {"$set": {"due_at": at}}, upsert=True)
+        await after_charge(store, payment)
+    return await update(store, pid, {"applied": True}) or payment
 
 
 async def _notify_received(store: Store, payment: Doc) -> None:
@@ -295,7 +285,6 @@ async def payment_for(
                 raise
         else:
             payment = new_payment_doc(caller, key, invoice, amount_fen, method, note)
-            await follow_up(store, payment["_id"], payment["created_at"] + FOLLOW_UP_AFTER)
             if await store.insert_once("payments", payment):
                 return payment
             existing = await _by_key(store, caller, key)  # a concurrent call inserted it

@@ -14,7 +14,7 @@ from pymongo import ReturnDocument
 
 from app.clock import now
 from app.deps import Deps
-from app.errors import Code, Collector, NotFoundError
+from app.errors import Code, Collector, NotFoundError, UserInputError
 from app.services import stats
 from app.store import Doc, Page, Store
 from app.validation import check_float, check_int, clean_text
@@ -126,6 +126,7 @@ async def create_property(
         "kind": kind,
         "safety": _check_safety(errors, safety),
         "created_at": now(),
+        "archived_at": None,
     }
     if kind not in PROPERTY_KINDS:
         errors.add(["kind"], Code.INVALID_ARGUMENT, "Unknown property kind.")
@@ -146,6 +147,10 @@ async def update_property(
 ) -> Doc:
     store = deps.store
     prop = await owned_property(store, viewer, property_id)
+    if prop.get("archived_at") is not None:
+        raise UserInputError(
+            "This property is archived.", code=Code.PROPERTY_ARCHIVED, field=["propertyId"]
+        )
     errors = Collector()
     changes: dict[str, Any] = {}
     if name is not None:
@@ -182,12 +187,20 @@ async def update_property(
 
 
 async def my_properties(
-    deps: Deps, viewer: Viewer, *, first: int | None, after: str | None
+    deps: Deps,
+    viewer: Viewer,
+    *,
+    first: int | None,
+    after: str | None,
+    include_archived: bool = False,
 ) -> Page:
     landlord_id = viewer.require(Role.LANDLORD)
+    where: dict[str, Any] = {"landlord_id": landlord_id}
+    if not include_archived:
+        where["archived_at"] = None
     return await deps.store.page(
         "properties",
-        {"landlord_id": landlord_id},
+        where,
         PROPERTY_ORDER,
         first=first,
         after=after,

@@ -46,7 +46,7 @@ async def remind_tenant(deps: Deps, viewer: Viewer, invoice_id: ObjectId) -> Doc
         "RENT_REMINDER",
         "房租提醒 Rent reminder",
         f"Your landlord reminds you: {yuan(owed_fen(invoice))} {when} on "
-        f"{invoice['due_date']} (rent from {invoice['period_start']} to "
+        f"{invoice['due_date']} ({_what(invoice)} from {invoice['period_start']} to "
         f"{invoice['period_end']}).",
         invoice_id=invoice["_id"],
         lease_id=invoice.get("lease_id"),
@@ -66,23 +66,23 @@ async def send_rent_due(
 ) -> int:
     """RENT_DUE to the tenant of every unpaid invoice due within RENT_DUE_DAYS (today
     included), once per invoice and due date (a unique key). Returns how many were sent.
-    An invoice told about, or found paid or void, is marked `rent_due_sent` and not read
-    again (a due date never changes), so each pass reads only the invoices in the window
-    still to be told: by the index on (rent_due_sent, due_date), or for one tenant by
-    (tenant_id, due_date)."""
+    An invoice told about, or found paid, is marked `rent_due_sent` and not read again (a
+    due date never changes), so each pass reads only the invoices newly in the window."""
     day = on or today()
-    window = {
-        "$gte": day.isoformat(),
-        "$lte": (day + dt.timedelta(days=RENT_DUE_DAYS)).isoformat(),
+    query: Doc = {
+        "void": {"$ne": True},
+        "rent_due_sent": {"$ne": True},
+        "tenant_id": {"$ne": None},  # nobody to tell in the app before a tenant accepts
+        "due_date": {
+            "$gte": day.isoformat(),
+            "$lte": (day + dt.timedelta(days=RENT_DUE_DAYS)).isoformat(),
+        },
     }
-    query: Doc = {"rent_due_sent": False, "due_date": window}
     if tenant_id is not None:
-        query = {"tenant_id": tenant_id, "due_date": window}
+        query["tenant_id"] = tenant_id
     sent = 0
     async for invoice in store.invoices.find(query):
-        if invoice.get("rent_due_sent") or invoice.get("tenant_id") is None:
-            continue  # told already; or nobody to tell in the app before a tenant accepts
-        if invoice_status(invoice, day) in (PAID, VOID):
+        if invoice_status(invoice, day) == PAID:
             await _done(store, invoice["_id"])
             continue
         days = (dt.date.fromisoformat(invoice["due_date"]) - day).days
@@ -92,7 +92,7 @@ async def send_rent_due(
             invoice["tenant_id"],
             "RENT_DUE",
             "房租即将到期 Rent due",
-            f"{yuan(owed_fen(invoice))} of rent is due {when} ({invoice['due_date']}).",
+            f"{yuan(owed_fen(invoice))} of {_what(invoice)} is due {when} ({invoice['due_date']}).",
             invoice_id=invoice["_id"],
             lease_id=invoice.get("lease_id"),
             key=f"RENT_DUE:{invoice['_id']}:{invoice['due_date']}",
@@ -100,6 +100,11 @@ async def send_rent_due(
         sent += made is not None
         await _done(store, invoice["_id"])
     return sent
+
+
+def _what(invoice: Doc) -> str:
+    kind = invoice.get("kind")
+    return "deposit" if kind == "DEPOSIT" else "utilities" if kind == "UTILITIES" else "rent"
 
 
 async def _done(store: Store, invoice_id: ObjectId) -> None:

@@ -7,8 +7,9 @@ import re
 from app.clock import today
 from app.deps import Deps
 from app.errors import Code, UserInputError
+from app.services.invoice_lines import split_by_kind
 from app.services.invoices import OVERDUE, invoice_status
-from app.store import Doc, sort_docs
+from app.store import Doc
 from app.viewer import Role, Viewer
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -30,24 +31,29 @@ async def rent_roll(deps: Deps, viewer: Viewer, month: str) -> Doc:
     """LANDLORD: over their invoices (every lease, ended ones too) whose period starts in
     `month`, VOID ones excluded: expected = sum of amounts, collected = sum of paid,
     outstanding = expected - collected (online payments awaiting the provider count as
-    outstanding; they are also shown as pending); overdue = those of them OVERDUE today."""
+    outstanding; they are also shown as pending); overdue = those of them OVERDUE today; both
+    collected and outstanding split by line kind (app/services/invoice_lines.py)."""
     landlord_id = viewer.require(Role.LANDLORD)
     start, end = month_bounds(month)
     day = today()
     expected = collected = pending = 0
     overdue: list[Doc] = []
-    # by the landlord's index on (landlord_id, period_start); the overdue sorted here
+    collected_by: dict[str, int] = {}
+    outstanding_by: dict[str, int] = {}
     async for invoice in deps.store.invoices.find(
-        {"landlord_id": landlord_id, "period_start": {"$gte": start, "$lt": end}}
+        {"landlord_id": landlord_id, "period_start": {"$gte": start, "$lt": end}},
+        sort=[("due_date", 1), ("_id", 1)],
     ):
         if invoice.get("void"):
             continue
         expected += int(invoice["amount_fen"])
         collected += int(invoice.get("paid_fen", 0))
         pending += int(invoice.get("pending_fen", 0))
+        for kind, (paid, owed) in split_by_kind(invoice).items():
+            collected_by[kind] = collected_by.get(kind, 0) + paid
+            outstanding_by[kind] = outstanding_by.get(kind, 0) + owed
         if invoice_status(invoice, day) == OVERDUE:
             overdue.append(invoice)
-    sort_docs(overdue, [("due_date", 1), ("_id", 1)])
     return {
         "month": month,
         "expected_fen": expected,
@@ -55,4 +61,6 @@ async def rent_roll(deps: Deps, viewer: Viewer, month: str) -> Doc:
         "outstanding_fen": expected - collected,
         "pending_fen": pending,
         "overdue": overdue,
+        "collected_by_kind": collected_by,
+        "outstanding_by_kind": outstanding_by,
     }

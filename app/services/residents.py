@@ -1,28 +1,49 @@
 """The real-name register (residents), for police: who lives (or lived) where, with full ID
-numbers.
+numbers, who lives with them, and whose property it is; not the lease's money.
 
-Every look-up needs a reason and is appended to the audit log with its filter (ID numbers
-only masked there) and its number of results, failed look-ups included. A police account
-with a scope sees only residents within it.
+A look-up stays in its lane:
+- it needs a reason, and a filter that names someone or somewhere: a name needs at least two
+  letters or digits once normalised (NFKC, spaces collapsed), so `" "` or `"*"` is refused
+  (TOO_SHORT), never a page through everyone in scope;
+- one reason reads at most ANJU_POLICE_RESULTS_PER_REASON residents (counted per officer and
+  reason, for ANJU_POLICE_REASON_WINDOW_S): past that, NEW_REASON_REQUIRED;
+- it is appended to the audit log with its reason, its filter (ID numbers only masked there),
+  its number of results and the ids of the residents (and co-residents) it returned; refused
+  look-ups are audited too;
+- a police account with a scope sees only residents within it.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any
+
+from bson import ObjectId
 
 from app.deps import Deps
 from app.errors import AnjuError, Code, UserInputError
 from app.ids import GivenId
-from app.services import audit, idnumbers
+from app.services import audit, idnumbers, rate_limits
 from app.settings import Settings
-from app.store import Doc, Page, Store
+from app.store import Doc, Page, Store, check_first
 from app.validation import normalize_phone
 from app.viewer import Role, Viewer
 
 ORDER = [("arrived_at", -1), ("_id", -1)]
 MAX_REASON = 200
+MIN_NAME_CHARS = 2
+CO_RESIDENT_ORDER = [("arrived_at", 1), ("_id", 1)]
+
+
+@dataclass
+class RegisterPage:
+    """A page of residents and, for each, the others registered under the same lease."""
+
+    page: Page
+    co_residents: dict[ObjectId, list[Doc]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -51,6 +72,21 @@ def check_reason(reason: str | None) -> str:
     return clean
 
 
+def clean_name(given: str) -> str:
+    """A name filter normalised (NFKC: full-width forms to their usual ones; spaces collapsed),
+    refused unless it has at least two letters or digits: a blank or a symbol would match
+    everyone in scope."""
+    name = " ".join(unicodedata.normalize("NFKC", given).split())[:50]
+    meaningful = sum(1 for ch in name if unicodedata.category(ch)[0] in "LN")
+    if meaningful < MIN_NAME_CHARS:
+        raise UserInputError(
+            f"Give at least {MIN_NAME_CHARS} letters of the name (the surname and more).",
+            code=Code.TOO_SHORT,
+            field=["filter", "name"],
+        )
+    return name
+
+
 def _criteria(query: ResidentQuery, settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
     """(the database filter, what the audit log records of it)."""
     where: dict[str, Any] = {}
@@ -59,9 +95,9 @@ def _criteria(query: ResidentQuery, settings: Settings) -> tuple[dict[str, Any],
         number = idnumbers.looked_up(query.id_number, ["filter", "idNumber"])
         where["id_number_hash"] = idnumbers.lookup_hash(number, settings)
         shown["idNumber"] = idnumbers.mask(number)
-    if query.name:
-        name = " ".join(query.name.split())[:50]
-        # names match from their start: 张 finds 张伟 and 张敏; escaped, so never a pattern
+    if query.name is not None:
+        name = clean_name(query.name)
+        # names match from their start: 张伟 finds 张伟 and 张伟东; escaped, so never a pattern
         where["name"] = {"$regex": "^" + re.escape(name)}
         shown["name"] = name
     if query.phone:
@@ -102,35 +138,96 @@ async def search(
     *,
     first: int | None,
     after: str | None,
-) -> Page:
+) -> RegisterPage:
     officer = viewer.require(Role.POLICE)
-    store = deps.store
+    store, settings = deps.store, deps.settings
     shown: dict[str, Any] = {}
     try:
         clean_reason = check_reason(reason)
-        where, shown = _criteria(query, deps.settings)
+        where, shown = _criteria(query, settings)
         for key, value in viewer.scope.place_filter().items():
             if key in where and where[key] != value:
                 where[key] = {"$in": []}  # asked outside the scope: nothing, not an error
             else:
                 where[key] = value
-        page = await store.page(
-            "occupants", where, ORDER, first=first, after=after, with_total=True
-        )
+        found = await _within_budget(deps, officer, clean_reason, where, first, after)
     except AnjuError as error:
         await audit_refusal(
             store, officer, "police.residents", reason, shown or _as_given(query), error
         )
         raise
+    page = found.page
     await audit.record(
         store,
         officer,
         "police.residents",
         reason=clean_reason,
-        target=shown.get("idNumber") or shown.get("propertyId"),
-        details={"filter": shown, "results": page.total_count},
+        target=next((str(shown[k]) for k in _TARGETS if shown.get(k)), None),
+        details={
+            "filter": shown,
+            "results": page.total_count,
+            "residents": [doc["_id"] for doc in page.items],
+            "coResidents": sorted({d["_id"] for ds in found.co_residents.values() for d in ds}),
+        },
     )
-    return page
+    return found
+
+
+# what an audit entry names as the look-up's target, the most specific first
+_TARGETS = ("idNumber", "phone", "propertyId", "name", "community", "town")
+
+
+async def _within_budget(
+    deps: Deps,
+    officer: ObjectId,
+    reason: str,
+    where: dict[str, Any],
+    first: int | None,
+    after: str | None,
+) -> RegisterPage:
+    """One page, no bigger than what is left of the reason's budget (NEW_REASON_REQUIRED
+    once it is spent), with each resident's co-residents."""
+    store, settings = deps.store, deps.settings
+    want = check_first(first)
+    budget = f"{officer}:{reason}"
+    granted = await rate_limits.reserve(
+        store,
+        settings,
+        "police-reason",
+        budget,
+        want=want,
+        limit=settings.police_results_per_reason,
+        window_s=settings.police_reason_window_s,
+    )
+    if want and not granted:
+        raise UserInputError(
+            f"This reason has read {settings.police_results_per_reason} results, as many as "
+            "one reason may; give the reason for a new look-up.",
+            code=Code.NEW_REASON_REQUIRED,
+            field=["reason"],
+        )
+    try:
+        page = await store.page(
+            "occupants", where, ORDER, first=granted, after=after, with_total=True
+        )
+    except BaseException:
+        await rate_limits.give_back(store, settings, "police-reason", budget, granted)
+        raise
+    await rate_limits.give_back(store, settings, "police-reason", budget, granted - len(page.items))
+    return RegisterPage(page, await _co_residents(store, page.items))
+
+
+async def _co_residents(store: Store, residents: list[Doc]) -> dict[ObjectId, list[Doc]]:
+    """For each resident, the others registered under the same lease (current and past)."""
+    lease_ids = list({doc["lease_id"] for doc in residents})
+    if not lease_ids:
+        return {}
+    by_lease: dict[ObjectId, list[Doc]] = defaultdict(list)
+    async for doc in store.occupants.find({"lease_id": {"$in": lease_ids}}, sort=CO_RESIDENT_ORDER):
+        by_lease[doc["lease_id"]].append(doc)
+    return {
+        r["_id"]: [d for d in by_lease[r["lease_id"]] if d["_id"] != r["_id"]] for r in residents
+    }
 
 
 async def audit_refusal(

@@ -63,7 +63,7 @@ async def take_snapshot(deps: Deps, viewer: Viewer, camera_id: ObjectId) -> tupl
     camera = await deps.store.find_by_id(
         "devices", camera_id, kind="CAMERA", landlord_id=landlord_id
     )
-    if camera is None:
+    if camera is None or camera.get("removed_at") is not None:
         raise NotFoundError("Camera", field=["cameraId"])
     try:
         # the client bounds each read; this bounds the whole download

@@ -114,14 +114,17 @@ async def recount(store: Store) -> int:
         return counters.setdefault(counter_id(key), {**key, **dict.fromkeys(COUNTERS, 0)})
 
     homes: dict[Any, tuple[dict[str, Any], str]] = {}
-    async for prop in store.properties.find({}, {"place": 1, "kind": 1, "safety": 1}):
+    # archived properties and rooms are off the market: not counted (app/services/archiving.py)
+    async for prop in store.properties.find(
+        {"archived_at": None}, {"place": 1, "kind": 1, "safety": 1}
+    ):
         homes[prop["_id"]] = (prop["place"], prop["kind"])
         s = slot(prop["place"], prop["kind"])
         s["properties"] += 1
         for name in ("extinguishers", "smoke_detectors", "escape_windows"):
             s[name] += int(prop.get("safety", {}).get(name, 0))
     # counted here rather than with $group, which FerretDB runs slowly over many groups
-    async for room in store.rooms.find({}, {"property_id": 1, "status": 1}):
+    async for room in store.rooms.find({"archived_at": None}, {"property_id": 1, "status": 1}):
         if room["property_id"] in homes:
             place, kind = homes[room["property_id"]]
             s = slot(place, kind)

@@ -42,10 +42,12 @@ from app.store.client import RoundTrips, current_round_trips, make_client, ping,
 from app.store.engine import Engine, detect
 from app.store.indexes import INDEXES, UniqueWhile, ensure_indexes
 from app.store.paging import (
+    COUNT_CAP,
     MAX_FIRST,
     Page,
     SortSpec,
     check_first,
+    count_up_to,
     page_of_sorted,
     sort_docs,
 )
@@ -53,15 +55,16 @@ from app.store.store import Claim, Store, busy, duplicate_index
 from app.store.types import Doc
 
 
-async def open_store(db: AsyncDatabase[Doc]) -> Store:
+async def open_store(db: AsyncDatabase[Doc], *, count_cap: int = COUNT_CAP) -> Store:
     """The store over `db`: its engine found and its indexes ensured."""
     engine = await detect(db)
     await ensure_indexes(db, engine)
-    return Store(db, engine)
+    return Store(db, engine, count_cap)
 
 
 __all__ = [
     "ASCENDING",
+    "COUNT_CAP",
     "DESCENDING",
     "INDEXES",
     "MAX_FIRST",
@@ -75,6 +78,7 @@ __all__ = [
     "UniqueWhile",
     "busy",
     "check_first",
+    "count_up_to",
     "current_round_trips",
     "detect",
     "duplicate_index",

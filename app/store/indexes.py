@@ -62,8 +62,16 @@ INDEXES: dict[str, list[Declared]] = {
         ix(("role", A), ("_id", A), name="role"),
         ix(("status", A), ("_id", A), name="status"),
     ],
-    "refresh_tokens": [ix(("session_id", A), name="session")],
-    "sessions": [ix(("account_id", A), ("revoked_at", A), name="account_live")],
+    # the retention sweep's range deletes (app/services/retention.py) have an index each
+    "refresh_tokens": [
+        ix(("session_id", A), name="session"),
+        ix(("expires_at", A), name="retention"),
+    ],
+    "sessions": [
+        ix(("account_id", A), ("revoked_at", A), name="account_live"),
+        ix(("expires_at", A), name="retention_expired"),
+        ix(("revoked_at", A), name="retention_revoked"),
+    ],
     # counted attempts and lockouts per phone, forgotten when they expire
     "login_attempts": [ix(("expires_at", A), name="expiry", expireAfterSeconds=0)],
     # phone codes (one per phone and purpose), rate-limit counters, queued text messages
@@ -77,6 +85,7 @@ INDEXES: dict[str, list[Declared]] = {
     "audit_log": [ix(("at", D), ("_id", D), name="at")],
     "properties": [
         ix(("landlord_id", A), ("_id", A), name="landlord"),
+        ix(("landlord_id", A), ("archived_at", A), ("_id", A), name="landlord_live"),
         ix(("place.town", A), ("place.community", A), ("place.grid", A), name="place"),
     ],
     "rooms": [
@@ -106,6 +115,7 @@ INDEXES: dict[str, list[Declared]] = {
         ),
         ix(("created_at", A), ("_id", A), name="live"),
     ],
+    # a device is bound once at a time (an ended binding gives its id up: devices.py)
     "devices": [
         ix(("device_id", A), name="device_bound_once", unique=True),
         ix(("property_id", A), ("kind", A), ("room_id", A), name="property_kind_room"),
@@ -129,18 +139,68 @@ INDEXES: dict[str, list[Declared]] = {
         ix(("live", A), ("area_sqm", A), ("_id", A), name="area"),
         ix(("live", A), ("location.lat", A), ("location.lng", A), name="location_box"),
         ix(("live", A), ("available_from", A), name="available"),
+        # "listings that have all of these amenities" (multikey), newest first
+        ix(("live", A), ("amenities", A), ("published_at", D), ("_id", D), name="amenities"),
     ],
-    # the access log is read newest first, by door, property, landlord, person or card
+    # uploads waiting for their bytes, removed with them by the photo janitor once expired
+    # (not a TTL index: the bytes must go first)
+    "uploads": [ix(("expires_at", A), name="expiry")],
+    # photos to purge (removed, or a closed repair request's after its retention)
+    "photos": [ix(("purge_at", A), name="purge")],
+    # repair requests: a landlord's queue, a tenant's own, the fire-risk ones of a place,
+    # newest first, each also by status
+    "maintenance_requests": [
+        ix(("landlord_id", A), ("created_at", D), ("_id", D), name="landlord"),
+        ix(
+            ("landlord_id", A), ("status", A), ("created_at", D), ("_id", D), name="landlord_status"
+        ),
+        ix(("tenant_id", A), ("created_at", D), ("_id", D), name="tenant"),
+        ix(("tenant_id", A), ("status", A), ("created_at", D), ("_id", D), name="tenant_status"),
+        ix(
+            ("fire_risk", A),
+            ("place.town", A),
+            ("place.community", A),
+            ("created_at", D),
+            ("_id", D),
+            name="fire_risk_place",
+        ),
+    ],
+    # the access log is read newest first, by door, property, landlord, person or card; a
+    # tenant's view by room (remote openings), opener and pass; the police's by visitor pass
     "access_events": [
         ix(("door_id", A), ("at", D), ("_id", D), name="door"),
         ix(("property_id", A), ("at", D), ("_id", D), name="property"),
         ix(("landlord_id", A), ("at", D), ("_id", D), name="landlord"),
         ix(("occupant_id", A), ("at", D), ("_id", D), name="occupant"),
         ix(("card_number", A), ("at", D), ("_id", D), name="card"),
+        ix(("room_id", A), ("method", A), ("at", D), ("_id", D), name="room_method"),
+        ix(("opened_by", A), ("at", D), ("_id", D), name="opener"),
+        ix(("pass_room_id", A), ("at", D), ("_id", D), name="pass_room"),
+        ix(("visitor_pass_id", A), ("at", D), ("_id", D), name="visitor_pass"),
+        ix(("created_at", A), name="retention"),
     ],
-    "door_commands": [ix(("door_id", A), ("requested_at", D), name="door")],
+    # visitor passes: a property's live codes, a room's, an issuer's and a visitor's passes
+    # newest first, the police's live ones by place, a lease's, changes not yet queued, and
+    # retention after their end
+    "visitor_passes": [
+        ix(("property_id", A), ("revoked_at", A), ("valid_until", A), name="live_codes"),
+        ix(("room_id", A), ("created_at", D), ("_id", D), name="room"),
+        ix(("issued_by", A), ("created_at", D), ("_id", D), name="issuer"),
+        ix(("id_number_hash", A), ("created_at", D), ("_id", D), name="visitor"),
+        ix(("place.town", A), ("place.community", A), ("created_at", D), ("_id", D), name="place"),
+        ix(("lease_id", A), ("revoked_at", A), name="lease"),
+        ix(("queued", A), ("changed_at", A), name="unqueued"),
+        ix(("expires_at", A), name="expiry", expireAfterSeconds=0),
+    ],
+    "door_commands": [
+        ix(("door_id", A), ("requested_at", D), name="door"),
+        ix(("requested_at", A), name="retention"),
+    ],
     "door_rate": [ix(("account_id", A), ("at", A), name="account")],
-    "gateway_events": [ix(("device_id", A), ("at", D), name="device")],
+    "gateway_events": [
+        ix(("device_id", A), ("at", D), name="device"),
+        ix(("received_at", A), name="retention"),
+    ],
     "snapshots": [ix(("expires_at", A), name="expiry", expireAfterSeconds=0)],
     "leases": [
         UniqueWhile("one_active_per_room", key="room_id", field="status", value="ACTIVE"),
@@ -173,33 +233,55 @@ INDEXES: dict[str, list[Declared]] = {
     "claims": [ix(("expires_at", A), name="expiry", expireAfterSeconds=0)],
     # the background passes that run once a day, by one worker process (app/workers)
     "worker_runs": [ix(("expires_at", A), name="expiry", expireAfterSeconds=0)],
-    # the card outbox, only work still to do, one job per (door, card, version): due jobs,
-    # a pair's jobs, what is pending per lease and person, and the oldest (the operator's
-    # figure)
+    # the card outbox, one job per (device, card or code, epoch, version): due jobs, a key's
+    # jobs in order, what is pending per lease, person and pass, and a door's keys
     "card_jobs": [
-        ix(("next_attempt_at", A), name="due_at"),
-        ix(("created_at", A), name="queued_at"),
-        ix(("key", A), ("version", A), name="pair_versions"),
-        ix(("lease_id", A), name="lease_jobs"),
-        ix(("occupant_id", A), name="occupant_jobs"),
+        ix(("state", A), ("next_attempt_at", A), name="due"),
+        ix(("key", A), ("state", A), ("epoch", D), ("version", D), name="key_order"),
+        ix(("lease_id", A), ("state", A), name="lease"),
+        ix(("occupant_id", A), ("state", A), name="occupant"),
+        ix(("pass_id", A), ("state", A), name="pass"),
+        ix(("door_id", A), name="door"),
+        ix(("state", A), ("created_at", A), name="backlog"),
+        ix(("done_at", A), name="retention"),
     ],
-    # a lease's invoices in order; a landlord's by month (rent roll); those still to be
-    # told of RENT_DUE by due date, all of them and a tenant's
+    # a lease's invoices in order; a landlord's by month (rent roll); by due date (RENT_DUE);
+    # the next day of late fees to count (app/services/late_fees.py)
     "invoices": [
         ix(("lease_id", A), ("period_start", A), ("_id", A), name="lease"),
         ix(("landlord_id", A), ("period_start", A), name="rent_roll"),
         ix(("rent_due_sent", A), ("due_date", A), name="rent_due_window"),
         ix(("tenant_id", A), ("due_date", A), name="tenant_due"),
+        ix(("late_fee_next_day", A), name="late_fee_due"),
     ],
-    # one payment per caller and idempotency key; the webhook finds it by charge id
+    # one payment per caller and idempotency key (autopay's and the deposit's: no caller,
+    # one key per invoice and attempt); the webhook finds it by charge id; an invoice's
+    # autopay attempts; what the deposit paid on a lease
     "payments": [
         ix(("account_id", A), ("idempotency_key", A), name="idempotency_key_unique", unique=True),
         ix(("charge_id", A), name="charge"),
         ix(("invoice_id", A), ("created_at", A), name="invoice"),
+        ix(("applied", A), ("updated_at", A), name="unfinished"),
+        ix(("invoice_id", A), ("autopay", A), ("autopay_attempt", A), name="autopay_attempts"),
+        ix(("lease_id", A), ("method", A), ("status", A), name="lease_method"),
     ],
-    # one per payment not yet applied, for the worker to finish it when due
-    "payment_followups": [ix(("due_at", A), name="due_at")],
-    "payment_events": [],  # _id is the provider's eventId: processed once
+    # one per lease (_id): the worker's due ones; the webhook's by agreement id; the
+    # agreements whose cancellation the provider has not taken yet
+    "autopays": [
+        ix(("status", A), ("next_run_at", A), name="due"),
+        ix(("agreement_ids", A), name="agreement"),
+        ix(("cancel_agreement_ids", A), name="cancel_pending"),
+    ],
+    "deposit_settlements": [],  # _id is the lease's: settled once
+    "meter_rates": [],  # _id is the room's
+    # a room's readings newest first, by kind; a tenant's by their leases
+    "meter_readings": [
+        ix(("room_id", A), ("read_at", D), ("_id", D), name="room"),
+        ix(("room_id", A), ("kind", A), ("read_at", D), ("_id", D), name="room_kind"),
+        ix(("lease_id", A), ("read_at", D), ("_id", D), name="lease"),
+    ],
+    # _id is the provider's eventId: processed once
+    "payment_events": [ix(("received_at", A), name="retention")],
     "notifications": [
         ix(("key", A), name="key_unique", unique=True),
         ix(("account_id", A), ("created_at", D), ("_id", D), name="account"),

@@ -22,6 +22,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from app.errors import Code, UserInputError
 
 MAX_FIRST = 100
+# counts stop here unless the store is told otherwise (ANJU_COUNT_CAP)
+COUNT_CAP = 10_000
 
 SortSpec = Sequence[tuple[str, int]]
 
@@ -34,6 +36,8 @@ class Page:
     has_next: bool
     sort: SortSpec
     total_count: int | None = None
+    # more than total_count match: counting stopped at the cap
+    total_capped: bool = False
 
     def cursor(self, doc: Mapping[str, Any]) -> str:
         return encode_cursor([_get(doc, name) for name, _ in self.sort])
@@ -124,8 +128,10 @@ async def paginate(
     default_first: int = 20,
     with_total: bool = False,
     projection: Mapping[str, Any] | None = None,
+    count_cap: int = COUNT_CAP,
 ) -> Page:
-    """One page of `query` in `sort` order (which must end with `_id`)."""
+    """One page of `query` in `sort` order (which must end with `_id`); with its total, counted
+    up to `count_cap` (past it the page says `total_capped`)."""
     if not sort or sort[-1][0] != "_id":
         raise ValueError("the sort must end with _id")
     limit = check_first(first, default_first)
@@ -142,8 +148,19 @@ async def paginate(
         cursor = collection.find(full, projection, sort=list(sort), limit=limit + 1)
         items = await cursor.to_list(None)
     has_next = len(items) > limit
-    total = await collection.count_documents(dict(query)) if with_total else None
-    return Page(items=items[:limit], has_next=has_next, sort=sort, total_count=total)
+    total, capped = await count_up_to(collection, query, count_cap) if with_total else (None, False)
+    return Page(
+        items=items[:limit], has_next=has_next, sort=sort, total_count=total, total_capped=capped
+    )
+
+
+async def count_up_to(
+    collection: AsyncCollection[dict[str, Any]], query: Mapping[str, Any], cap: int
+) -> tuple[int, bool]:
+    """How many documents match, counting no further than `cap`: (the count, whether more
+    match). The database stops at cap + 1 instead of counting a city."""
+    found = await collection.count_documents(dict(query), limit=cap + 1)
+    return min(found, cap), found > cap
 
 
 def page_of_sorted(

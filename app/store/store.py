@@ -20,7 +20,7 @@ from app.clock import now
 from app.errors import AnjuError, Code, UserInputError
 from app.store.engine import Engine
 from app.store.indexes import INDEXES, UniqueWhile, ttl_fields, unique_while
-from app.store.paging import Page, SortSpec, paginate
+from app.store.paging import COUNT_CAP, Page, SortSpec, paginate
 from app.store.shadow import ShadowedCollection
 from app.store.types import Doc
 
@@ -48,9 +48,11 @@ class Store:
     """The collections (`store.leases`, `store["leases"]`) and what MongoDB guarantees
     about them, on every engine."""
 
-    def __init__(self, db: AsyncDatabase[Doc], engine: Engine) -> None:
+    def __init__(self, db: AsyncDatabase[Doc], engine: Engine, count_cap: int = COUNT_CAP) -> None:
         self.db = db
         self.engine = engine
+        # totals of pages are counted this far (ANJU_COUNT_CAP)
+        self.count_cap = count_cap
         self._collections: dict[str, AsyncCollection[Doc]] = {}
 
     def __getitem__(self, name: str) -> AsyncCollection[Doc]:
@@ -231,7 +233,8 @@ class Store:
         default_first: int = 20,
         with_total: bool = False,
     ) -> Page:
-        """One keyset page of `query` in `sort` order (app/store/paging.py)."""
+        """One keyset page of `query` in `sort` order (app/store/paging.py), its total
+        counted up to the store's cap."""
         return await paginate(
             self[collection],
             query,
@@ -240,6 +243,7 @@ class Store:
             after=after,
             default_first=default_first,
             with_total=with_total,
+            count_cap=self.count_cap,
         )
 
     # --- expiry ----------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 """The card worker: applies due card jobs (app/services/card_outbox.py) until cancelled at
 shutdown, up to CONCURRENCY (door, card) pairs at a time; sleeps until the next job is due or
-a change wakes it. It reads only the queue of jobs still to do (through its index on the
-due time), so it costs nothing while nothing changes."""
+an enqueue wakes it; sweeps for unqueued card changes now and then."""
 
 from __future__ import annotations
 
@@ -11,13 +10,13 @@ import logging
 
 from app import metrics
 from app.services.card_outbox import CardOutbox
+from app.workers.pacing import Pace
 
 log = logging.getLogger("anju.cards")
 
 CONCURRENCY = 16
-# the longest sleep with nothing due: a job another worker process queued without waking
-# this one is found within it (a wakeup only reaches the process that made the change)
-IDLE_POLL_S = 30.0
+IDLE_POLL_S = 5.0
+SWEEP_EVERY_S = 60.0
 
 
 async def run(outbox: CardOutbox) -> None:
@@ -25,6 +24,7 @@ async def run(outbox: CardOutbox) -> None:
     slots = asyncio.Semaphore(CONCURRENCY)
     in_hand: set[str] = set()
     held_elsewhere: dict[str, float] = {}  # key -> when to look at it again
+    sweeps = Pace(SWEEP_EVERY_S)
 
     async def work(key: str) -> None:
         try:
@@ -36,6 +36,13 @@ async def run(outbox: CardOutbox) -> None:
 
     while True:
         try:
+            if sweeps.due(loop.time()):
+                started = loop.time()
+                try:
+                    with metrics.background_pass("card-sweep"):
+                        await outbox.sweep()
+                finally:
+                    sweeps.ran(started, loop.time())
             outbox.wakeup.clear()
             t = loop.time()
             for key, until in list(held_elsewhere.items()):

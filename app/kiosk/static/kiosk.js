@@ -1,5 +1,7 @@
 /* Anju kiosk: cycles through a community's published listings on a management-station touch
- * screen. Talks only to Anju's own /graphql (the anonymous `listings` query).
+ * screen, each with its first photo; a tap on the photo opens the room's page with all of them
+ * (lazy-loaded). Talks only to Anju's own /graphql (the anonymous `listings` query) and loads
+ * the photos from their signed URLs.
  *
  * Query parameters: community (required), town, and for tests or tuning cycle (seconds per
  * listing, default 10), idle (seconds untouched before it returns to cycling, default 60),
@@ -7,8 +9,9 @@
  *
  * The last good listings stay on screen while the network is down and are kept in
  * localStorage, so a reload while offline still shows them (the service worker keeps the page
- * itself). State for tests and styling is on <body>: data-state (loading, setup, cycling,
- * paused, empty), data-online, data-count (listings after the filters), data-total.
+ * itself, and the photos already shown: their signed URLs change, so they are cached by path).
+ * State for tests and styling is on <body>: data-state (loading, setup, cycling, paused, room,
+ * empty), data-online, data-count (listings after the filters), data-total.
  */
 (function () {
   "use strict";
@@ -49,12 +52,27 @@
     { id: "gt60", zh: "60以上", en: "60 and up", min: 60 },
   ];
 
-  var QUERY =
-    "query KioskListings($filter: ListingFilter, $first: Int, $after: String) {" +
-    " listings(filter: $filter, sort: NEWEST, first: $first, after: $after) {" +
-    " pageInfo { hasNextPage endCursor }" +
-    " edges { node { id title monthlyRentFen areaSqm address place { town community }" +
-    " availableFrom landlordName contactPhone publishedAt } } } }";
+  // The kiosk's one operation, persisted: app/operations/kiosk/KioskListings.graphql, named by
+  // its SHA-256 (app/operations/manifest.json; a test checks the two agree). Production serves
+  // persisted documents only.
+  var DOCUMENT_ID = "sha256:30dec2f994892d43c77720c80bbd3297566177fdc9ab0034e524099b3185d059";
+
+  var AMENITIES = {
+    AIR_CONDITIONER: ["空调", "Air conditioner"],
+    WATER_HEATER: ["热水器", "Water heater"],
+    PRIVATE_BATHROOM: ["独立卫生间", "Own bathroom"],
+    KITCHEN: ["厨房", "Kitchen"],
+    WASHING_MACHINE: ["洗衣机", "Washing machine"],
+    WIFI: ["无线网络", "Wi-Fi"],
+    BALCONY: ["阳台", "Balcony"],
+    FURNISHED: ["家具齐全", "Furnished"],
+    LIFT: ["电梯", "Lift"],
+    EBIKE_CHARGING: ["电动车集中充电", "Safe e-bike charging"],
+  };
+
+  // Photos already shown, for reloads while offline: keyed by origin and path (their signed
+  // query strings change every hour), pruned to the current listings' after each refresh.
+  var PHOTO_CACHE = "anju-kiosk-photos-v1";
 
   var STORAGE_KEY = "anju.kiosk.v1:" + config.town + "|" + config.community;
 
@@ -65,6 +83,7 @@
     rentBand: "all",
     sizeBand: "all",
     paused: false,
+    roomId: null,
     online: true,
     updatedAt: null,
     loaded: false,
@@ -134,6 +153,7 @@
 
   function showMessage(zh, en) {
     $("card").hidden = true;
+    $("room").hidden = true;
     $("message").hidden = false;
     $("message-zh").textContent = zh;
     $("message-en").textContent = en;
@@ -182,8 +202,15 @@
       }
       return;
     }
-    setState(state.paused ? "paused" : "cycling");
     var listing = state.filtered[state.index];
+    if (state.roomId && listing.id === state.roomId) {
+      setState("room");
+      renderRoom(listing);
+      return;
+    }
+    state.roomId = null;
+    $("room").hidden = true;
+    setState(state.paused ? "paused" : "cycling");
     var card = $("card");
     $("message").hidden = true;
     card.hidden = false;
@@ -203,11 +230,140 @@
     var qr = $("qr");
     qr.replaceChildren(qrFor(listing.contactPhone));
     qr.dataset.text = "tel:" + listing.contactPhone;
+    renderCover(listing.photos || []);
     if (changed) {
       card.classList.remove("enter");
       void card.offsetWidth; // restart the entrance animation
       card.classList.add("enter");
     }
+  }
+
+  // The card's photo: the first one's thumbnail, and how many there are.
+  function renderCover(photos) {
+    var cover = $("cover");
+    var img = $("cover-img");
+    $("card").classList.toggle("has-photo", photos.length > 0);
+    if (!photos.length) {
+      cover.hidden = true;
+      img.removeAttribute("src");
+      img.dataset.photoId = "";
+      return;
+    }
+    cover.hidden = false;
+    if (img.getAttribute("src") !== photos[0].thumbnailUrl) {
+      img.src = photos[0].thumbnailUrl;
+      img.dataset.photoId = photos[0].id;
+    }
+    $("cover-count").textContent = photos.length > 1 ? photos.length + " 张照片 photos" : "";
+    $("cover-count").hidden = photos.length < 2;
+  }
+
+  // The room's page: every photo, full size, each loaded when scrolled near.
+  function renderRoom(listing) {
+    $("card").hidden = true;
+    $("message").hidden = true;
+    $("room").hidden = false;
+    $("room-title").textContent = listing.title;
+    var amenities = $("room-amenities");
+    amenities.replaceChildren();
+    (listing.amenities || []).forEach(function (name) {
+      var words = AMENITIES[name] || [name, ""];
+      var item = el("li", "amenity", [words[0], el("span", "en", [words[1]])]);
+      item.dataset.amenity = name;
+      amenities.appendChild(item);
+    });
+    var gallery = $("gallery");
+    var photos = listing.photos || [];
+    var shownKey = listing.id + ":" + photos.map(function (p) { return p.url; }).join(",");
+    if (gallery.dataset.shown === shownKey) return;
+    gallery.dataset.shown = shownKey;
+    gallery.replaceChildren();
+    photos.forEach(function (p, i) {
+      var img = document.createElement("img");
+      img.className = "gallery-img";
+      img.loading = "lazy";
+      img.decoding = "async";
+      img.width = p.width;
+      img.height = p.height;
+      img.alt = "照片 Photo " + (i + 1) + " / " + photos.length;
+      img.dataset.photoId = p.id;
+      img.addEventListener("load", function () {
+        keepPhoto(img.currentSrc || img.src);
+      });
+      img.src = p.url;
+      gallery.appendChild(img);
+    });
+    gallery.scrollTop = 0;
+  }
+
+  function openRoom() {
+    var listing = state.filtered[state.index];
+    if (!listing || !(listing.photos || []).length) return;
+    state.roomId = listing.id;
+    state.paused = true;
+    render();
+    scheduleCycle();
+  }
+
+  function closeRoom() {
+    state.roomId = null;
+    render();
+    scheduleCycle();
+  }
+
+  // --- photos kept for offline use -----------------------------------------------------
+
+  function photoKey(url) {
+    var parsed = new URL(url, window.location.href);
+    return parsed.origin + parsed.pathname;
+  }
+
+  function keepPhoto(url) {
+    if (!url || !window.caches || !window.isSecureContext) return;
+    var key = photoKey(url);
+    var sameOrigin = new URL(url, window.location.href).origin === window.location.origin;
+    window.caches
+      .open(PHOTO_CACHE)
+      .then(function (cache) {
+        return cache.match(key).then(function (hit) {
+          if (hit) return null;
+          return fetch(url, { mode: sameOrigin ? "same-origin" : "no-cors", credentials: "omit" })
+            .then(function (response) {
+              if (response.ok || response.type === "opaque") return cache.put(key, response);
+              return null;
+            });
+        });
+      })
+      .catch(function () {
+        // no offline copy of this photo; it still shows while online
+      });
+  }
+
+  function prunePhotos(listings) {
+    if (!window.caches || !window.isSecureContext) return;
+    var keep = {};
+    listings.forEach(function (l) {
+      (l.photos || []).forEach(function (p) {
+        keep[photoKey(p.url)] = true;
+        keep[photoKey(p.thumbnailUrl)] = true;
+      });
+    });
+    window.caches
+      .open(PHOTO_CACHE)
+      .then(function (cache) {
+        return cache.keys().then(function (requests) {
+          return Promise.all(
+            requests
+              .filter(function (r) {
+                return !keep[r.url];
+              })
+              .map(function (r) {
+                return cache.delete(r);
+              })
+          );
+        });
+      })
+      .catch(function () {});
   }
 
   function renderStatus() {
@@ -307,6 +463,7 @@
 
   function backToCycling() {
     state.paused = false;
+    state.roomId = null;
     state.rentBand = "all";
     state.sizeBand = "all";
     applyFilters(null);
@@ -325,7 +482,7 @@
       method: "POST",
       headers: { "content-type": "application/json", accept: "application/json" },
       body: JSON.stringify({
-        query: QUERY,
+        documentId: DOCUMENT_ID,
         variables: { filter: filter, first: config.pageSize, after: after },
       }),
       credentials: "omit",
@@ -395,6 +552,7 @@
         state.online = true;
         state.loaded = true;
         save();
+        prunePhotos(listings);
         applyFilters(current ? current.id : null);
         timers.refresh = window.setTimeout(refresh, config.refreshMs);
       })
@@ -438,6 +596,14 @@
     $("card").addEventListener("click", function () {
       setPaused(!state.paused);
     });
+    $("cover").addEventListener("click", function (event) {
+      event.stopPropagation(); // a tap on the photo opens the room, not pause
+      openRoom();
+    });
+    $("cover-img").addEventListener("load", function () {
+      keepPhoto($("cover-img").currentSrc || $("cover-img").src);
+    });
+    $("room-close").addEventListener("click", closeRoom);
     $("pause").addEventListener("click", function () {
       setPaused(!state.paused);
     });
