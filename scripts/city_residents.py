@@ -200,7 +200,6 @@ class CityResidents:
                     oid=_oid(rng, arrived),
                     nonce=rng.randbytes(12),
                 )
-                doc["card"]["queued"] = True  # the city has no doors: nothing to send
                 made["occupants"].append(doc)
             made["accounts"].append(tenant)
             made["leases"].append(lease)

@@ -76,13 +76,14 @@ async def record(
         "event_id": event_id,
         "created_at": now(),
     }
-    if not await store.insert_once("access_events", doc):
-        return None  # written by an earlier attempt at the same event
+    inserted = await store.insert_once("access_events", doc)
+    # the door's latest event is moved even by a repeated write ($max is idempotent): the
+    # first writer may not have reached this line yet when the repeat answers its caller
     latest = {"last_event_at": at}
     if landlord_sees(doc, door["landlord_id"]):
         latest["last_landlord_event_at"] = at
     await store.devices.update_one({"_id": door["_id"]}, {"$max": latest})
-    return doc
+    return doc if inserted else None
 
 
 def landlord_sees(event: Doc, landlord_id: ObjectId) -> bool:

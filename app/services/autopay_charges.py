@@ -139,7 +139,7 @@ async def _charge_invoice(deps: Deps, doc: Doc, invoice: Doc) -> dt.datetime | N
         "autopay_retry_s": settings.autopay_retry_s,
         "agreement_id": doc["agreement_id"],
     }
-    if not await store.insert_once("payments", payment):
+    if not await payments.insert_payment(store, payment):
         return now()  # made meanwhile: follow it at the next pass
     done = await _drive(deps, payment)
     if done["status"] == payments.PENDING:

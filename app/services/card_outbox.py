@@ -21,9 +21,12 @@ to their desired state (app/services/cards.py, app/services/door_codes.py) throu
   released device, which may never answer again). The worker (app/workers/cards.py) polls due
   jobs through the index on (state, next_attempt_at) and is woken right after each enqueue;
   the jobs are in the database, so they survive a restart.
-- Crash safety: a card or pass change clears `queued` in its own write; it is set once the
-  jobs for every door are inserted. The worker's sweep re-enqueues changes left unqueued (a
-  crash between the two writes). Revocations are written before a lease is marked ENDED.
+- Crash safety, intent first: a change of a card or a pass inserts its jobs (for the version
+  it is about to write) *before* it writes the change, due only INTENT_GRACE later; the
+  request runs them at once when the change is written. If it failed or died in between, the
+  worker finds them when they fall due: a job ahead of its card's or pass's version is a
+  change that never happened and is dropped (ABANDONED). No sweep over the occupants or the
+  passes is needed. Revocations are written before a lease is marked ENDED.
 - A door bound later gets the live cards and codes of its room (or, for an entrance, of the
   whole property): `queue_for_new_door`.
 """
@@ -31,6 +34,7 @@ to their desired state (app/services/cards.py, app/services/door_codes.py) throu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import random
@@ -38,6 +42,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from bson import ObjectId
+from pymongo import ReturnDocument
 
 from app.clients.gateway import GatewayClient, GatewayError
 from app.clock import now
@@ -47,12 +52,13 @@ from app.store import Doc, Store
 
 log = logging.getLogger("anju.cards")
 
-PENDING, DONE, SUPERSEDED = "PENDING", "DONE", "SUPERSEDED"
+PENDING, DONE, SUPERSEDED, ABANDONED = "PENDING", "DONE", "SUPERSEDED", "ABANDONED"
 BACKOFF_FIRST_S = 0.5
 BACKOFF_CAP_S = 30.0
 RETIRED_BACKOFF_CAP_S = 3600.0
 IMMEDIATE_BUDGET_S = 3.0  # how long a request waits for the gateway before leaving it to the worker
-SWEEP_AGE = dt.timedelta(seconds=30)
+# how long a change's own request has to write it and run its jobs before the worker may
+INTENT_GRACE = dt.timedelta(seconds=30)
 
 
 def lease_claim(lease_id: ObjectId) -> str:
@@ -84,27 +90,44 @@ class CardOutbox:
     async def doors_for(self, property_id: ObjectId, room_id: ObjectId) -> list[Doc]:
         return await door_jobs.doors_for(self.store, property_id, room_id)
 
-    async def enqueue(self, occupant: Doc) -> list[str]:
-        """Queues the occupant's current card state for every door it concerns, then marks
-        the card queued. The caller holds the lease's claim. Returns the jobs' keys."""
+    async def intend(self, occupant: Doc) -> list[str]:
+        """Before a card change is written (`occupant` as it will be, its card's version the
+        one it will have; the caller holds the lease's claim): its jobs for every door,
+        due INTENT_GRACE from now. Returns their keys, for `apply_now` once it is written."""
+        due = now() + INTENT_GRACE
         doors = await self.doors_for(occupant["property_id"], occupant["room_id"])
-        keys = [await door_jobs.insert_card(self.store, door, occupant) for door in doors]
-        await self.store.occupants.update_one(
-            {"_id": occupant["_id"], "card.version": occupant["card"]["version"]},
-            {"$set": {"card.queued": True}},
-        )
-        self.wake()
-        return keys
+        return [await door_jobs.insert_card(self.store, door, occupant, due) for door in doors]
 
-    async def enqueue_pass(self, pass_doc: Doc) -> list[str]:
+    async def intend_pass(self, pass_doc: Doc) -> list[str]:
         """The same for a visitor pass's code; the caller holds the pass's claim."""
+        due = now() + INTENT_GRACE
         doors = await self.doors_for(pass_doc["property_id"], pass_doc["room_id"])
-        keys = [await door_jobs.insert_code(self.store, door, pass_doc) for door in doors]
-        await self.store.visitor_passes.update_one(
-            {"_id": pass_doc["_id"], "version": pass_doc["version"]}, {"$set": {"queued": True}}
+        return [await door_jobs.insert_code(self.store, door, pass_doc, due) for door in doors]
+
+    async def change_card(
+        self, occupant: Doc, changes: Doc, *, extra: Doc | None = None, where: Doc | None = None
+    ) -> tuple[Doc | None, list[str]]:
+        """One change of the occupant's card (and of the occupant: `extra`): its jobs queued
+        first, then one update conditional on the card's version (and on `where`). The
+        caller holds the lease's claim. Returns the occupant after it (None if the condition
+        no longer held: its jobs then drop themselves) and the jobs' keys."""
+        version = int(occupant["card"]["version"])
+        at = now()
+        card = {**occupant["card"], **changes, "version": version + 1, "changed_at": at}
+        keys = await self.intend({**occupant, **(extra or {}), "card": card})
+        after = await self.store.occupants.find_one_and_update(
+            {"_id": occupant["_id"], "card.version": version, **(where or {})},
+            {
+                "$set": {
+                    **{f"card.{k}": v for k, v in changes.items()},
+                    "card.version": version + 1,
+                    "card.changed_at": at,
+                    **(extra or {}),
+                }
+            },
+            return_document=ReturnDocument.AFTER,
         )
-        self.wake()
-        return keys
+        return after, keys if after is not None else []
 
     async def queue_for_new_door(self, door: Doc) -> list[str]:
         """A newly bound door gets the live cards and codes of its room (or property)."""
@@ -165,6 +188,7 @@ class CardOutbox:
         pending = await jobs.find(
             {"key": key, "state": PENDING}, sort=[("epoch", -1), ("version", -1)]
         ).to_list(None)
+        pending = await self._written(pending)
         if not pending:
             return True
         newest = pending[0]
@@ -206,6 +230,59 @@ class CardOutbox:
         await self._finish(ids[1:], SUPERSEDED)
         return True
 
+    async def _written(self, pending: list[Doc]) -> list[Doc]:
+        """The jobs whose change is written (newest first, as given). A job ahead of its
+        card's or pass's version is a change still being made (left until it falls due) or
+        one that never happened (ABANDONED once due; if the card's registration itself was
+        undone, a DELETE makes sure the door does not keep it)."""
+        sources: dict[Any, int | None] = {}
+        written, abandoned = [], []
+        at = now()
+        for job in pending:
+            if job.get("retired"):
+                written.append(job)
+                continue
+            source = job.get("pass_id") or job.get("occupant_id")
+            if source not in sources:
+                sources[source] = await self._version_of(job)
+            current = sources[source]
+            if current is not None and job["version"] <= current:
+                written.append(job)
+            elif job["next_attempt_at"] <= at:
+                abandoned.append(job)
+        if abandoned:
+            log.warning("dropping %d card jobs of changes never written", len(abandoned))
+            for job in abandoned:
+                if job.get("kind") != door_jobs.CODE and job["op"] == PUT:
+                    await self._unless_held(job)
+            await self._finish([j["_id"] for j in abandoned], ABANDONED)
+        return written
+
+    async def _version_of(self, job: Doc) -> int | None:
+        """The version of the card or pass a job is about, as written; None if it is not
+        (an occupant never inserted, or holding another card number)."""
+        if job.get("kind") == door_jobs.CODE:
+            pass_doc = await self.store.visitor_passes.find_one(
+                {"_id": job["pass_id"]}, {"version": 1}
+            )
+            return int(pass_doc["version"]) if pass_doc else None
+        occupant = await self.store.occupants.find_one(
+            {"_id": job["occupant_id"]}, {"card.version": 1, "card.card_number": 1}
+        )
+        if occupant is None or occupant["card"]["card_number"] != job["card_number"]:
+            return None
+        return int(occupant["card"]["version"])
+
+    async def _unless_held(self, job: Doc) -> None:
+        """A card put by a registration that was undone: deleted from the door unless the
+        number is someone's (a rare look-up, only for such a job)."""
+        held = await self.store.occupants.find_one(
+            {"card.card_number": job["card_number"]}, {"_id": 1}
+        )
+        if held is None:
+            with contextlib.suppress(Exception):  # the door never had it, most likely
+                await self.gateway.delete_card(job["device_id"], job["card_number"])
+
     def keep(self, task: asyncio.Task[Any]) -> None:
         """Keeps a reference to a task that outlives its request (else it may be collected)."""
         self._running.add(task)
@@ -233,43 +310,6 @@ class CardOutbox:
             if remaining:
                 await asyncio.sleep(0.05)
         self.wake()
-
-    async def sweep(self) -> int:
-        """Re-enqueues card and pass changes that were never queued (a crash between the two
-        writes)."""
-        count = 0
-        stale_since = now() - SWEEP_AGE
-        async for stale in self.store.occupants.find(
-            {"card.queued": False, "card.changed_at": {"$lt": stale_since}},
-            {"lease_id": 1},
-            limit=500,
-        ):
-            claim = await self.store.claim(lease_claim(stale["lease_id"]))
-            if claim is None:
-                continue  # being changed right now: that change enqueues
-            try:
-                occupant = await self.store.occupants.find_one({"_id": stale["_id"]})
-                if occupant is not None and not occupant["card"]["queued"]:
-                    await self.enqueue(occupant)
-                    count += 1
-            finally:
-                await self.store.release(claim)
-        async for stale in self.store.visitor_passes.find(
-            {"queued": False, "changed_at": {"$lt": stale_since}}, {"_id": 1}, limit=500
-        ):
-            claim = await self.store.claim(pass_claim(stale["_id"]))
-            if claim is None:
-                continue
-            try:
-                pass_doc = await self.store.visitor_passes.find_one({"_id": stale["_id"]})
-                if pass_doc is not None and not pass_doc["queued"]:
-                    await self.enqueue_pass(pass_doc)
-                    count += 1
-            finally:
-                await self.store.release(claim)
-        if count:
-            log.warning("re-enqueued %d unqueued card and code changes", count)
-        return count
 
     async def due_keys(self, limit: int = 500) -> list[str]:
         due = await self.store.card_jobs.find(

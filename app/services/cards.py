@@ -2,11 +2,11 @@
 building's entrances only while they live there.
 
 The card lives on the occupant document: `card{card_number, valid_from, valid_until,
-revoked_at, version, queued, changed_at}`. That is the *desired* state; the card outbox
+revoked_at, version, changed_at}`. That is the *desired* state; the card outbox
 (app/services/card_outbox.py) brings every door at the gateway to it. Every change of a card
-(issued, new validity, revoked) increments `card.version` and clears `card.queued` in the
-same single-document write as the change itself, so versions follow the real order of the
-changes and a change never goes unqueued unnoticed.
+(issued, new validity, revoked) goes through the outbox (`CardOutbox.change_card`), which
+queues the doors' jobs for the next version first and then writes the change with that
+version, so versions follow the real order of the changes and no change goes unqueued.
 """
 
 from __future__ import annotations
@@ -14,10 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from pymongo import ReturnDocument
-
-from app.clock import now
-from app.store import Doc, Store
+from app.store import Doc
 
 PUT, DELETE = "PUT", "DELETE"
 CARD_DIGITS = 16
@@ -49,7 +46,6 @@ def card_doc(
         "valid_until": valid_until,
         "revoked_at": None,
         "version": 1,
-        "queued": False,
         "changed_at": at,
     }
 
@@ -59,24 +55,3 @@ def desired(card: Doc) -> Doc:
     if card.get("revoked_at") is not None:
         return {"op": DELETE, "valid_from": None, "valid_until": None}
     return {"op": PUT, "valid_from": card["valid_from"], "valid_until": card["valid_until"]}
-
-
-async def change_card(
-    store: Store, query: Doc, changes: Doc, *, extra: Doc | None = None
-) -> Doc | None:
-    """One change of a card (and of its occupant: `extra`), versioned and marked unqueued,
-    in one write; the caller holds the lease's claim. Returns the occupant after it, or None
-    if `query` matched nothing."""
-    return await store.occupants.find_one_and_update(
-        query,
-        {
-            "$set": {
-                **{f"card.{k}": v for k, v in changes.items()},
-                "card.queued": False,
-                "card.changed_at": now(),
-                **(extra or {}),
-            },
-            "$inc": {"card.version": 1},
-        },
-        return_document=ReturnDocument.AFTER,
-    )

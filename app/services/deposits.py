@@ -237,7 +237,7 @@ async def _take(store: Store, lease: Doc, invoice_id: ObjectId, most: int) -> in
             payment = payments.new_payment_doc(
                 None, key, invoice, amount, DEPOSIT_METHOD, "Taken from the deposit"
             )
-            if not await store.insert_once("payments", payment):
+            if not await payments.insert_payment(store, payment):
                 continue
         done = await payments.complete_offline(store, payment)
         if done["status"] == payments.SUCCEEDED:

@@ -4,7 +4,7 @@ occupant's card is a card's: the card outbox (app/services/card_outbox.py) bring
 to it with the same jobs, claims, retries and ordering, keyed `<deviceId>|code:<codeId>`.
 
 A pass carries `code`, `valid_from`, `valid_until`, `revoked_at` and `version` (bumped with
-every change in the same write, `queued` cleared with it). Its codeId at the gateway is the
+every change in the same write, its jobs queued first). Its codeId at the gateway is the
 pass's own id. Every live code of a property is distinct (the entrance holds them all): a new
 code is drawn until it differs from theirs.
 """

@@ -52,9 +52,16 @@ async def doors_for(store: Store, property_id: ObjectId, room_id: ObjectId) -> l
     ).to_list(None)
 
 
-async def insert(store: Store, door: Doc, credential: str, version: int, fields: Doc) -> str:
-    """Inserts one job (once: the same version again is a duplicate and ignored). Returns
-    its key."""
+async def insert(
+    store: Store,
+    door: Doc,
+    credential: str,
+    version: int,
+    fields: Doc,
+    due: dt.datetime | None = None,
+) -> str:
+    """Inserts one job (once: the same version again is a duplicate and ignored), due at
+    `due` (now by default). Returns its key."""
     key = job_key(door["device_id"], credential)
     at = now()
     job = {
@@ -70,7 +77,7 @@ async def insert(store: Store, door: Doc, credential: str, version: int, fields:
         **fields,
         "state": PENDING,
         "attempts": 0,
-        "next_attempt_at": at,
+        "next_attempt_at": due or at,
         "last_error": None,
         "created_at": at,
         "done_at": None,
@@ -80,7 +87,9 @@ async def insert(store: Store, door: Doc, credential: str, version: int, fields:
     return key
 
 
-async def insert_card(store: Store, door: Doc, occupant: Doc) -> str:
+async def insert_card(
+    store: Store, door: Doc, occupant: Doc, due: dt.datetime | None = None
+) -> str:
     card = occupant["card"]
     fields = {
         "kind": CARD,
@@ -90,10 +99,12 @@ async def insert_card(store: Store, door: Doc, occupant: Doc) -> str:
         "lease_id": occupant["lease_id"],
         "landlord_id": occupant["landlord_id"],
     }
-    return await insert(store, door, card["card_number"], card["version"], fields)
+    return await insert(store, door, card["card_number"], card["version"], fields, due)
 
 
-async def insert_code(store: Store, door: Doc, pass_doc: Doc) -> str:
+async def insert_code(
+    store: Store, door: Doc, pass_doc: Doc, due: dt.datetime | None = None
+) -> str:
     fields = {
         "kind": CODE,
         **door_codes.desired(pass_doc),
@@ -101,7 +112,8 @@ async def insert_code(store: Store, door: Doc, pass_doc: Doc) -> str:
         "pass_id": pass_doc["_id"],
         "landlord_id": pass_doc["landlord_id"],
     }
-    return await insert(store, door, door_codes.credential(pass_doc), pass_doc["version"], fields)
+    credential = door_codes.credential(pass_doc)
+    return await insert(store, door, credential, pass_doc["version"], fields, due)
 
 
 async def for_new_door(store: Store, door: Doc) -> list[str]:

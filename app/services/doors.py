@@ -205,8 +205,14 @@ async def mark_opened(store: Store, command_id: ObjectId, at: dt.datetime) -> Do
             {"$set": {"status": OPENED, "completed_at": at, "error": None}},
             return_document=ReturnDocument.AFTER,
         )
+    first = command is not None
     if command is None:
-        return None
+        # the other of the two moved it: its logging may still be under way, and whoever
+        # asked must read the opening once answered; the event and the tenant's notice are
+        # idempotent (the event's id is the command's), so write them too
+        command = await store.door_commands.find_one({"_id": command_id, "status": OPENED})
+        if command is None:
+            return None
     await access_events.record(
         store,
         door={
@@ -222,17 +228,19 @@ async def mark_opened(store: Store, command_id: ObjectId, at: dt.datetime) -> Do
         granted=True,
         opened_by=command["account_id"],
         command_id=command["_id"],
+        access_id=command["_id"],
     )
-    await audit.record(
-        store,
-        command["account_id"],
-        "door.open",
-        target=("Door", command["door_id"]),
-        details={"commandId": str(command["_id"]), "status": OPENED},
-    )
+    if first:
+        await audit.record(
+            store,
+            command["account_id"],
+            "door.open",
+            target=("Door", command["door_id"]),
+            details={"commandId": str(command["_id"]), "status": OPENED},
+        )
     if command.get("role") == Role.LANDLORD.value and command.get("room_id") is not None:
         await _tell_tenant(store, command, at)
-    return command
+    return command if first else None
 
 
 async def _tell_tenant(store: Store, command: Doc, at: dt.datetime) -> None:

@@ -162,7 +162,7 @@ async def _start(deps: Deps, room: Doc, lease: Doc, people: Sequence[Person]) ->
         )
     valid_from, valid_until = cards.lease_window(lease["start_date"], lease["end_date"])
     try:
-        people_docs = await occupants.register(
+        people_docs, keys = await occupants.register(
             deps,
             lease,
             people,
@@ -188,9 +188,6 @@ async def _start(deps: Deps, room: Doc, lease: Doc, people: Sequence[Person]) ->
     await stats.bump(
         store, lease["place"], lease["kind"], occupied_rooms=1, residents=len(people_docs)
     )
-    keys: list[str] = []
-    for doc in people_docs:
-        keys += await deps.outbox.enqueue(doc)
     await audit.record(
         store,
         lease["landlord_id"],
@@ -267,11 +264,10 @@ async def extend_lease(
         _, valid_until = cards.lease_window(updated["start_date"], new_end)
         keys: list[str] = []
         for occupant in await occupants.current_occupants(store, lease_id):
-            after = await cards.change_card(
-                store, {"_id": occupant["_id"], "current": True}, {"valid_until": valid_until}
+            _, changed = await deps.outbox.change_card(
+                occupant, {"valid_until": valid_until}, where={"current": True}
             )
-            if after is not None:
-                keys += await deps.outbox.enqueue(after)
+            keys += changed
         await audit.record(
             store,
             landlord_id,

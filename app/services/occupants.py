@@ -23,7 +23,7 @@ from app.clock import now, today
 from app.deps import Deps
 from app.errors import Code, Collector, NotFoundError, RateLimitedError, UserInputError
 from app.services import audit, cards, idnumbers, rate_limits, stats
-from app.services.card_outbox import lease_claim
+from app.services.card_outbox import CardOutbox, lease_claim
 from app.store import Doc, Store
 from app.validation import check_phone, clean_text
 from app.viewer import Role, Viewer
@@ -126,16 +126,18 @@ class _CardNumberTaken(UserInputError):
     pass
 
 
-async def _insert(store: Store, doc: Doc, field: Sequence[str]) -> None:
-    """Registers one occupant; a card number already taken is drawn again."""
+async def _insert(outbox: CardOutbox, doc: Doc, field: Sequence[str]) -> list[str]:
+    """Registers one occupant, its card's door jobs queued first (a card number already
+    taken is drawn again). Returns the jobs' keys."""
     refusals = {
         "one_room_per_person": _already_registered(field),
         "card_number_unique": _CardNumberTaken("card number taken"),
     }
     for _ in range(CARD_NUMBER_TRIES):
+        keys = await outbox.intend(doc)
         try:
-            await store.insert_unique("occupants", doc, refusals)
-            return
+            await outbox.store.insert_unique("occupants", doc, refusals)
+            return keys
         except _CardNumberTaken:
             doc["card"]["card_number"] = cards.new_card_number()
     raise UserInputError("No free card number; try again.", code=Code.BUSY)
@@ -191,9 +193,10 @@ async def register(
     *,
     valid_from: dt.datetime,
     valid_until: dt.datetime,
-) -> list[Doc]:
+) -> tuple[list[Doc], list[str]]:
     """Registers each person as a current occupant of the lease's room, each with a new card
-    (not yet queued for the doors: the caller enqueues). All or none: a person who is already
+    whose door jobs are queued first (the caller runs them: `outbox.apply_now` with the keys
+    returned, once it is done). All or none: a person who is already
     a current occupant somewhere gets ALREADY_REGISTERED at their `fields` entry, and whatever
     this call registered is undone (a refusal that reveals another landlord's registration is
     counted and audited: `_refused_as_registered`)."""
@@ -213,10 +216,11 @@ async def register(
         for person in people
     ]
     inserted: list[Doc] = []
+    keys: list[str] = []
     try:
         for doc, field in zip(docs, fields, strict=True):
             try:
-                await _insert(store, doc, field)
+                keys += await _insert(deps.outbox, doc, field)
             except UserInputError as error:
                 if error.code != Code.ALREADY_REGISTERED:
                     raise
@@ -226,24 +230,23 @@ async def register(
         if inserted:
             await store.occupants.delete_many({"_id": {"$in": [d["_id"] for d in inserted]}})
         raise
-    return docs
+    return docs, keys
 
 
 async def deregister(
     deps: Deps, occupant: Doc, lease: Doc, at: dt.datetime
 ) -> tuple[Doc | None, list[str]]:
     """Marks a current occupant departed and revokes their card, in one update (which also
-    frees the person to register elsewhere); then queues the revocation for every door.
+    frees the person to register elsewhere), its revocation queued for every door first.
     Returns the occupant after it and the card jobs' keys, or (None, []) if they had left."""
-    after = await cards.change_card(
-        deps.store,
-        {"_id": occupant["_id"], "current": True},
+    after, keys = await deps.outbox.change_card(
+        occupant,
         {"revoked_at": at},
         extra={"left_at": at, "current": False},
+        where={"current": True},
     )
     if after is None:
         return None, []
-    keys = await deps.outbox.enqueue(after)
     await stats.bump(deps.store, lease["place"], lease["kind"], residents=-1)
     return after, keys
 
@@ -273,7 +276,7 @@ async def register_occupant(
         valid_from, valid_until = cards.lease_window(lease["start_date"], lease["end_date"])
         # someone moving in later holds a card from now (to the second: the gateway's unit)
         valid_from = max(valid_from, now().replace(microsecond=0))
-        (doc,) = await register(
+        (doc,), keys = await register(
             deps,
             lease,
             [person],
@@ -282,7 +285,6 @@ async def register_occupant(
             valid_until=valid_until,
         )
         await stats.bump(store, lease["place"], lease["kind"], residents=1)
-        keys = await deps.outbox.enqueue(doc)
         await audit.record(
             store,
             landlord_id,

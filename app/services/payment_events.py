@@ -11,7 +11,6 @@ safely.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 
 from app.clock import now
@@ -24,7 +23,6 @@ log = logging.getLogger("anju.rent")
 
 PROCESSED, DUPLICATE, UNKNOWN_CHARGE = "processed", "duplicate", "unknown_charge"
 UNKNOWN_CHARGE_WAITS_S = (0.1, 0.2, 0.4)
-STALE = dt.timedelta(minutes=2)  # a payment unfinished this long is finished by the worker
 
 
 async def handle_payment_event(
@@ -84,30 +82,33 @@ async def handle_agreement_event(
     return PROCESSED
 
 
-async def reconcile(deps: Deps) -> int:
-    """Finishes payments left unfinished for STALE: a crash between two steps, a lost
-    webhook, an unanswered charge (asking the provider again with the same key is safe).
-    Returns how many it looked at."""
+async def reconcile(deps: Deps, limit: int = 200) -> int:
+    """Finishes payments left unfinished for FOLLOW_UP_AFTER: a crash between two steps, a
+    lost webhook, an unanswered charge (asking the provider again with the same key is
+    safe). Reads only the follow-ups that are due (payments.insert_payment), so an idle pass
+    reads nothing. Returns how many it looked at."""
     store = deps.store
-    looked = 0
-    async for payment in store.payments.find(
-        {"applied": False, "updated_at": {"$lt": now() - STALE}},
-        sort=[("updated_at", 1)],
-        limit=200,
-    ):
-        looked += 1
+    due = await store.payment_followups.find(
+        {"due_at": {"$lte": now()}}, sort=[("due_at", 1)], limit=limit
+    ).to_list(None)
+    for followup in due:
+        payment = await store.payments.find_one({"_id": followup["_id"]})
+        if payment is None or payment["applied"]:  # never inserted (a key in use), or done
+            await store.payment_followups.delete_one({"_id": followup["_id"]})
+            continue
         try:
             if payment["status"] != payments.PENDING:
                 await payments.apply_outcome(store, payment)
             elif payment["kind"] == payments.OFFLINE:
                 await payments.complete_offline(store, payment)
+            elif payment.get("autopay"):  # sent only while its autopay is on
+                await autopay_charges.drive_left(deps, payment)
             else:
-                if payment.get("autopay"):  # sent only while its autopay is on
-                    done = await autopay_charges.drive_left(deps, payment)
-                else:
-                    done = await charges.drive_online(deps, payment)
-                if done["status"] == payments.PENDING:  # look again in STALE, not every pass
-                    await payments.update(store, payment["_id"], {})
+                await charges.drive_online(deps, payment)
         except UserInputError as exc:
             log.info("payment %s still unfinished: %s", payment["_id"], exc.message)
-    return looked
+        # still unfinished: look again later, not every pass (an applied one has none)
+        fresh = await store.payments.find_one({"_id": payment["_id"]}, {"applied": 1})
+        if fresh is not None and not fresh["applied"]:
+            await payments.follow_up(store, payment["_id"], now() + payments.FOLLOW_UP_AFTER)
+    return len(due)

@@ -15,6 +15,7 @@ Online payments go through the provider: app/services/charges.py.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 
@@ -29,6 +30,9 @@ from app.services.notifications import notify, yuan
 from app.store import Doc, Store
 from app.validation import clean_text
 from app.viewer import Role, Viewer
+
+# how long a payment may stay unfinished before the worker finishes it
+FOLLOW_UP_AFTER = dt.timedelta(minutes=2)
 
 log = logging.getLogger("anju.rent")
 
@@ -153,6 +157,20 @@ def new_payment_doc(
     }
 
 
+async def insert_payment(store: Store, payment: Doc) -> bool:
+    """Inserts a new payment (once per caller and idempotency key: False if one exists),
+    its follow-up first: the worker finishes whatever a crash leaves of it
+    (payment_events.reconcile) by reading only the follow-ups of unfinished payments, never
+    the ledger. A follow-up whose payment was never inserted is dropped there."""
+    await follow_up(store, payment["_id"], payment["created_at"] + FOLLOW_UP_AFTER)
+    return await store.insert_once("payments", payment)
+
+
+async def follow_up(store: Store, pid: ObjectId, at: dt.datetime) -> None:
+    """Makes sure the worker looks at this payment at `at` unless it is applied by then."""
+    await store.payment_followups.update_one({"_id": pid}, {"$set": {"due_at": at}}, upsert=True)
+
+
 async def fresh(store: Store, pid: ObjectId) -> Doc:
     doc = await store.payments.find_one({"_id": pid})
     assert doc is not None
@@ -228,7 +246,9 @@ async def apply_outcome(store: Store, payment: Doc) -> Doc:
         from app.services.autopay_charges import after_charge
 
         await after_charge(store, payment)
-    return await update(store, pid, {"applied": True}) or payment
+    done = await update(store, pid, {"applied": True}) or payment
+    await store.payment_followups.delete_one({"_id": pid})
+    return done
 
 
 async def _notify_received(store: Store, payment: Doc) -> None:
@@ -285,7 +305,7 @@ async def payment_for(
                 raise
         else:
             payment = new_payment_doc(caller, key, invoice, amount_fen, method, note)
-            if await store.insert_once("payments", payment):
+            if await insert_payment(store, payment):
                 return payment
             existing = await _by_key(store, caller, key)  # a concurrent call inserted it
     assert existing is not None

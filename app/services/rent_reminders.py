@@ -66,23 +66,23 @@ async def send_rent_due(
 ) -> int:
     """RENT_DUE to the tenant of every unpaid invoice due within RENT_DUE_DAYS (today
     included), once per invoice and due date (a unique key). Returns how many were sent.
-    An invoice told about, or found paid, is marked `rent_due_sent` and not read again (a
-    due date never changes), so each pass reads only the invoices newly in the window."""
+    An invoice told about, or found paid or void, is marked `rent_due_sent` and not read
+    again (a due date never changes), so each pass reads only the invoices in the window
+    still to be told: by the index on (rent_due_sent, due_date), or for one tenant by
+    (tenant_id, due_date)."""
     day = on or today()
-    query: Doc = {
-        "void": {"$ne": True},
-        "rent_due_sent": {"$ne": True},
-        "tenant_id": {"$ne": None},  # nobody to tell in the app before a tenant accepts
-        "due_date": {
-            "$gte": day.isoformat(),
-            "$lte": (day + dt.timedelta(days=RENT_DUE_DAYS)).isoformat(),
-        },
+    window = {
+        "$gte": day.isoformat(),
+        "$lte": (day + dt.timedelta(days=RENT_DUE_DAYS)).isoformat(),
     }
+    query: Doc = {"rent_due_sent": False, "due_date": window}
     if tenant_id is not None:
-        query["tenant_id"] = tenant_id
+        query = {"tenant_id": tenant_id, "due_date": window}
     sent = 0
     async for invoice in store.invoices.find(query):
-        if invoice_status(invoice, day) == PAID:
+        if invoice.get("rent_due_sent") or invoice.get("tenant_id") is None:
+            continue  # told already; or nobody to tell in the app before a tenant accepts
+        if invoice_status(invoice, day) in (PAID, VOID):
             await _done(store, invoice["_id"])
             continue
         days = (dt.date.fromisoformat(invoice["due_date"]) - day).days

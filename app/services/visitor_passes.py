@@ -175,13 +175,12 @@ async def issue_pass(deps: Deps, viewer: Viewer, given: PassIn) -> Doc:
             "valid_until": end,
             "revoked_at": None,
             "version": 1,
-            "queued": False,
             "changed_at": at,
             "created_at": at,
             "expires_at": end + dt.timedelta(days=settings.visitor_pass_retention_days),
         }
+        keys = await deps.outbox.intend_pass(doc)  # its code's jobs first (card_outbox.py)
         await store.visitor_passes.insert_one(doc)
-        keys = await deps.outbox.enqueue_pass(doc)
     address = await address_of(store, room)
     window = {"from": local_time(start), "until": local_time(end)}
     await deps.sms.queue(phone, "visitor_pass", {"code": doc["code"], **window, "address": address})
@@ -216,23 +215,21 @@ async def _revoke(
     store = deps.store
     at = now()
     async with store.exclusive(f"visitor-pass:{pass_id}"):
+        current = await store.visitor_passes.find_one({"_id": pass_id, "revoked_at": None})
+        if current is None:
+            return False, []
+        changes = {"revoked_at": at, "revoked_by": by, "end_reason": why, "changed_at": at}
+        version = int(current["version"]) + 1
+        # the code's deletion is queued first, then written (app/services/card_outbox.py)
+        keys = await deps.outbox.intend_pass({**current, **changes, "version": version})
         after = await store.visitor_passes.find_one_and_update(
-            {"_id": pass_id, "revoked_at": None},
-            {
-                "$set": {
-                    "revoked_at": at,
-                    "revoked_by": by,
-                    "end_reason": why,
-                    "queued": False,
-                    "changed_at": at,
-                },
-                "$inc": {"version": 1},
-            },
+            {"_id": pass_id, "revoked_at": None, "version": current["version"]},
+            {"$set": {**changes, "version": version}},
             return_document=ReturnDocument.AFTER,
         )
     if after is None:
         return False, []
-    return True, await deps.outbox.enqueue_pass(after)
+    return True, keys
 
 
 async def revocable(store: Store, viewer: Viewer, pass_id: ObjectId) -> Doc:

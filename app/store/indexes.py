@@ -180,7 +180,7 @@ INDEXES: dict[str, list[Declared]] = {
         ix(("created_at", A), name="retention"),
     ],
     # visitor passes: a property's live codes, a room's, an issuer's and a visitor's passes
-    # newest first, the police's live ones by place, a lease's, changes not yet queued, and
+    # newest first, the police's live ones by place, a lease's, and
     # retention after their end
     "visitor_passes": [
         ix(("property_id", A), ("revoked_at", A), ("valid_until", A), name="live_codes"),
@@ -189,7 +189,6 @@ INDEXES: dict[str, list[Declared]] = {
         ix(("id_number_hash", A), ("created_at", D), ("_id", D), name="visitor"),
         ix(("place.town", A), ("place.community", A), ("created_at", D), ("_id", D), name="place"),
         ix(("lease_id", A), ("revoked_at", A), name="lease"),
-        ix(("queued", A), ("changed_at", A), name="unqueued"),
         ix(("expires_at", A), name="expiry", expireAfterSeconds=0),
     ],
     "door_commands": [
@@ -261,7 +260,6 @@ INDEXES: dict[str, list[Declared]] = {
         ix(("account_id", A), ("idempotency_key", A), name="idempotency_key_unique", unique=True),
         ix(("charge_id", A), name="charge"),
         ix(("invoice_id", A), ("created_at", A), name="invoice"),
-        ix(("applied", A), ("updated_at", A), name="unfinished"),
         ix(("invoice_id", A), ("autopay", A), ("autopay_attempt", A), name="autopay_attempts"),
         ix(("lease_id", A), ("method", A), ("status", A), name="lease_method"),
     ],
@@ -280,6 +278,8 @@ INDEXES: dict[str, list[Declared]] = {
         ix(("room_id", A), ("kind", A), ("read_at", D), ("_id", D), name="room_kind"),
         ix(("lease_id", A), ("read_at", D), ("_id", D), name="lease"),
     ],
+    # one per payment not yet applied, for the worker to finish it when due
+    "payment_followups": [ix(("due_at", A), name="due_at")],
     # _id is the provider's eventId: processed once
     "payment_events": [ix(("received_at", A), name="retention")],
     "notifications": [

@@ -76,6 +76,8 @@ UNSHARDED: dict[str, str] = {
     "rate_limits": "expiring counters",
     "sms_messages": "kept a few days (TTL)",
     "claims": "seconds-long units of work; `_id` is the claim's name",
+    "worker_runs": "one per daily background pass (a few a day, kept three days)",
+    "payment_followups": "one per payment not yet finished: a handful at any time",
     "properties": "hundreds of thousands",
     "rooms": "about a million; the room number is unique per property",
     "devices": "a few million; a device is bound once, city-wide",

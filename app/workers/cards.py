@@ -1,6 +1,7 @@
 """The card worker: applies due card jobs (app/services/card_outbox.py) until cancelled at
 shutdown, up to CONCURRENCY (door, card) pairs at a time; sleeps until the next job is due or
-an enqueue wakes it; sweeps for unqueued card changes now and then."""
+a change wakes it. It reads only the jobs that are due (through their index), so it costs
+nothing while nothing changes."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ import logging
 
 from app import metrics
 from app.services.card_outbox import CardOutbox
-from app.workers.pacing import Pace
 
 log = logging.getLogger("anju.cards")
 
 CONCURRENCY = 16
-IDLE_POLL_S = 5.0
-SWEEP_EVERY_S = 60.0
+# the longest sleep with nothing due: a job another worker process queued without waking
+# this one is found within it (a wakeup only reaches the process that made the change)
+IDLE_POLL_S = 30.0
 
 
 async def run(outbox: CardOutbox) -> None:
@@ -24,7 +25,6 @@ async def run(outbox: CardOutbox) -> None:
     slots = asyncio.Semaphore(CONCURRENCY)
     in_hand: set[str] = set()
     held_elsewhere: dict[str, float] = {}  # key -> when to look at it again
-    sweeps = Pace(SWEEP_EVERY_S)
 
     async def work(key: str) -> None:
         try:
@@ -36,13 +36,6 @@ async def run(outbox: CardOutbox) -> None:
 
     while True:
         try:
-            if sweeps.due(loop.time()):
-                started = loop.time()
-                try:
-                    with metrics.background_pass("card-sweep"):
-                        await outbox.sweep()
-                finally:
-                    sweeps.ran(started, loop.time())
             outbox.wakeup.clear()
             t = loop.time()
             for key, until in list(held_elsewhere.items()):
