@@ -15,6 +15,7 @@ import httpx
 from bson import json_util
 
 from app.store.esr import check
+from devstack.sim_labels import claim_code
 from scripts.workload import DASHBOARD, MY_LEASES, NOTIFICATIONS, SEARCH, _id_number
 from scripts.workload import build_workload as build
 from tests.conftest import Stack
@@ -115,7 +116,7 @@ def test_every_query_the_services_send_is_served_by_one_index_in_esr_order(
     police.data(STATS, {})
     police.data(ACCESS, {"f": {"doorId": door, **WINDOW}})
     police.data(ACCESS, {"f": {"idNumber": _id_number(1), **WINDOW}})
-    sim_post(http, api.sim_url, f"/sim/smoke/{_detector(landlord)}/alarm")
+    sim_post(http, api.sim_url, f"/sim/smoke/{_detector(landlord, http, api.sim_url)}/alarm")
     responder = api.caller("RESPONDER")
     town_responder = api.provisioned("RESPONDER", scope={"town": "松门镇"})
     town_police = api.provisioned("POLICE", scope={"town": "松门镇", "community": "松门村"})
@@ -144,7 +145,7 @@ def test_every_query_the_services_send_is_served_by_one_index_in_esr_order(
     assert failures == [], "\n".join(failures)
 
 
-def _detector(landlord: Caller) -> str:
+def _detector(landlord: Caller, http: httpx.Client, sim_url: str) -> str:
     """A smoke detector in a room of the landlord's first property, for the alarm."""
     mine = """{ myProperties(first: 1) { edges { node { id
       rooms(first: 1) { edges { node { id } } } } } } }"""
@@ -159,6 +160,7 @@ def _detector(landlord: Caller) -> str:
             "i": {
                 "kind": "SMOKE_DETECTOR",
                 "deviceId": device,
+                "claimCode": claim_code(http, sim_url, device),
                 "name": "烟感",
                 "propertyId": property_id,
                 "roomId": room_id,

@@ -302,10 +302,12 @@ async def _police(
             person = {"id_number_hash": idnumbers.lookup_hash(number, deps.settings)}
             held = store.occupants.find(person, {"_id": 1})
             passes = store.visitor_passes.find(person, {"_id": 1})
-            where["$or"] = [
+            branches = [
                 {"occupant_id": {"$in": [o["_id"] async for o in held]}},
                 {"visitor_pass_id": {"$in": [p["_id"] async for p in passes]}},
             ]
+            # each branch is read by its own index; one that can match nothing is left out
+            where["$or"] = [b for b in branches if next(iter(b.values()))["$in"]] or branches[:1]
         if len(shown) == 2:
             raise UserInputError(
                 "Give a doorId, a propertyId or an idNumber.", code=Code.REQUIRED, field=["filter"]

@@ -195,17 +195,14 @@ class CardOutbox:
         ids = [job["_id"] for job in pending]
         at_epoch, version = newest.get("epoch", 0), newest["version"]
         applied = await jobs.find_one(
-            {
-                "key": key,
-                "state": DONE,
-                "$or": [
-                    {"epoch": {"$gt": at_epoch}},
-                    {"epoch": at_epoch, "version": {"$gt": version}},
-                ],
-            },
-            {"_id": 1},
+            {"key": key, "state": DONE},
+            {"epoch": 1, "version": 1},
+            sort=[("epoch", -1), ("version", -1)],
         )
-        if applied is not None:  # queued late (a new door's cards): a newer state is there
+        if applied is not None and (applied.get("epoch", 0), applied["version"]) > (
+            at_epoch,
+            version,
+        ):  # queued late (a new door's cards): a newer state is there
             await self._finish(ids, SUPERSEDED)
             return True
         try:

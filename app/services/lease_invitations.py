@@ -117,10 +117,10 @@ async def accept_lease(deps: Deps, viewer: Viewer, lease_id: ObjectId) -> Doc:
 
 async def _hand_over(deps: Deps, lease: Doc, tenant_id: ObjectId) -> None:
     """The lease's occupants and invoices carry their tenant (each access check is then one
-    condition)."""
+    condition). A lease is accepted once, so everything of it gets the one tenant."""
     for collection in ("occupants", "invoices"):
         await deps.store[collection].update_many(
-            {"lease_id": lease["_id"], "tenant_id": None}, {"$set": {"tenant_id": tenant_id}}
+            {"lease_id": lease["_id"]}, {"$set": {"tenant_id": tenant_id}}
         )
 
 

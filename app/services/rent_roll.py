@@ -41,8 +41,7 @@ async def rent_roll(deps: Deps, viewer: Viewer, month: str) -> Doc:
     collected_by: dict[str, int] = {}
     outstanding_by: dict[str, int] = {}
     async for invoice in deps.store.invoices.find(
-        {"landlord_id": landlord_id, "period_start": {"$gte": start, "$lt": end}},
-        sort=[("due_date", 1), ("_id", 1)],
+        {"landlord_id": landlord_id, "period_start": {"$gte": start, "$lt": end}}
     ):
         if invoice.get("void"):
             continue
@@ -60,7 +59,7 @@ async def rent_roll(deps: Deps, viewer: Viewer, month: str) -> Doc:
         "collected_fen": collected,
         "outstanding_fen": expected - collected,
         "pending_fen": pending,
-        "overdue": overdue,
+        "overdue": sorted(overdue, key=lambda i: (i["due_date"], i["_id"])),
         "collected_by_kind": collected_by,
         "outstanding_by_kind": outstanding_by,
     }

@@ -118,6 +118,13 @@ def check(collection: str, flt: Mapping[str, Any] | None, sort: Any = None) -> V
     Conditions the serving index's keys do not bound in ESR order are filtered on the
     entries it reads; that is allowed only where no other index could take them (its first
     key constrained by the query), since a planner would then intersect the two indexes."""
+    expanded = _branches(flt or {}, _sort_keys(sort))
+    if expanded is not None:
+        # MongoDB plans each branch of an $or on its own index (merged in sort order)
+        verdicts = [check(collection, branch, sort) for branch in expanded]
+        return Verdict(
+            " + ".join(str(v.index) for v in verdicts), [p for v in verdicts for p in v.problems]
+        )
     shape = shape_of(flt, sort)
     if "_id" in shape.equality:
         return Verdict("_id_", [])  # a point look-up (or a few): the rest is about them
@@ -145,6 +152,16 @@ def check(collection: str, flt: Mapping[str, Any] | None, sort: Any = None) -> V
     if residual and rivals:
         hard += [f"{r} (could be intersected with {', '.join(rivals)})" for r in residual]
     return Verdict(name, hard)
+
+
+def _branches(flt: Mapping[str, Any], sort: list[tuple[str, int]]) -> list[dict[str, Any]] | None:
+    """A filter with a top-level `$or` (not a page's continuation) as one filter per branch,
+    each with the rest of the conditions; None when it has none."""
+    branches = flt.get("$or")
+    if not branches or _only_sort_fields(branches, sort):
+        return None
+    rest = {k: v for k, v in flt.items() if k != "$or"}
+    return [{**rest, **branch} for branch in branches]
 
 
 def _indexes(

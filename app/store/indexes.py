@@ -118,7 +118,13 @@ INDEXES: dict[str, list[Declared]] = {
     # a device is bound once at a time (an ended binding gives its id up: devices.py)
     "devices": [
         ix(("device_id", A), name="device_bound_once", unique=True),
-        ix(("property_id", A), ("kind", A), ("room_id", A), name="property_kind_room"),
+        ix(
+            ("property_id", A),
+            ("kind", A),
+            ("room_id", A),
+            ("removed_at", A),
+            name="property_kind_room",
+        ),
         ix(("room_id", A), name="room"),
     ],
     # one index per search shape: equality (live, town or community), then the sort, then
@@ -185,6 +191,7 @@ INDEXES: dict[str, list[Declared]] = {
     "visitor_passes": [
         ix(("property_id", A), ("revoked_at", A), ("valid_until", A), name="live_codes"),
         ix(("room_id", A), ("created_at", D), ("_id", D), name="room"),
+        ix(("room_id", A), ("revoked_at", A), ("valid_until", A), name="room_live_codes"),
         ix(("issued_by", A), ("created_at", D), ("_id", D), name="issuer"),
         ix(("id_number_hash", A), ("created_at", D), ("_id", D), name="visitor"),
         ix(("place.town", A), ("place.community", A), ("created_at", D), ("_id", D), name="place"),
