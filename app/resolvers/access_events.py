@@ -10,7 +10,7 @@ import strawberry
 from app.context import Info
 from app.ids import decode_id
 from app.schema.access_events import AccessEvent, AccessEventFilter, DoorEntryCount
-from app.schema.connection import UncountedConnection
+from app.schema.connection import Before, HistoryAfter, HistoryFirst, Last, UncountedConnection
 from app.schema.permissions import allow
 from app.services import access_events, door_entry_counts
 from app.viewer import Role
@@ -32,8 +32,10 @@ class AccessEventQueries:
         info: Info,
         filter: AccessEventFilter,
         reason: str | None = None,
-        first: int | None = 50,
-        after: str | None = None,
+        first: HistoryFirst = None,
+        after: HistoryAfter = None,
+        last: Last = None,
+        before: Before = None,
     ) -> UncountedConnection[AccessEvent]:
         page = await access_events.events(
             info.context.deps,
@@ -42,6 +44,8 @@ class AccessEventQueries:
             reason,
             first=first,
             after=after,
+            last=last,
+            before=before,
         )
         return UncountedConnection.of(page, AccessEvent.from_doc)
 

@@ -30,7 +30,8 @@ from app.schema.accounts import (
     StatsScope,
     UpdateAccountScopeInput,
 )
-from app.schema.connection import Connection
+from app.schema.common import MutationInput
+from app.schema.connection import After, Connection, First
 from app.schema.mutation import user_errors
 from app.schema.permissions import SignedIn, allow
 from app.services import accounts, credentials, log_ins, phone_codes, sessions
@@ -73,8 +74,8 @@ class AccountQueries:
         role: Role | None = None,
         phone: str | None = None,
         status: AccountStatus | None = None,
-        first: int | None = 20,
-        after: str | None = None,
+        first: First = 20,
+        after: After = None,
     ) -> Connection[Account]:
         page = await accounts.accounts(
             info.context.deps,
@@ -91,7 +92,7 @@ class AccountQueries:
 @strawberry.type
 class AccountMutations:
     @strawberry.mutation
-    async def sign_up(self, info: Info, input: SignUpInput) -> AuthPayload:
+    async def sign_up(self, info: Info, input: MutationInput[SignUpInput]) -> AuthPayload:
         session = await accounts.sign_up(
             info.context.deps,
             role=input.role,
@@ -108,7 +109,7 @@ class AccountMutations:
         "or resetting the password; answered alike whether or not the phone has an account."
     )
     async def request_phone_code(
-        self, info: Info, input: RequestPhoneCodeInput
+        self, info: Info, input: MutationInput[RequestPhoneCodeInput]
     ) -> RequestPhoneCodePayload:
         try:
             wait = await phone_codes.request_code(
@@ -125,7 +126,7 @@ class AccountMutations:
         return RequestPhoneCodePayload(sent=True, retry_after_seconds=wait)
 
     @strawberry.mutation
-    async def log_in(self, info: Info, input: LogInInput) -> AuthPayload:
+    async def log_in(self, info: Info, input: MutationInput[LogInInput]) -> AuthPayload:
         session = await log_ins.log_in(
             info.context.deps,
             phone=input.phone,
@@ -135,7 +136,9 @@ class AccountMutations:
         return _auth_payload(session)
 
     @strawberry.mutation
-    async def log_in_with_code(self, info: Info, input: LogInWithCodeInput) -> AuthPayload:
+    async def log_in_with_code(
+        self, info: Info, input: MutationInput[LogInWithCodeInput]
+    ) -> AuthPayload:
         session = await log_ins.log_in_with_code(
             info.context.deps,
             phone=input.phone,
@@ -148,14 +151,16 @@ class AccountMutations:
     @strawberry.mutation(
         description="Exchanges a refresh token for a new pair; the old refresh token stops working."
     )
-    async def refresh_session(self, info: Info, input: RefreshSessionInput) -> AuthPayload:
+    async def refresh_session(
+        self, info: Info, input: MutationInput[RefreshSessionInput]
+    ) -> AuthPayload:
         session = await sessions.refresh_session(
             info.context.deps, refresh_token=input.refresh_token
         )
         return _auth_payload(session)
 
     @strawberry.mutation
-    async def log_out(self, info: Info, input: LogOutInput) -> LogOutPayload:
+    async def log_out(self, info: Info, input: MutationInput[LogOutInput]) -> LogOutPayload:
         await sessions.log_out(info.context.deps, refresh_token=input.refresh_token)
         return LogOutPayload(ok=True)
 
@@ -163,7 +168,9 @@ class AccountMutations:
         description="Ends every session of the caller's account but the one named.",
         permission_classes=[SignedIn],
     )
-    async def log_out_everywhere(self, info: Info, input: LogOutEverywhereInput) -> LogOutPayload:
+    async def log_out_everywhere(
+        self, info: Info, input: MutationInput[LogOutEverywhereInput]
+    ) -> LogOutPayload:
         await sessions.log_out_everywhere(
             info.context.deps, info.context.viewer, except_refresh_token=input.except_refresh_token
         )
@@ -173,7 +180,9 @@ class AccountMutations:
         description="Ends every other session; answers a fresh pair for this one.",
         permission_classes=[SignedIn],
     )
-    async def change_password(self, info: Info, input: ChangePasswordInput) -> AuthPayload:
+    async def change_password(
+        self, info: Info, input: MutationInput[ChangePasswordInput]
+    ) -> AuthPayload:
         session = await credentials.change_password(
             info.context.deps,
             info.context.viewer,
@@ -187,7 +196,9 @@ class AccountMutations:
         description="A new password with a code sent by requestPhoneCode(purpose: "
         "RESET_PASSWORD); ends every session."
     )
-    async def reset_password(self, info: Info, input: ResetPasswordInput) -> AuthPayload:
+    async def reset_password(
+        self, info: Info, input: MutationInput[ResetPasswordInput]
+    ) -> AuthPayload:
         session = await credentials.reset_password(
             info.context.deps,
             phone=input.phone,
@@ -198,7 +209,9 @@ class AccountMutations:
         return _auth_payload(session)
 
     @strawberry.mutation(permission_classes=ADMIN)
-    async def create_account(self, info: Info, input: CreateAccountInput) -> AccountPayload:
+    async def create_account(
+        self, info: Info, input: MutationInput[CreateAccountInput]
+    ) -> AccountPayload:
         doc = await accounts.create_account(
             info.context.deps,
             info.context.viewer,
@@ -215,7 +228,9 @@ class AccountMutations:
         "working within 60 s.",
         permission_classes=ADMIN,
     )
-    async def set_account_status(self, info: Info, input: SetAccountStatusInput) -> AccountPayload:
+    async def set_account_status(
+        self, info: Info, input: MutationInput[SetAccountStatusInput]
+    ) -> AccountPayload:
         doc = await accounts.set_account_status(
             info.context.deps,
             info.context.viewer,
@@ -231,7 +246,7 @@ class AccountMutations:
         permission_classes=ADMIN,
     )
     async def update_account_scope(
-        self, info: Info, input: UpdateAccountScopeInput
+        self, info: Info, input: MutationInput[UpdateAccountScopeInput]
     ) -> AccountPayload:
         scope = _scope(input.scope)
         assert scope is not None

@@ -17,7 +17,8 @@ from app.schema.alarms import (
     AlarmStatus,
     ResolveAlarmInput,
 )
-from app.schema.connection import Connection
+from app.schema.common import MutationInput
+from app.schema.connection import After, Connection, First
 from app.schema.permissions import allow
 from app.services import alarms
 from app.viewer import Role
@@ -36,8 +37,8 @@ class AlarmQueries:
         self,
         info: Info,
         status: AlarmStatus | None = None,
-        first: int | None = 20,
-        after: str | None = None,
+        first: First = 20,
+        after: After = None,
     ) -> Connection[Alarm]:
         page = await alarms.alarms(
             info.context.deps,
@@ -63,13 +64,17 @@ class AlarmQueries:
 @strawberry.type
 class AlarmMutations:
     @strawberry.mutation(permission_classes=HANDLERS)
-    async def acknowledge_alarm(self, info: Info, input: AcknowledgeAlarmInput) -> AlarmPayload:
+    async def acknowledge_alarm(
+        self, info: Info, input: MutationInput[AcknowledgeAlarmInput]
+    ) -> AlarmPayload:
         alarm_id = decode_id(input.alarm_id, "Alarm", ["alarmId"])
         doc = await alarms.acknowledge(info.context.deps, info.context.viewer, alarm_id)
         return AlarmPayload(alarm=Alarm.from_doc(doc))
 
     @strawberry.mutation(permission_classes=HANDLERS)
-    async def resolve_alarm(self, info: Info, input: ResolveAlarmInput) -> AlarmPayload:
+    async def resolve_alarm(
+        self, info: Info, input: MutationInput[ResolveAlarmInput]
+    ) -> AlarmPayload:
         alarm_id = decode_id(input.alarm_id, "Alarm", ["alarmId"])
         doc = await alarms.resolve(info.context.deps, info.context.viewer, alarm_id, input.note)
         return AlarmPayload(alarm=Alarm.from_doc(doc))

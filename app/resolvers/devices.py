@@ -6,6 +6,7 @@ import strawberry
 
 from app.context import Info
 from app.ids import decode_id, decode_id_of
+from app.schema.common import MutationInput
 from app.schema.devices import (
     DevicePayload,
     RegisterDeviceInput,
@@ -26,7 +27,9 @@ class DeviceMutations:
         description="LANDLORD (own property): binds a device with the claim code on its label.",
         permission_classes=[allow(Role.LANDLORD)],
     )
-    async def register_device(self, info: Info, input: RegisterDeviceInput) -> DevicePayload:
+    async def register_device(
+        self, info: Info, input: MutationInput[RegisterDeviceInput]
+    ) -> DevicePayload:
         ctx = info.context
         doc = await devices.register_device(
             ctx.deps,
@@ -46,7 +49,9 @@ class DeviceMutations:
         "SERVICE_UNAVAILABLE (nothing changed) while the gateway is down.",
         permission_classes=[allow(Role.LANDLORD)],
     )
-    async def remove_device(self, info: Info, input: RemoveDeviceInput) -> RemoveDevicePayload:
+    async def remove_device(
+        self, info: Info, input: MutationInput[RemoveDeviceInput]
+    ) -> RemoveDevicePayload:
         device_id = decode_id_of(input.device_id, DEVICE_TYPES, ["deviceId"])
         await devices.remove_device(info.context.deps, info.context.viewer, device_id)
         return RemoveDevicePayload(ok=True)
@@ -57,7 +62,9 @@ class DeviceMutations:
         "visitor codes move to the new door. Answers the new device.",
         permission_classes=[allow(Role.LANDLORD)],
     )
-    async def replace_device(self, info: Info, input: ReplaceDeviceInput) -> DevicePayload:
+    async def replace_device(
+        self, info: Info, input: MutationInput[ReplaceDeviceInput]
+    ) -> DevicePayload:
         device_id = decode_id_of(input.device_id, DEVICE_TYPES, ["deviceId"])
         doc = await devices.replace_device(
             info.context.deps,

@@ -6,6 +6,7 @@ import strawberry
 
 from app.context import Info
 from app.ids import decode_id
+from app.schema.common import MutationInput
 from app.schema.invoices import RemindTenantInput, RemindTenantPayload, RentRoll
 from app.schema.notifications import Notification
 from app.schema.permissions import allow
@@ -31,7 +32,9 @@ class InvoiceMutations:
         description="LANDLORD: nudges the tenant about an unpaid invoice (once per invoice a day).",
         permission_classes=LANDLORD,
     )
-    async def remind_tenant(self, info: Info, input: RemindTenantInput) -> RemindTenantPayload:
+    async def remind_tenant(
+        self, info: Info, input: MutationInput[RemindTenantInput]
+    ) -> RemindTenantPayload:
         doc = await rent_reminders.remind_tenant(
             info.context.deps,
             info.context.viewer,

@@ -6,6 +6,7 @@ import strawberry
 
 from app.context import Info
 from app.ids import decode_id
+from app.schema.common import MutationInput
 from app.schema.late_fees import LateFeePolicyInput
 from app.schema.leases import (
     AcceptLeaseInput,
@@ -49,7 +50,7 @@ class LeaseMutations:
         "listing, creates the invoices, and invites the tenant's phone to accept the lease.",
         permission_classes=LANDLORD,
     )
-    async def start_lease(self, info: Info, input: StartLeaseInput) -> LeasePayload:
+    async def start_lease(self, info: Info, input: MutationInput[StartLeaseInput]) -> LeasePayload:
         given = lease_terms.StartLeaseIn(
             room_id=decode_id(input.room_id, "Room", ["roomId"]),
             tenant_phone=input.tenant_phone,
@@ -68,7 +69,9 @@ class LeaseMutations:
         description="TENANT: accepts a lease sent to their phone.",
         permission_classes=[allow(Role.TENANT)],
     )
-    async def accept_lease(self, info: Info, input: AcceptLeaseInput) -> LeasePayload:
+    async def accept_lease(
+        self, info: Info, input: MutationInput[AcceptLeaseInput]
+    ) -> LeasePayload:
         doc = await lease_invitations.accept_lease(
             info.context.deps,
             info.context.viewer,
@@ -82,7 +85,7 @@ class LeaseMutations:
         permission_classes=LANDLORD,
     )
     async def resend_lease_invitation(
-        self, info: Info, input: ResendLeaseInvitationInput
+        self, info: Info, input: MutationInput[ResendLeaseInvitationInput]
     ) -> LeasePayload:
         doc = await lease_invitations.resend(
             info.context.deps,
@@ -96,7 +99,9 @@ class LeaseMutations:
         description="Moves the end date, extends every live card to it, creates the new invoices.",
         permission_classes=LANDLORD,
     )
-    async def extend_lease(self, info: Info, input: ExtendLeaseInput) -> LeasePayload:
+    async def extend_lease(
+        self, info: Info, input: MutationInput[ExtendLeaseInput]
+    ) -> LeasePayload:
         doc = await leases.extend_lease(
             info.context.deps,
             info.context.viewer,
@@ -112,7 +117,7 @@ class LeaseMutations:
         "invoices after move-out.",
         permission_classes=LANDLORD,
     )
-    async def end_lease(self, info: Info, input: EndLeaseInput) -> LeasePayload:
+    async def end_lease(self, info: Info, input: MutationInput[EndLeaseInput]) -> LeasePayload:
         doc = await leases.end_lease(
             info.context.deps,
             info.context.viewer,

@@ -6,7 +6,8 @@ import strawberry
 
 from app.context import Info
 from app.ids import decode_id
-from app.schema.connection import Connection
+from app.schema.common import MutationInput
+from app.schema.connection import After, Connection, First
 from app.schema.listings import (
     Listing,
     ListingFilter,
@@ -35,8 +36,8 @@ class ListingQueries:
         info: Info,
         filter: ListingFilter | None = None,
         sort: ListingSort | None = ListingSort.NEWEST,
-        first: int | None = 20,
-        after: str | None = None,
+        first: First = 20,
+        after: After = None,
     ) -> Connection[Listing]:
         ctx = info.context
         page = await listing_search.search(
@@ -54,7 +55,9 @@ class ListingQueries:
 @strawberry.type
 class ListingMutations:
     @strawberry.mutation(permission_classes=LANDLORD)
-    async def publish_listing(self, info: Info, input: PublishListingInput) -> ListingPayload:
+    async def publish_listing(
+        self, info: Info, input: MutationInput[PublishListingInput]
+    ) -> ListingPayload:
         ctx = info.context
         doc = await listings.publish_listing(
             ctx.deps,
@@ -72,7 +75,9 @@ class ListingMutations:
         description="LANDLORD: changes their live listing (LISTING_UNPUBLISHED once down).",
         permission_classes=LANDLORD,
     )
-    async def update_listing(self, info: Info, input: UpdateListingInput) -> ListingPayload:
+    async def update_listing(
+        self, info: Info, input: MutationInput[UpdateListingInput]
+    ) -> ListingPayload:
         ctx = info.context
         doc = await listings.update_listing(
             ctx.deps,
@@ -87,7 +92,9 @@ class ListingMutations:
         return ListingPayload(listing=Listing.from_doc(doc))
 
     @strawberry.mutation(permission_classes=LANDLORD)
-    async def unpublish_listing(self, info: Info, input: UnpublishListingInput) -> ListingPayload:
+    async def unpublish_listing(
+        self, info: Info, input: MutationInput[UnpublishListingInput]
+    ) -> ListingPayload:
         ctx = info.context
         doc = await listings.unpublish_listing(
             ctx.deps, ctx.viewer, decode_id(input.listing_id, "Listing", ["listingId"])

@@ -6,7 +6,8 @@ import strawberry
 
 from app.context import Info
 from app.ids import decode_id
-from app.schema.connection import Connection
+from app.schema.common import MutationInput
+from app.schema.connection import After, Connection, First
 from app.schema.maintenance import (
     MaintenancePayload,
     MaintenanceRequest,
@@ -31,8 +32,8 @@ class MaintenanceQueries:
         self,
         info: Info,
         status: MaintenanceStatus | None = None,
-        first: int | None = 20,
-        after: str | None = None,
+        first: First = 20,
+        after: After = None,
     ) -> Connection[MaintenanceRequest]:
         ctx = info.context
         page = await maintenance.requests(
@@ -53,7 +54,7 @@ class MaintenanceMutations:
         permission_classes=[allow(Role.TENANT)],
     )
     async def report_maintenance(
-        self, info: Info, input: ReportMaintenanceInput
+        self, info: Info, input: MutationInput[ReportMaintenanceInput]
     ) -> MaintenancePayload:
         ctx = info.context
         uploads = [
@@ -78,7 +79,7 @@ class MaintenanceMutations:
         permission_classes=[allow(Role.LANDLORD, Role.TENANT)],
     )
     async def update_maintenance(
-        self, info: Info, input: UpdateMaintenanceInput
+        self, info: Info, input: MutationInput[UpdateMaintenanceInput]
     ) -> MaintenancePayload:
         ctx = info.context
         doc = await maintenance.update(
@@ -96,7 +97,9 @@ class MaintenanceMutations:
         "rating a DONE one confirms it.",
         permission_classes=[allow(Role.TENANT)],
     )
-    async def rate_maintenance(self, info: Info, input: RateMaintenanceInput) -> MaintenancePayload:
+    async def rate_maintenance(
+        self, info: Info, input: MutationInput[RateMaintenanceInput]
+    ) -> MaintenancePayload:
         ctx = info.context
         doc = await maintenance.rate(
             ctx.deps,

@@ -6,7 +6,8 @@ import strawberry
 
 from app.context import Info
 from app.ids import decode_id
-from app.schema.connection import UncountedConnection
+from app.schema.common import MutationInput
+from app.schema.connection import After, First, UncountedConnection
 from app.schema.meters import (
     MeterKind,
     MeterReading,
@@ -34,8 +35,8 @@ class MeterQueries:
         info: Info,
         room_id: strawberry.ID,
         kind: MeterKind | None = None,
-        first: int | None = 20,
-        after: str | None = None,
+        first: First = 20,
+        after: After = None,
     ) -> UncountedConnection[MeterReading]:
         page = await meters.readings(
             info.context.deps,
@@ -54,7 +55,9 @@ class MeterMutations:
         description="LANDLORD: a room's water and electricity rates (audited).",
         permission_classes=LANDLORD,
     )
-    async def set_meter_rates(self, info: Info, input: SetMeterRatesInput) -> RoomPayload:
+    async def set_meter_rates(
+        self, info: Info, input: MutationInput[SetMeterRatesInput]
+    ) -> RoomPayload:
         doc = await meters.set_meter_rates(
             info.context.deps,
             info.context.viewer,
@@ -70,7 +73,7 @@ class MeterMutations:
         permission_classes=LANDLORD,
     )
     async def record_meter_reading(
-        self, info: Info, input: RecordMeterReadingInput
+        self, info: Info, input: MutationInput[RecordMeterReadingInput]
     ) -> MeterReadingPayload:
         doc = await meters.record_meter_reading(
             info.context.deps,

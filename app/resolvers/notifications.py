@@ -8,7 +8,8 @@ import strawberry
 
 from app.context import Info
 from app.ids import decode_id
-from app.schema.connection import UncountedConnection
+from app.schema.common import MutationInput
+from app.schema.connection import Before, HistoryAfter, HistoryFirst, Last, UncountedConnection
 from app.schema.notifications import (
     MarkNotificationsReadInput,
     MarkNotificationsReadPayload,
@@ -28,8 +29,10 @@ class NotificationQueries:
         self,
         info: Info,
         unread_only: bool | None = False,
-        first: int | None = 20,
-        after: str | None = None,
+        first: HistoryFirst = None,
+        after: HistoryAfter = None,
+        last: Last = None,
+        before: Before = None,
     ) -> UncountedConnection[Notification]:
         page = await notifications.inbox(
             info.context.deps,
@@ -37,6 +40,8 @@ class NotificationQueries:
             unread_only=bool(unread_only),
             first=first,
             after=after,
+            last=last,
+            before=before,
         )
         return UncountedConnection.of(page, Notification.from_doc)
 
@@ -49,7 +54,7 @@ class NotificationMutations:
         permission_classes=[SignedIn],
     )
     async def mark_notifications_read(
-        self, info: Info, input: MarkNotificationsReadInput
+        self, info: Info, input: MutationInput[MarkNotificationsReadInput]
     ) -> MarkNotificationsReadPayload:
         ids = [
             decode_id(gid, "Notification", ["notificationIds", str(i)])

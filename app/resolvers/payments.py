@@ -6,6 +6,7 @@ import strawberry
 
 from app.context import Info
 from app.ids import decode_id
+from app.schema.common import MutationInput
 from app.schema.invoices import Invoice
 from app.schema.payments import PayInvoiceInput, Payment, PaymentPayload, RecordPaymentInput
 from app.schema.permissions import allow
@@ -19,7 +20,9 @@ class PaymentMutations:
         description="TENANT: pays their own invoice online.",
         permission_classes=[allow(Role.TENANT)],
     )
-    async def pay_invoice(self, info: Info, input: PayInvoiceInput) -> PaymentPayload:
+    async def pay_invoice(
+        self, info: Info, input: MutationInput[PayInvoiceInput]
+    ) -> PaymentPayload:
         payment, invoice = await charges.pay_invoice(
             info.context.deps,
             info.context.viewer,
@@ -34,7 +37,9 @@ class PaymentMutations:
         description="LANDLORD: records rent received offline.",
         permission_classes=[allow(Role.LANDLORD)],
     )
-    async def record_payment(self, info: Info, input: RecordPaymentInput) -> PaymentPayload:
+    async def record_payment(
+        self, info: Info, input: MutationInput[RecordPaymentInput]
+    ) -> PaymentPayload:
         payment, invoice = await payments.record_payment(
             info.context.deps,
             info.context.viewer,

@@ -8,7 +8,8 @@ import strawberry
 
 from app.context import Info
 from app.ids import decode_id
-from app.schema.connection import Connection
+from app.schema.common import MutationInput
+from app.schema.connection import After, Connection, First
 from app.schema.permissions import allow
 from app.schema.properties import (
     ArchivePropertyInput,
@@ -40,8 +41,8 @@ class PropertyQueries:
     async def my_properties(
         self,
         info: Info,
-        first: int | None = 20,
-        after: str | None = None,
+        first: First = 20,
+        after: After = None,
         include_archived: Annotated[
             bool, strawberry.argument(description="Archived properties too.")
         ] = False,
@@ -56,7 +57,9 @@ class PropertyQueries:
 @strawberry.type
 class PropertyMutations:
     @strawberry.mutation(permission_classes=LANDLORD)
-    async def create_property(self, info: Info, input: CreatePropertyInput) -> PropertyPayload:
+    async def create_property(
+        self, info: Info, input: MutationInput[CreatePropertyInput]
+    ) -> PropertyPayload:
         ctx = info.context
         doc = await properties.create_property(
             ctx.deps,
@@ -72,7 +75,9 @@ class PropertyMutations:
         return PropertyPayload(property=Property.from_doc(doc))
 
     @strawberry.mutation(permission_classes=LANDLORD)
-    async def update_property(self, info: Info, input: UpdatePropertyInput) -> PropertyPayload:
+    async def update_property(
+        self, info: Info, input: MutationInput[UpdatePropertyInput]
+    ) -> PropertyPayload:
         ctx = info.context
         doc = await properties.update_property(
             ctx.deps,
@@ -90,7 +95,9 @@ class PropertyMutations:
         "history stays. An archived property no longer changes (PROPERTY_ARCHIVED).",
         permission_classes=LANDLORD,
     )
-    async def archive_property(self, info: Info, input: ArchivePropertyInput) -> PropertyPayload:
+    async def archive_property(
+        self, info: Info, input: MutationInput[ArchivePropertyInput]
+    ) -> PropertyPayload:
         ctx = info.context
         doc = await archiving.archive_property(
             ctx.deps, ctx.viewer, decode_id(input.property_id, "Property", ["propertyId"])

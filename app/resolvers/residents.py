@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from app.context import Info
-from app.schema.connection import Connection
+from app.schema.connection import After, Connection, First
 from app.schema.permissions import allow
 from app.schema.residents import CoResident, Resident, ResidentFilter
 from app.services import residents
@@ -28,8 +28,8 @@ class ResidentQueries:
         info: Info,
         filter: ResidentFilter,
         reason: str,
-        first: int | None = 20,
-        after: str | None = None,
+        first: First = 20,
+        after: After = None,
     ) -> Connection[Resident]:
         ctx = info.context
         found = await residents.search(

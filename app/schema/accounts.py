@@ -8,7 +8,7 @@ from typing import Any
 import strawberry
 
 from app.ids import encode_id
-from app.schema.common import Node, UserError
+from app.schema.common import USER_ERRORS, Node, UserError
 from app.schema.node import register_node
 from app.store import Doc
 from app.viewer import Role
@@ -119,7 +119,7 @@ class RequestPhoneCodePayload:
     retry_after_seconds: int = strawberry.field(
         default=0, description="Seconds before another code may be requested for this phone."
     )
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
 
 @strawberry.input
@@ -214,16 +214,16 @@ class AuthPayload:
         default=None, description="Seconds until the access token expires."
     )
     account: Account | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
 
 @strawberry.type
 class LogOutPayload:
     ok: bool = False
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
 
 @strawberry.type
 class AccountPayload:
     account: Account | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)

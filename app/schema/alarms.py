@@ -11,7 +11,7 @@ import strawberry
 from app.context import Info
 from app.ids import encode_id
 from app.schema.accounts import Account
-from app.schema.common import Node, UserError
+from app.schema.common import USER_ERRORS, Node, UserError
 from app.schema.devices import SmokeDetector
 from app.schema.node import register_node
 from app.schema.properties import Property, property_by_id
@@ -135,4 +135,4 @@ class ResolveAlarmInput:
 @strawberry.type
 class AlarmPayload:
     alarm: Alarm | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)

@@ -10,7 +10,7 @@ import strawberry
 
 from app.context import Info
 from app.ids import encode_id
-from app.schema.common import Node, UserError
+from app.schema.common import USER_ERRORS, Node, UserError
 from app.schema.node import register_node
 from app.schema.properties import Property, property_by_id, visible_property
 from app.schema.rooms import Room, room_by_id
@@ -197,7 +197,7 @@ class RemoveDevicePayload:
     ok: bool = strawberry.field(
         default=False, description="True once the device is removed (its claim released)."
     )
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
 
 @strawberry.type
@@ -205,7 +205,7 @@ class DevicePayload:
     door: Door | None = None
     camera: Camera | None = None
     smoke_detector: SmokeDetector | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
     @classmethod
     def of(cls, doc: Doc) -> DevicePayload:

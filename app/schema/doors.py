@@ -9,7 +9,7 @@ import strawberry
 
 from app.context import Info
 from app.ids import encode_id
-from app.schema.common import UserError
+from app.schema.common import USER_ERRORS, UserError
 from app.schema.devices import Door, door_by_id
 from app.services import doors
 from app.store import Doc
@@ -64,4 +64,4 @@ class OpenDoorInput:
 @strawberry.type
 class OpenDoorPayload:
     command: DoorCommand | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)

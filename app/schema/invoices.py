@@ -10,7 +10,7 @@ import strawberry
 
 from app.context import Info
 from app.ids import encode_id
-from app.schema.common import Node, UserError
+from app.schema.common import USER_ERRORS, Node, UserError
 from app.schema.node import register_node
 from app.services import invoice_lines
 from app.services.invoices import invoice_status
@@ -207,4 +207,4 @@ class RemindTenantInput:
 @strawberry.type
 class RemindTenantPayload:
     notification: Annotated[Notification, strawberry.lazy("app.schema.notifications")] | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)

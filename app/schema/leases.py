@@ -12,8 +12,8 @@ from app.context import Info
 from app.ids import encode_id
 from app.schema.accounts import Account
 from app.schema.autopay import Autopay
-from app.schema.common import Node, UserError
-from app.schema.connection import Connection
+from app.schema.common import USER_ERRORS, Node, UserError
+from app.schema.connection import After, Connection, First
 from app.schema.deposits import DepositSettlement
 from app.schema.invoices import Invoice, InvoiceStatus
 from app.schema.late_fees import LateFeePolicy, LateFeePolicyInput
@@ -134,8 +134,8 @@ class Lease(Node):
         self,
         info: Info,
         status: InvoiceStatus | None = None,
-        first: int | None = 50,
-        after: str | None = None,
+        first: First = 50,
+        after: After = None,
     ) -> Connection[Invoice]:
         if not self._shown(info):
             return Connection.empty()
@@ -262,4 +262,4 @@ class ResendLeaseInvitationInput:
 @strawberry.type
 class LeasePayload:
     lease: Lease | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)

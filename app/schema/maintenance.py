@@ -11,7 +11,7 @@ import strawberry
 from app.context import Info
 from app.ids import encode_id
 from app.schema.accounts import Account
-from app.schema.common import Node, UserError
+from app.schema.common import USER_ERRORS, Node, UserError
 from app.schema.node import register_node
 from app.schema.photos import Photo
 from app.schema.rooms import Room, room_by_id
@@ -167,4 +167,4 @@ class RateMaintenanceInput:
 @strawberry.type
 class MaintenancePayload:
     request: MaintenanceRequest | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)

@@ -11,7 +11,7 @@ import strawberry
 from app.context import Info
 from app.ids import encode_id
 from app.schema.alarms import Alarm
-from app.schema.common import Node, UserError
+from app.schema.common import USER_ERRORS, Node, UserError
 from app.schema.node import register_node
 from app.services import notifications
 from app.store import Doc
@@ -150,4 +150,4 @@ class MarkNotificationsReadPayload:
         description="How many of the given notifications became read now (ids of others' "
         "notifications, unknown ones and ones already read are ignored).",
     )
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)

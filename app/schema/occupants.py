@@ -9,7 +9,7 @@ import strawberry
 
 from app.context import Info
 from app.ids import encode_id
-from app.schema.common import Node, UserError
+from app.schema.common import USER_ERRORS, Node, UserError
 from app.schema.node import register_node
 from app.schema.rooms import Room, room_by_id
 from app.services.occupants import can_see_occupant
@@ -127,4 +127,4 @@ class DeregisterOccupantInput:
 @strawberry.type
 class OccupantPayload:
     occupant: Occupant | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)

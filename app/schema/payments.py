@@ -10,7 +10,7 @@ import strawberry
 
 from app.context import Info
 from app.ids import encode_id
-from app.schema.common import Node, UserError
+from app.schema.common import USER_ERRORS, Node, UserError
 from app.schema.invoices import Invoice
 from app.schema.node import register_node
 from app.services import payments
@@ -109,4 +109,4 @@ class RecordPaymentInput:
 class PaymentPayload:
     payment: Payment | None = None
     invoice: Invoice | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)

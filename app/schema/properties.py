@@ -11,8 +11,8 @@ import strawberry
 from app.context import Info
 from app.ids import encode_id
 from app.schema.accounts import Account
-from app.schema.common import Node, UserError
-from app.schema.connection import Connection
+from app.schema.common import USER_ERRORS, Node, UserError
+from app.schema.connection import After, Connection, First
 from app.schema.node import register_node
 from app.services.properties import can_see_property
 from app.services.rooms import ROOM_ORDER
@@ -127,8 +127,8 @@ class Property(Node):
     async def rooms(
         self,
         info: Info,
-        first: int | None = 50,
-        after: str | None = None,
+        first: First = 50,
+        after: After = None,
         include_archived: Annotated[
             bool,
             strawberry.argument(
@@ -211,4 +211,4 @@ class ArchivePropertyInput:
 @strawberry.type
 class PropertyPayload:
     property: Property | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)

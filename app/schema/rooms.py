@@ -10,7 +10,7 @@ import strawberry
 
 from app.context import Info
 from app.ids import encode_id
-from app.schema.common import Node, UserError
+from app.schema.common import USER_ERRORS, Node, UserError
 from app.schema.node import register_node
 from app.schema.photos import Photo
 from app.schema.properties import Property, property_by_id, visible_property
@@ -248,4 +248,4 @@ class RemoveRoomPhotoInput:
 @strawberry.type
 class RoomPayload:
     room: Room | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)

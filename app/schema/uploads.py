@@ -8,7 +8,7 @@ import enum
 import strawberry
 
 from app.ids import encode_id
-from app.schema.common import UserError
+from app.schema.common import USER_ERRORS, UserError
 from app.store import Doc
 
 
@@ -77,4 +77,4 @@ class Upload:
 @strawberry.type
 class CreateUploadPayload:
     upload: Upload | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)

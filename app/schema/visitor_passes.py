@@ -10,7 +10,7 @@ import strawberry
 from app.context import Info
 from app.ids import encode_id
 from app.schema.accounts import Account
-from app.schema.common import Node, UserError
+from app.schema.common import USER_ERRORS, Node, UserError
 from app.schema.node import register_node
 from app.schema.rooms import Room, room_by_id
 from app.services import visitor_pass_register
@@ -129,4 +129,4 @@ class VisitorPassPayload:
     pass_: VisitorPass | None = strawberry.field(
         default=None, name="pass", description="The pass; null when refused (userErrors)."
     )
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
