@@ -4,6 +4,8 @@ updateAccountScope."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from app.context import Info
@@ -66,14 +68,21 @@ class AccountQueries:
         return Account.from_doc(doc) if doc else None
 
     @strawberry.field(
-        description="ADMIN: accounts, by role, phone and status.", permission_classes=ADMIN
+        description="ADMIN: accounts, oldest first, by role, phone and status; pages of 20 by "
+        "default.",
+        permission_classes=ADMIN,
     )
     async def accounts(
         self,
         info: Info,
-        role: Role | None = None,
-        phone: str | None = None,
-        status: AccountStatus | None = None,
+        role: Annotated[Role | None, strawberry.argument(description="Only this role.")] = None,
+        phone: Annotated[
+            str | None,
+            strawberry.argument(description="Only the account of this phone (INVALID_PHONE)."),
+        ] = None,
+        status: Annotated[
+            AccountStatus | None, strawberry.argument(description="Only this status.")
+        ] = None,
         first: First = 20,
         after: After = None,
     ) -> Connection[Account]:
@@ -91,7 +100,13 @@ class AccountQueries:
 
 @strawberry.type
 class AccountMutations:
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="Anyone: a LANDLORD or TENANT account, with a code that "
+        "requestPhoneCode(purpose: SIGN_UP) sent to the phone; answers a session. Codes: "
+        "INVALID_ROLE, INVALID_PHONE, PHONE_TAKEN, WEAK_PASSWORD, TOO_LONG, REQUIRED (no "
+        "phoneCode), INVALID_PHONE_CODE, RATE_LIMITED (too many attempts from this phone or "
+        "address)."
+    )
     async def sign_up(self, info: Info, input: MutationInput[SignUpInput]) -> AuthPayload:
         session = await accounts.sign_up(
             info.context.deps,
@@ -105,8 +120,11 @@ class AccountMutations:
         return _auth_payload(session)
 
     @strawberry.mutation(
-        description="Sends a six-digit code by SMS, valid 5 minutes, for signing up, logging in "
-        "or resetting the password; answered alike whether or not the phone has an account."
+        description="Anyone: sends a six-digit code by SMS, valid 5 minutes, for signing up, "
+        "logging in or resetting the password; answered alike whether or not the phone has an "
+        "account. One code a minute per phone (ANJU_PHONE_CODE_COOLDOWN_S) and "
+        "ANJU_PHONE_CODES_PER_HOUR (5) an hour: RATE_LIMITED, with retryAfterSeconds. Codes: "
+        "INVALID_PHONE, RATE_LIMITED."
     )
     async def request_phone_code(
         self, info: Info, input: MutationInput[RequestPhoneCodeInput]
@@ -125,7 +143,12 @@ class AccountMutations:
             )
         return RequestPhoneCodePayload(sent=True, retry_after_seconds=wait)
 
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="Anyone: a session for a phone and password. Codes: INVALID_CREDENTIALS, "
+        "TOO_MANY_ATTEMPTS (locked out: log in with a code), PHONE_VERIFICATION_REQUIRED (an "
+        "account an admin made: log in with a code the first time), ACCOUNT_DISABLED, "
+        "RATE_LIMITED."
+    )
     async def log_in(self, info: Info, input: MutationInput[LogInInput]) -> AuthPayload:
         session = await log_ins.log_in(
             info.context.deps,
@@ -135,7 +158,12 @@ class AccountMutations:
         )
         return _auth_payload(session)
 
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="Anyone: a session for a code sent by requestPhoneCode(purpose: LOG_IN), "
+        "also while the password is locked out; the first log-in of an account an admin made "
+        "(its phone then confirmed). Codes: INVALID_PHONE_CODE, PASSWORD_REQUIRED, "
+        "INVALID_CREDENTIALS, ACCOUNT_DISABLED, RATE_LIMITED."
+    )
     async def log_in_with_code(
         self, info: Info, input: MutationInput[LogInWithCodeInput]
     ) -> AuthPayload:
@@ -149,7 +177,9 @@ class AccountMutations:
         return _auth_payload(session)
 
     @strawberry.mutation(
-        description="Exchanges a refresh token for a new pair; the old refresh token stops working."
+        description="Anyone holding a refresh token: exchanges it for a new pair; the old "
+        "refresh token stops working (one used twice ends its session: it was stolen). Codes: "
+        "INVALID_REFRESH_TOKEN (also for a disabled account's)."
     )
     async def refresh_session(
         self, info: Info, input: MutationInput[RefreshSessionInput]
@@ -159,13 +189,17 @@ class AccountMutations:
         )
         return _auth_payload(session)
 
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="Anyone holding a refresh token: ends its session (access tokens of it "
+        "stop working within 60 s). Codes: INVALID_REFRESH_TOKEN."
+    )
     async def log_out(self, info: Info, input: MutationInput[LogOutInput]) -> LogOutPayload:
         await sessions.log_out(info.context.deps, refresh_token=input.refresh_token)
         return LogOutPayload(ok=True)
 
     @strawberry.mutation(
-        description="Ends every session of the caller's account but the one named.",
+        description="Any signed-in account: ends every session of the caller's account but "
+        "the one named. Codes: INVALID_REFRESH_TOKEN (not one of the caller's).",
         permission_classes=[SignedIn],
     )
     async def log_out_everywhere(
@@ -177,7 +211,9 @@ class AccountMutations:
         return LogOutPayload(ok=True)
 
     @strawberry.mutation(
-        description="Ends every other session; answers a fresh pair for this one.",
+        description="Any signed-in account: a new password; ends every other session and "
+        "answers a fresh pair for this one. Codes: INVALID_CREDENTIALS (current password), "
+        "WEAK_PASSWORD, TOO_LONG, TOO_MANY_ATTEMPTS.",
         permission_classes=[SignedIn],
     )
     async def change_password(
@@ -193,8 +229,9 @@ class AccountMutations:
         return _auth_payload(session)
 
     @strawberry.mutation(
-        description="A new password with a code sent by requestPhoneCode(purpose: "
-        "RESET_PASSWORD); ends every session."
+        description="Anyone: a new password with a code sent by requestPhoneCode(purpose: "
+        "RESET_PASSWORD); ends every session and answers a new one. Codes: INVALID_PHONE, "
+        "INVALID_PHONE_CODE, WEAK_PASSWORD, TOO_LONG, RATE_LIMITED."
     )
     async def reset_password(
         self, info: Info, input: MutationInput[ResetPasswordInput]
@@ -208,7 +245,12 @@ class AccountMutations:
         )
         return _auth_payload(session)
 
-    @strawberry.mutation(permission_classes=ADMIN)
+    @strawberry.mutation(
+        description="ADMIN: provisions a POLICE, RESPONDER or ADMIN account (audited). Codes: "
+        "INVALID_ROLE, INVALID_PHONE, PHONE_TAKEN, WEAK_PASSWORD, TOO_LONG, REQUIRED (a scope's "
+        "missing level), INVALID_ARGUMENT (a scope for an ADMIN).",
+        permission_classes=ADMIN,
+    )
     async def create_account(
         self, info: Info, input: MutationInput[CreateAccountInput]
     ) -> AccountPayload:
@@ -224,8 +266,9 @@ class AccountMutations:
         return AccountPayload(account=Account.from_doc(doc))
 
     @strawberry.mutation(
-        description="ADMIN. DISABLED ends every session of the account; its tokens stop "
-        "working within 60 s.",
+        description="ADMIN: turns another account off or on (audited). DISABLED ends every "
+        "session of the account; its tokens stop working within 60 s. Codes: NOT_FOUND, "
+        "CANNOT_CHANGE_OWN_ACCOUNT, REQUIRED (reason), TOO_LONG.",
         permission_classes=ADMIN,
     )
     async def set_account_status(
@@ -241,8 +284,9 @@ class AccountMutations:
         return AccountPayload(account=Account.from_doc(doc))
 
     @strawberry.mutation(
-        description="ADMIN: moves a POLICE, RESPONDER or ADMIN account to another scope; its "
-        "sessions end.",
+        description="ADMIN: moves a POLICE or RESPONDER account to another scope (audited); "
+        "its sessions end, and its next log-in carries the new scope. Codes: NOT_FOUND, "
+        "INVALID_ROLE, INVALID_ARGUMENT, CANNOT_CHANGE_OWN_ACCOUNT, REQUIRED, TOO_LONG.",
         permission_classes=ADMIN,
     )
     async def update_account_scope(

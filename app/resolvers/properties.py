@@ -37,7 +37,10 @@ def _safety(value: SafetyEquipmentInput | None) -> properties.SafetyIn | None:
 
 @strawberry.type
 class PropertyQueries:
-    @strawberry.field(description="LANDLORD: their own properties.", permission_classes=LANDLORD)
+    @strawberry.field(
+        description="LANDLORD: their own properties, oldest first; pages of 20 by default.",
+        permission_classes=LANDLORD,
+    )
     async def my_properties(
         self,
         info: Info,
@@ -56,7 +59,11 @@ class PropertyQueries:
 
 @strawberry.type
 class PropertyMutations:
-    @strawberry.mutation(permission_classes=LANDLORD)
+    @strawberry.mutation(
+        description="LANDLORD: a new property of theirs. Codes: REQUIRED, TOO_LONG, "
+        "OUT_OF_RANGE (a count, the location), INVALID_ARGUMENT (kind).",
+        permission_classes=LANDLORD,
+    )
     async def create_property(
         self, info: Info, input: MutationInput[CreatePropertyInput]
     ) -> PropertyPayload:
@@ -74,7 +81,11 @@ class PropertyMutations:
         )
         return PropertyPayload(property=Property.from_doc(doc))
 
-    @strawberry.mutation(permission_classes=LANDLORD)
+    @strawberry.mutation(
+        description="LANDLORD (only the owner): changes a property's name, address or "
+        "equipment. Codes: NOT_FOUND, PROPERTY_ARCHIVED, REQUIRED, TOO_LONG, OUT_OF_RANGE.",
+        permission_classes=LANDLORD,
+    )
     async def update_property(
         self, info: Info, input: MutationInput[UpdatePropertyInput]
     ) -> PropertyPayload:
@@ -92,7 +103,8 @@ class PropertyMutations:
     @strawberry.mutation(
         description="LANDLORD: their property and all its rooms off the market for good, "
         "when none of its rooms is let (LEASE_RUNNING otherwise); listings come down, the "
-        "history stays. An archived property no longer changes (PROPERTY_ARCHIVED).",
+        "history stays. An archived property no longer changes (PROPERTY_ARCHIVED). Codes: "
+        "NOT_FOUND, LEASE_RUNNING, PROPERTY_ARCHIVED.",
         permission_classes=LANDLORD,
     )
     async def archive_property(
