@@ -4,6 +4,7 @@ subscription."""
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 
@@ -30,13 +31,17 @@ HANDLERS = [allow(Role.LANDLORD, Role.RESPONDER)]
 @strawberry.type
 class AlarmQueries:
     @strawberry.field(
-        description="LANDLORD (own properties), RESPONDER and POLICE (their scope).",
+        description="LANDLORD (their own properties), RESPONDER and POLICE (their scope): "
+        "alarms, newest first; pages of 20 by default.",
         permission_classes=SEE,
     )
     async def alarms(
         self,
         info: Info,
-        status: AlarmStatus | None = None,
+        status: Annotated[
+            AlarmStatus | None,
+            strawberry.argument(description="Only alarms in this status; all when omitted."),
+        ] = None,
         first: First = 20,
         after: After = None,
     ) -> Connection[Alarm]:
@@ -55,7 +60,15 @@ class AlarmQueries:
         permission_classes=[allow(Role.RESPONDER, Role.POLICE)],
     )
     async def alarm_response_figures(
-        self, info: Info, days: int = 30
+        self,
+        info: Info,
+        days: Annotated[
+            int,
+            strawberry.argument(
+                description="The window: alarms raised in the last this many days, 1-366 "
+                "(clamped); 30 by default."
+            ),
+        ] = 30,
     ) -> list[AlarmResponseFigures]:
         rows = await alarms.response_figures(info.context.deps, info.context.viewer, days)
         return [AlarmResponseFigures.from_row(r) for r in rows]
@@ -63,7 +76,12 @@ class AlarmQueries:
 
 @strawberry.type
 class AlarmMutations:
-    @strawberry.mutation(permission_classes=HANDLERS)
+    @strawberry.mutation(
+        description="LANDLORD (their own properties) and RESPONDER (their scope): says someone is "
+        "on an ACTIVE alarm. Codes: INVALID_ID, NOT_FOUND, INVALID_TRANSITION (already"
+        " acknowledged or resolved; of two at once, one wins).",
+        permission_classes=HANDLERS,
+    )
     async def acknowledge_alarm(
         self, info: Info, input: MutationInput[AcknowledgeAlarmInput]
     ) -> AlarmPayload:
@@ -71,7 +89,12 @@ class AlarmMutations:
         doc = await alarms.acknowledge(info.context.deps, info.context.viewer, alarm_id)
         return AlarmPayload(alarm=Alarm.from_doc(doc))
 
-    @strawberry.mutation(permission_classes=HANDLERS)
+    @strawberry.mutation(
+        description="LANDLORD (their own properties) and RESPONDER (their scope): closes an ACTIVE"
+        " or ACKNOWLEDGED alarm with a note. Codes: INVALID_ID, NOT_FOUND, REQUIRED, "
+        "TOO_LONG (note), INVALID_TRANSITION (already resolved).",
+        permission_classes=HANDLERS,
+    )
     async def resolve_alarm(
         self, info: Info, input: MutationInput[ResolveAlarmInput]
     ) -> AlarmPayload:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from app.context import Info
@@ -21,7 +23,16 @@ class InvoiceQueries:
     @strawberry.field(
         description="LANDLORD: one month of rent across their leases.", permission_classes=LANDLORD
     )
-    async def rent_roll(self, info: Info, month: str) -> RentRoll:
+    async def rent_roll(
+        self,
+        info: Info,
+        month: Annotated[
+            str,
+            strawberry.argument(
+                description="The month, YYYY-MM, e.g. 2026-03 (INVALID_ARGUMENT otherwise)."
+            ),
+        ],
+    ) -> RentRoll:
         doc = await rent_roll.rent_roll(info.context.deps, info.context.viewer, month)
         return RentRoll.from_doc(doc)
 

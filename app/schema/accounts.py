@@ -20,6 +20,20 @@ strawberry.enum(
     description="What an account is for; it decides what the account may see and do (the "
     "reference's role table). It comes from the access token.",
 )
+# Role lives in app/viewer.py (no GraphQL there): its values are described here.
+_ROLE_VALUES = {
+    "LANDLORD": "Lets rooms: owns properties, rooms, devices, listings and leases, and sees "
+    "only their own (signUp).",
+    "TENANT": "Rents a room: sees the leases they accepted, pays their invoices, opens their "
+    "doors (signUp).",
+    "POLICE": "Reads residents, properties and entry logs within its scope, each read with a "
+    "reason in the audit log; read-only (createAccount by an ADMIN).",
+    "RESPONDER": "Handles smoke alarms and fire-safety repairs within its scope (createAccount "
+    "by an ADMIN).",
+    "ADMIN": "Provisions and disables accounts, reads the audit log (createAccount by an ADMIN).",
+}
+for _value in Role.__strawberry_definition__.values:  # type: ignore[attr-defined]
+    _value.description = _ROLE_VALUES[_value.name]
 
 
 @strawberry.enum(description="Whether an account may sign in.")
