@@ -30,8 +30,18 @@ class AccessEventQueries:
     async def access_events(
         self,
         info: Info,
-        filter: AccessEventFilter,
-        reason: str | None = None,
+        filter: Annotated[
+            AccessEventFilter,
+            strawberry.argument(description="Which doors and what time range."),
+        ],
+        reason: Annotated[
+            str | None,
+            strawberry.argument(
+                description="POLICE only, required for them: why they read it (a case number), "
+                "1-200 characters, kept in the audit log (REASON_REQUIRED, TOO_LONG); "
+                "ignored for others."
+            ),
+        ] = None,
         first: HistoryFirst = None,
         after: HistoryAfter = None,
         last: Last = None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from app.context import Info
@@ -34,8 +36,14 @@ class ListingQueries:
     async def listings(
         self,
         info: Info,
-        filter: ListingFilter | None = None,
-        sort: ListingSort | None = ListingSort.NEWEST,
+        filter: Annotated[
+            ListingFilter | None,
+            strawberry.argument(description="What to search for; every live listing when omitted."),
+        ] = None,
+        sort: Annotated[
+            ListingSort | None,
+            strawberry.argument(description="The order; NEWEST by default."),
+        ] = ListingSort.NEWEST,
         first: First = 20,
         after: After = None,
     ) -> Connection[Listing]:
@@ -54,7 +62,13 @@ class ListingQueries:
 
 @strawberry.type
 class ListingMutations:
-    @strawberry.mutation(permission_classes=LANDLORD)
+    @strawberry.mutation(
+        description="LANDLORD: publishes a vacancy for their VACANT room, with the room's rent, "
+        "area, amenities and photos; it is unpublished when a lease starts. Codes: "
+        "INVALID_ID, NOT_FOUND, ROOM_NOT_VACANT, ALREADY_PUBLISHED, "
+        "REQUIRED, TOO_LONG, OUT_OF_RANGE, INVALID_PHONE.",
+        permission_classes=LANDLORD,
+    )
     async def publish_listing(
         self, info: Info, input: MutationInput[PublishListingInput]
     ) -> ListingPayload:
@@ -91,7 +105,11 @@ class ListingMutations:
         )
         return ListingPayload(listing=Listing.from_doc(doc))
 
-    @strawberry.mutation(permission_classes=LANDLORD)
+    @strawberry.mutation(
+        description="LANDLORD: takes their live listing down (it stays visible to them, live "
+        "false). Codes: INVALID_ID, NOT_FOUND, LISTING_UNPUBLISHED.",
+        permission_classes=LANDLORD,
+    )
     async def unpublish_listing(
         self, info: Info, input: MutationInput[UnpublishListingInput]
     ) -> ListingPayload:

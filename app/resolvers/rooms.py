@@ -26,7 +26,12 @@ LANDLORD = [allow(Role.LANDLORD)]
 
 @strawberry.type
 class RoomMutations:
-    @strawberry.mutation(permission_classes=LANDLORD)
+    @strawberry.mutation(
+        description="LANDLORD: adds a VACANT room to their property. Codes: INVALID_ID, NOT_FOUND,"
+        " PROPERTY_ARCHIVED, REQUIRED, TOO_LONG, INVALID_ARGUMENT, DUPLICATE (the "
+        "number is taken), OUT_OF_RANGE.",
+        permission_classes=LANDLORD,
+    )
     async def add_room(self, info: Info, input: MutationInput[AddRoomInput]) -> RoomPayload:
         ctx = info.context
         doc = await rooms.add_room(
