@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from app.context import Info
@@ -26,8 +28,17 @@ class ResidentQueries:
     async def residents(
         self,
         info: Info,
-        filter: ResidentFilter,
-        reason: str,
+        filter: Annotated[
+            ResidentFilter,
+            strawberry.argument(description="Whom to look for; at least one field (REQUIRED)."),
+        ],
+        reason: Annotated[
+            str,
+            strawberry.argument(
+                description="Why: a case or task reference, 1-200 characters, kept in the audit "
+                "log (REASON_REQUIRED, TOO_LONG)."
+            ),
+        ],
         first: First = 20,
         after: After = None,
     ) -> Connection[Resident]:

@@ -22,7 +22,7 @@ class AccessMethod(enum.Enum):
     _value_: str
 
     CARD = strawberry.enum_value("CARD", description="An access card swiped on the reader.")
-    REMOTE = strawberry.enum_value("REMOTE", description="openDoor from an app.")
+    REMOTE = strawberry.enum_value("REMOTE", description="Opened from an app (openDoor).")
     CODE = strawberry.enum_value("CODE", description="A visitor pass's PIN code on the keypad.")
 
 

@@ -121,7 +121,7 @@ async def _account_node(info: Any, oid: Any) -> Account | None:
     return Account.from_doc(doc) if doc else None
 
 
-@strawberry.input
+@strawberry.input(description="A new LANDLORD or TENANT account, with the code sent to its phone.")
 class SignUpInput:
     role: Role = strawberry.field(
         description="LANDLORD or TENANT only (INVALID_ROLE): other roles are provisioned by "
@@ -144,10 +144,10 @@ class SignUpInput:
 class PhoneCodePurpose(enum.Enum):
     _value_: str
 
-    SIGN_UP = strawberry.enum_value("SIGN_UP", description="signUp's phoneCode.")
-    LOG_IN = strawberry.enum_value("LOG_IN", description="logInWithCode's phoneCode.")
+    SIGN_UP = strawberry.enum_value("SIGN_UP", description="For signUp's phoneCode.")
+    LOG_IN = strawberry.enum_value("LOG_IN", description="For logInWithCode's phoneCode.")
     RESET_PASSWORD = strawberry.enum_value(
-        "RESET_PASSWORD", description="resetPassword's phoneCode."
+        "RESET_PASSWORD", description="For resetPassword's phoneCode."
     )
 
 

@@ -63,8 +63,8 @@ class InvoiceLineKind(enum.Enum):
     )
     DEPOSIT = strawberry.enum_value(
         "DEPOSIT",
-        description="startLease creates one invoice with this line, due on the start date: "
-        "paying it (online or recorded) is what depositPaidFen counts.",
+        description="The deposit: startLease creates one invoice with this line, due on the "
+        "start date: paying it (online or recorded) is what depositPaidFen counts.",
     )
     OTHER = strawberry.enum_value("OTHER", description="Anything else the landlord charged.")
 
@@ -243,5 +243,10 @@ class RemindTenantInput:
 
 @strawberry.type(description="The answer of remindTenant.")
 class RemindTenantPayload:
-    notification: Annotated[Notification, strawberry.lazy("app.schema.notifications")] | None = None
+    notification: Annotated[Notification, strawberry.lazy("app.schema.notifications")] | None = (
+        strawberry.field(
+            default=None,
+            description="The RENT_REMINDER notification the tenant got; null when refused.",
+        )
+    )
     user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)

@@ -48,7 +48,9 @@ class MeterRates:
 class MeterReading(Node):
     doc: strawberry.Private[Doc]
     kind: MeterKind
-    value: float = strawberry.field(description="m³ of water or kWh, at most 3 decimals.")
+    value: float = strawberry.field(
+        description="The meter's reading: m³ of water or kWh, at most 3 decimals."
+    )
     read_at: dt.datetime
     replacement: bool = strawberry.field(
         description="A new meter's first reading: it starts the count again."

@@ -90,7 +90,10 @@ async def visible_pass(info: Info, oid: Any) -> VisitorPass | None:
 register_node("VisitorPass")(visible_pass)
 
 
-@strawberry.input
+@strawberry.input(
+    description="A visitor pass: a PIN code for the room's doors and entrance, sent to the visitor"
+    " by SMS, for a time window.",
+)
 class IssueVisitorPassInput:
     room_id: strawberry.ID = strawberry.field(
         description="TENANT: the room of their running lease; LANDLORD: a room of theirs."
@@ -117,14 +120,14 @@ class IssueVisitorPassInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="The pass to revoke.")
 class RevokeVisitorPassInput:
     pass_id: strawberry.ID = strawberry.field(
         description="A pass the caller issued, or one to the room they live in."
     )
 
 
-@strawberry.type
+@strawberry.type(description="The answer of issueVisitorPass and revokeVisitorPass.")
 class VisitorPassPayload:
     pass_: VisitorPass | None = strawberry.field(
         default=None, name="pass", description="The pass; null when refused (userErrors)."
