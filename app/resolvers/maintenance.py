@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from app.context import Info
@@ -31,7 +33,10 @@ class MaintenanceQueries:
     async def maintenance_requests(
         self,
         info: Info,
-        status: MaintenanceStatus | None = None,
+        status: Annotated[
+            MaintenanceStatus | None,
+            strawberry.argument(description="Only requests in this status; all when omitted."),
+        ] = None,
         first: First = 20,
         after: After = None,
     ) -> Connection[MaintenanceRequest]:

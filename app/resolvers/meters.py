@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from app.context import Info
@@ -33,8 +35,14 @@ class MeterQueries:
     async def meter_readings(
         self,
         info: Info,
-        room_id: strawberry.ID,
-        kind: MeterKind | None = None,
+        room_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The room (INVALID_ID, NOT_FOUND)."),
+        ],
+        kind: Annotated[
+            MeterKind | None,
+            strawberry.argument(description="Only this meter; both when omitted."),
+        ] = None,
         first: First = 20,
         after: After = None,
     ) -> UncountedConnection[MeterReading]:

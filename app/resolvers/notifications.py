@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 
@@ -28,7 +29,10 @@ class NotificationQueries:
     async def notifications(
         self,
         info: Info,
-        unread_only: bool | None = False,
+        unread_only: Annotated[
+            bool | None,
+            strawberry.argument(description="Only those not yet read; false by default."),
+        ] = False,
         first: HistoryFirst = None,
         after: HistoryAfter = None,
         last: Last = None,
