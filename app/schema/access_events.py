@@ -90,8 +90,8 @@ class AccessEvent:
 
 
 @strawberry.input(
-    description="Which door log to read, and the time range: at most 366 days (OUT_OF_RANGE), to "
-    "after from (INVALID_DATE_RANGE).",
+    description="Which door log to read, and the time range: `to` after `from` "
+    "(INVALID_DATE_RANGE), at most 366 days apart (OUT_OF_RANGE).",
 )
 class AccessEventFilter:
     door_id: strawberry.ID | None = strawberry.field(
