@@ -174,7 +174,7 @@ MEANINGS: dict[str, str] = {
     Code.INVALID_DATE_RANGE: "Dates out of order, or a span over its limit.",
     Code.LEASE_NOT_ACTIVE: "The lease has ended.",
     Code.TENANT_NOT_FOUND: "No longer answered: a lease is an invitation by phone.",
-    Code.NOT_INVITED: "The lease was not sent to the caller's phone.",
+    Code.NOT_INVITED: "No longer answered: a lease sent to another phone is NOT_FOUND.",
     Code.INVITATION_EXPIRED: "The invitation is older than ANJU_LEASE_INVITATION_TTL_S: ask "
     "the landlord to resend it.",
     Code.ALREADY_ACCEPTED: "The lease was already accepted.",

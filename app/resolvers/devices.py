@@ -46,7 +46,8 @@ class DeviceMutations:
     @strawberry.mutation(
         description="LANDLORD (own devices): releases the device's claim and ends its binding; "
         "a door's every card and visitor code is deleted from it. Its history stays. "
-        "SERVICE_UNAVAILABLE (nothing changed) while the gateway is down.",
+        "SERVICE_UNAVAILABLE (nothing changed) while the gateway is down. Codes: INVALID_ID, "
+        "NOT_FOUND.",
         permission_classes=[allow(Role.LANDLORD)],
     )
     async def remove_device(
@@ -59,7 +60,8 @@ class DeviceMutations:
     @strawberry.mutation(
         description="LANDLORD (own devices): binds another device of the same kind in this "
         "one's place (name, property, room) and releases this one; a door's live cards and "
-        "visitor codes move to the new door. Answers the new device.",
+        "visitor codes move to the new door. Answers the new device. Codes: INVALID_ID, "
+        "NOT_FOUND, INVALID_ARGUMENT (the same device), DUPLICATE, DEVICE_CLAIM_FAILED.",
         permission_classes=[allow(Role.LANDLORD)],
     )
     async def replace_device(

@@ -17,7 +17,9 @@ from app.viewer import Role
 class DoorMutations:
     @strawberry.mutation(
         description="LANDLORD (own doors) and the TENANT of the room. A landlord's opening of "
-        "an occupied room's door is told to its tenant at once (DOOR_OPENED_BY_LANDLORD).",
+        "an occupied room's door is told to its tenant at once (DOOR_OPENED_BY_LANDLORD); "
+        "every opening is audited. How it ended is the command's status. Codes: INVALID_ID, "
+        "NOT_FOUND, TOO_LONG (reason), RATE_LIMITED (too many openings a minute).",
         permission_classes=[allow(Role.LANDLORD, Role.TENANT)],
     )
     async def open_door(self, info: Info, input: MutationInput[OpenDoorInput]) -> OpenDoorPayload:

@@ -46,8 +46,11 @@ class LeaseQueries:
 @strawberry.type
 class LeaseMutations:
     @strawberry.mutation(
-        description="Registers the occupants, issues their cards on the doors, unpublishes the "
-        "listing, creates the invoices, and invites the tenant's phone to accept the lease.",
+        description="LANDLORD (their own VACANT room): registers the occupants, issues their "
+        "cards on the doors, unpublishes the listing, creates the invoices, and invites the "
+        "tenant's phone to accept the lease (audited). Codes: INVALID_ID, NOT_FOUND, "
+        "ROOM_NOT_VACANT, ROOM_OCCUPIED, INVALID_PHONE, INVALID_DATE_RANGE, OUT_OF_RANGE, "
+        "REQUIRED, TOO_LONG, INVALID_ID_NUMBER, DUPLICATE, BUSY.",
         permission_classes=LANDLORD,
     )
     async def start_lease(self, info: Info, input: MutationInput[StartLeaseInput]) -> LeasePayload:
@@ -66,7 +69,9 @@ class LeaseMutations:
         return LeasePayload(lease=Lease.from_doc(doc))
 
     @strawberry.mutation(
-        description="TENANT: accepts a lease sent to their phone.",
+        description="TENANT: accepts a lease sent to their phone; from then they open its "
+        "doors, see its occupants and pay its invoices (audited). Codes: INVALID_ID, NOT_FOUND, "
+        "INVITATION_EXPIRED, ALREADY_ACCEPTED, LEASE_NOT_ACTIVE.",
         permission_classes=[allow(Role.TENANT)],
     )
     async def accept_lease(
@@ -96,7 +101,9 @@ class LeaseMutations:
         return LeasePayload(lease=Lease.from_doc(doc))
 
     @strawberry.mutation(
-        description="Moves the end date, extends every live card to it, creates the new invoices.",
+        description="LANDLORD (their own lease): moves the end date, extends every live card "
+        "to it, creates the new invoices (audited). Codes: INVALID_ID, NOT_FOUND, "
+        "LEASE_NOT_ACTIVE, INVALID_DATE_RANGE, OUT_OF_RANGE, BUSY.",
         permission_classes=LANDLORD,
     )
     async def extend_lease(
@@ -113,8 +120,9 @@ class LeaseMutations:
         return LeasePayload(lease=Lease.from_doc(doc))
 
     @strawberry.mutation(
-        description="Deregisters every occupant, revokes their cards on the doors, voids "
-        "invoices after move-out.",
+        description="LANDLORD (their own lease): deregisters every occupant, revokes their "
+        "cards on the doors, voids invoices after move-out; the room is VACANT again (audited). "
+        "Codes: INVALID_ID, NOT_FOUND, LEASE_NOT_ACTIVE, INVALID_DATE_RANGE, BUSY.",
         permission_classes=LANDLORD,
     )
     async def end_lease(self, info: Info, input: MutationInput[EndLeaseInput]) -> LeasePayload:

@@ -55,7 +55,9 @@ class MaintenanceQueries:
 class MaintenanceMutations:
     @strawberry.mutation(
         description="TENANT: a problem in their room; the landlord is notified. Rate-limited "
-        "(ANJU_MAINTENANCE_REPORTS_PER_DAY). Photo refusals as in addRoomPhoto, per upload.",
+        "(ANJU_MAINTENANCE_REPORTS_PER_DAY). Photo refusals as in addRoomPhoto, per upload. "
+        "Codes: INVALID_ID, NOT_FOUND (not the room of the caller's lease), INVALID_ARGUMENT, "
+        "REQUIRED, TOO_LONG, TOO_MANY_PHOTOS, RATE_LIMITED.",
         permission_classes=[allow(Role.TENANT)],
     )
     async def report_maintenance(

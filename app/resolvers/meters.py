@@ -60,7 +60,8 @@ class MeterQueries:
 @strawberry.type
 class MeterMutations:
     @strawberry.mutation(
-        description="LANDLORD: a room's water and electricity rates (audited).",
+        description="LANDLORD: a room's water and electricity rates (audited), for readings "
+        "recorded from now on. Codes: INVALID_ID, NOT_FOUND, OUT_OF_RANGE.",
         permission_classes=LANDLORD,
     )
     async def set_meter_rates(

@@ -53,8 +53,9 @@ class NotificationQueries:
 @strawberry.type
 class NotificationMutations:
     @strawberry.mutation(
-        description="Marks the caller's own notifications read; others' ids are ignored. "
-        "`count` is how many became read now.",
+        description="Any signed-in account: marks its own notifications read; others' ids are "
+        "ignored. `count` is how many became read now. Codes: INVALID_ID, INVALID_ARGUMENT "
+        "(over 100 ids).",
         permission_classes=[SignedIn],
     )
     async def mark_notifications_read(

@@ -96,7 +96,7 @@ class VisitorPassMutations:
     @strawberry.mutation(
         description="The pass's issuer, or the TENANT of its room: ends it at once; its code is "
         "deleted from every door (also when the gateway is down now: Anju keeps trying). "
-        "Idempotent.",
+        "Idempotent. Codes: INVALID_ID, NOT_FOUND.",
         permission_classes=[allow(Role.TENANT, Role.LANDLORD)],
     )
     async def revoke_visitor_pass(

@@ -312,7 +312,7 @@ class EndLeaseInput:
 @strawberry.input(description="The lease invitation to accept.")
 class AcceptLeaseInput:
     lease_id: strawberry.ID = strawberry.field(
-        description="A lease sent to the caller's phone (INVALID_ID, NOT_FOUND, NOT_INVITED, "
+        description="A lease sent to the caller's phone (INVALID_ID; NOT_FOUND for any other, "
         "INVITATION_EXPIRED, ALREADY_ACCEPTED)."
     )
 
