@@ -26,10 +26,11 @@ _ROLE_VALUES = {
     "only their own (signUp).",
     "TENANT": "Rents a room: sees the leases they accepted, pays their invoices, opens their "
     "doors (signUp).",
-    "POLICE": "Reads residents, properties and entry logs within its scope, each read with a "
-    "reason in the audit log; read-only (createAccount by an ADMIN).",
-    "RESPONDER": "Handles smoke alarms and fire-safety repairs within its scope (createAccount "
-    "by an ADMIN).",
+    "POLICE": "Reads the real-name register, properties, alarms, visitor passes and entry logs "
+    "within its scope (register, pass and entry-log reads need a reason and are audited); "
+    "read-only (createAccount by an ADMIN).",
+    "RESPONDER": "Handles smoke alarms within its scope and sees its fire-safety and electrical "
+    "repair requests and statistics (createAccount by an ADMIN).",
     "ADMIN": "Provisions and disables accounts, reads the audit log (createAccount by an ADMIN).",
 }
 for _value in Role.__strawberry_definition__.values:  # type: ignore[attr-defined]

@@ -30,7 +30,8 @@ class DeviceKind(enum.Enum):
         "entrance when no room is given.",
     )
     CAMERA = strawberry.enum_value(
-        "CAMERA", description="A camera at the property (no room); its snapshots are kept 24 hours."
+        "CAMERA",
+        description="A camera at the property (no room); snapshots on demand (cameraSnapshot).",
     )
     SMOKE_DETECTOR = strawberry.enum_value(
         "SMOKE_DETECTOR",

@@ -70,8 +70,8 @@ class LeaseExtension:
 @strawberry.type(
     description="A tenancy of one room: its terms, occupants and invoices. Seen by the room's "
     "LANDLORD (only the owner), by the TENANT whose account accepted it, and, before "
-    "acceptance, by the invited phone's account (its terms only: no occupants or "
-    "invoices); POLICE reach it through a resident.",
+    "acceptance, by the invited phone's account (myLeases: its terms only, no occupants or "
+    "invoices). No other role sees it.",
 )
 class Lease(Node):
     doc: strawberry.Private[Doc]
