@@ -9,7 +9,14 @@ SEED ?= 42
 # rules (an unset ANJU_ENV means production, which refuses the development defaults).
 export ANJU_ENV ?= development
 
-.PHONY: run test check schema operations city bench bench-compare soak demo-alarm clean install browser graphiql
+.PHONY: run test check schema operations city bench bench-compare soak demo-alarm clean install browser graphiql docs lint-schema
+
+# The API's tools (graphql-schema-linter for `make check`, SpectaQL for `make docs`), pinned in
+# tools/apidocs/package-lock.json and installed there by `npm ci` when the lock changes
+# (node_modules/ is not committed; nothing is installed globally). Without npm, a root shell with
+# apt-get (as on CI) installs Debian's nodejs and npm first.
+APIDOCS := tools/apidocs
+APIDOCS_STAMP := $(APIDOCS)/node_modules/.installed-$(shell cat $(APIDOCS)/package-lock.json | sha256sum | cut -c1-12)
 
 install: $(STAMP)
 
@@ -35,10 +42,32 @@ test: $(STAMP) check
 	$(PY) -m devstack.graphiql_assets
 	$(PY) -m pytest -q
 
-check: $(STAMP)
+$(APIDOCS_STAMP): $(APIDOCS)/package.json $(APIDOCS)/package-lock.json
+	@command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing nodejs and npm with apt-get (the API's linter and reference need them)"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -q nodejs npm >/dev/null 2>&1 || \
+	      { apt-get update -q >/dev/null && apt-get install -y -q nodejs npm >/dev/null; }; \
+	  else echo "npm is needed for the API's linter and reference: apt-get install nodejs npm"; exit 1; fi; }
+	cd $(APIDOCS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+## Lint (ruff), format, types (mypy), and the schema's linter (descriptions, Relay, naming).
+check: $(STAMP) lint-schema
 	$(PY) -m ruff check app sim devstack tests scripts
 	$(PY) -m ruff format --check app sim devstack tests scripts
 	$(PY) -m mypy
+
+## graphql-schema-linter over schema.graphql, with the rules of
+## tools/apidocs/graphql-schema-linter.config.js (which says which are off, and why).
+lint-schema: $(APIDOCS_STAMP)
+	$(APIDOCS)/node_modules/.bin/graphql-schema-linter --config-directory $(APIDOCS) schema.graphql
+
+## The API reference (SpectaQL) from schema.graphql, with the role table and the error codes,
+## into .build/apidocs/ (not committed); `make run` serves it at /docs.
+docs: $(STAMP) $(APIDOCS_STAMP)
+	$(PY) -m scripts.api_docs
 
 ## Headless Chromium for the kiosk test: apt-get installs it as root on Debian (as on CI);
 ## elsewhere it says how, and the kiosk test skips.
@@ -64,7 +93,7 @@ city: $(STAMP)
 	$(PY) -m scripts.city --scale $(SCALE) --seed $(SEED)
 
 clean:
-	rm -rf $(VENV) .build .data .dev-keys .bench .artifacts
+	rm -rf $(VENV) .build .data .dev-keys .bench .artifacts $(APIDOCS)/node_modules
 
 ## The benchmark at SCALE (default 0.1; 1 is the whole city) with WORKERS workers and CONCURRENCY
 ## clients (CONCURRENCY=1: CPU per request without queueing), after IDLE seconds of the idle line

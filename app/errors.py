@@ -121,6 +121,111 @@ class Code:
     ALREADY_RATED = "ALREADY_RATED"
 
 
+# What each code means, for the API reference's error table (`make docs`, scripts/api_docs.py);
+# tests/test_api_docs.py checks that every code has a line. Written for an app developer.
+MEANINGS: dict[str, str] = {
+    Code.UNAUTHENTICATED: "No valid access token: sign in, or refresh the session (GraphQL error).",
+    Code.FORBIDDEN: "The caller's role may not use this operation (GraphQL error).",
+    Code.NOT_FOUND: "No such object, or another owner's: the two answers are the same.",
+    Code.INTERNAL_SERVER_ERROR: "A bug: the message is 'Unexpected error.' with a request id for "
+    "the log.",
+    Code.SERVICE_UNAVAILABLE: "The database or a device platform is down: try again later.",
+    Code.RATE_LIMITED: "Too many attempts; retryAfterSeconds (where given) says when to try again.",
+    Code.INVALID_ID: "Not a global ID of the expected type.",
+    Code.INVALID_CURSOR: "A cursor this connection did not give out (or from another filter).",
+    Code.INVALID_ARGUMENT: "A value of the wrong form (the message says which); also an "
+    "argument combination that is not allowed.",
+    Code.COST_LIMIT: "The request could return more objects than ANJU_COST_LIMIT: ask for "
+    "smaller pages or fewer nested lists.",
+    Code.REQUIRED: "A value is missing or blank.",
+    Code.TOO_LONG: "Text over its limit (the field's description gives it).",
+    Code.TOO_SHORT: "Text under its minimum (a name search of one letter).",
+    Code.OUT_OF_RANGE: "A number, date or count outside its allowed range.",
+    Code.DUPLICATE: "Already there: a room number in the property, a device, an ID number twice.",
+    Code.INVALID_PHONE: "Not a mainland mobile number (11 digits, +86 allowed).",
+    Code.PHONE_TAKEN: "The phone already has an account.",
+    Code.WEAK_PASSWORD: "Under 10 characters.",
+    Code.INVALID_ROLE: "A role that may not be chosen here (signUp takes LANDLORD or TENANT).",
+    Code.INVALID_CREDENTIALS: "Wrong phone or password (one answer for both).",
+    Code.TOO_MANY_ATTEMPTS: "Too many failed log-ins: try later, or log in with a code.",
+    Code.INVALID_REFRESH_TOKEN: "The refresh token is unknown, used, expired or of an ended "
+    "session.",
+    Code.INVALID_PHONE_CODE: "The SMS code is wrong, expired, used, or for another purpose.",
+    Code.PHONE_VERIFICATION_REQUIRED: "The phone was never confirmed: log in with a code.",
+    Code.PASSWORD_REQUIRED: "A first log-in with a code of an account whose phone is not "
+    "confirmed (one an ADMIN made) needs the password too.",
+    Code.ACCOUNT_DISABLED: "An ADMIN turned the account off.",
+    Code.CANNOT_CHANGE_OWN_ACCOUNT: "An ADMIN may not disable or move their own account.",
+    Code.DEVICE_NOT_FOUND: "The device gateway no longer knows the device.",
+    Code.DEVICE_OFFLINE: "The device is not connected to the gateway.",
+    Code.DEVICE_ERROR: "The device answered with an error or an unusable result.",
+    Code.DEVICE_KIND_MISMATCH: "No longer answered (registerDevice answers DEVICE_CLAIM_FAILED).",
+    Code.DEVICE_CLAIM_FAILED: "Unknown device, another kind, a wrong claim code or another "
+    "property's device: one answer for all.",
+    Code.ROOM_REQUIRED: "A smoke detector needs a room.",
+    Code.ROOM_NOT_VACANT: "Only a VACANT room may be published or leased.",
+    Code.ALREADY_PUBLISHED: "The room already has a live listing.",
+    Code.LISTING_UNPUBLISHED: "The listing was taken down: publish a new one.",
+    Code.NEAR_REQUIRED: "Sorting by DISTANCE needs filter.near.",
+    Code.INVALID_RANGE: "A minimum above its maximum.",
+    Code.INVALID_ID_NUMBER: "Not a valid resident ID number (18 characters, checksum).",
+    Code.ROOM_OCCUPIED: "The room is let: end its lease first.",
+    Code.ALREADY_REGISTERED: "This person is already registered there.",
+    Code.INVALID_DATE_RANGE: "Dates out of order, or a span over its limit.",
+    Code.LEASE_NOT_ACTIVE: "The lease has ended.",
+    Code.TENANT_NOT_FOUND: "No longer answered: a lease is an invitation by phone.",
+    Code.NOT_INVITED: "No longer answered: a lease sent to another phone is NOT_FOUND.",
+    Code.INVITATION_EXPIRED: "The invitation is older than ANJU_LEASE_INVITATION_TTL_S: ask "
+    "the landlord to resend it.",
+    Code.ALREADY_ACCEPTED: "The lease was already accepted.",
+    Code.LEASE_NOT_ACCEPTED: "The tenant has not accepted the lease yet.",
+    Code.BUSY: "Another request is changing the same object right now: try again.",
+    Code.AMOUNT_EXCEEDS_BALANCE: "More than is owed on the invoice.",
+    Code.INVALID_AMOUNT: "An amount under 1 fen (or over its limit).",
+    Code.INVALID_METHOD: "A payment method not accepted here (the field says which are).",
+    Code.INVOICE_NOT_PAYABLE: "The invoice is PAID or VOID.",
+    Code.IDEMPOTENCY_CONFLICT: "The idempotency key was used for a different payment.",
+    Code.PAYMENT_PROVIDER_ERROR: "The payment provider failed or did not answer: nothing was "
+    "charged; try again.",
+    Code.PAYMENT_DECLINED: "The payment provider declined the payment.",
+    Code.ALREADY_REMINDED: "The tenant was reminded of this invoice today.",
+    Code.AGREEMENT_INACTIVE: "An autopay charge failed: the wallet no longer honours the "
+    "agreement.",
+    Code.AUTOPAY_STOPPED: "An autopay charge never sent: autopay stopped first.",
+    Code.NOTHING_TO_WAIVE: "The invoice has no late fee left to waive.",
+    Code.READING_OUT_OF_ORDER: "A reading must be later than the meter's last one.",
+    Code.READING_BELOW_PREVIOUS: "Lower than the last reading (unless replacement: true).",
+    Code.LEASE_ACTIVE: "Settle a deposit after endLease.",
+    Code.ALREADY_SETTLED: "The deposit was already settled.",
+    Code.DEPOSIT_PAYMENT_PENDING: "A deposit payment awaits the provider: settle once it is "
+    "confirmed.",
+    Code.DEDUCTIONS_EXCEED_DEPOSIT: "The deductions add up to more than is left of the deposit.",
+    Code.NOT_SETTLED: "The deposit has not been settled yet.",
+    Code.ALREADY_DISPUTED: "The settlement was already disputed.",
+    Code.DISPUTE_WINDOW_CLOSED: "The time to dispute the settlement is over.",
+    Code.REASON_REQUIRED: "POLICE must give a reason (a case reference).",
+    Code.NEW_REASON_REQUIRED: "This reason has read as many results as one may "
+    "(ANJU_POLICE_RESULTS_PER_REASON): give a new one.",
+    Code.INVALID_TRANSITION: "The object's status does not allow this step (of two at once, "
+    "one wins).",
+    Code.ROOM_ARCHIVED: "The room is archived: it no longer changes.",
+    Code.PROPERTY_ARCHIVED: "The property is archived: it no longer changes.",
+    Code.LEASE_RUNNING: "A lease runs on it: end it first.",
+    Code.PURPOSE_NOT_ALLOWED: "The caller's role may not upload for this purpose.",
+    Code.UNSUPPORTED_TYPE: "Only image/jpeg, image/png and image/webp.",
+    Code.TOO_LARGE: "The file is over its size limit.",
+    Code.UPLOAD_EXPIRED: "The upload URL expired: create a new upload.",
+    Code.UPLOAD_USED: "The upload is already attached to something.",
+    Code.UPLOAD_NOT_RECEIVED: "Nothing was PUT to the upload URL yet.",
+    Code.WRONG_PURPOSE: "The upload was created for another purpose.",
+    Code.NOT_AN_IMAGE: "The bytes are not a JPEG, PNG or WebP that decodes.",
+    Code.TYPE_MISMATCH: "The bytes are of another type than the upload declared.",
+    Code.TOO_MANY_PIXELS: "The image has too many pixels.",
+    Code.TOO_MANY_PHOTOS: "Over the number of photos allowed.",
+    Code.ALREADY_RATED: "The request was already rated.",
+}
+
+
 class AnjuError(Exception):
     """Base of every error a service raises on purpose."""
 

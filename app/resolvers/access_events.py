@@ -10,7 +10,7 @@ import strawberry
 from app.context import Info
 from app.ids import decode_id
 from app.schema.access_events import AccessEvent, AccessEventFilter, DoorEntryCount
-from app.schema.connection import UncountedConnection
+from app.schema.connection import Before, HistoryAfter, HistoryFirst, Last, UncountedConnection
 from app.schema.permissions import allow
 from app.services import access_events, door_entry_counts
 from app.viewer import Role
@@ -30,10 +30,22 @@ class AccessEventQueries:
     async def access_events(
         self,
         info: Info,
-        filter: AccessEventFilter,
-        reason: str | None = None,
-        first: int | None = 50,
-        after: str | None = None,
+        filter: Annotated[
+            AccessEventFilter,
+            strawberry.argument(description="Which doors and what time range."),
+        ],
+        reason: Annotated[
+            str | None,
+            strawberry.argument(
+                description="POLICE only, required for them: why they read it (a case number), "
+                "1-200 characters, kept in the audit log (REASON_REQUIRED, TOO_LONG); "
+                "ignored for others."
+            ),
+        ] = None,
+        first: HistoryFirst = None,
+        after: HistoryAfter = None,
+        last: Last = None,
+        before: Before = None,
     ) -> UncountedConnection[AccessEvent]:
         page = await access_events.events(
             info.context.deps,
@@ -42,6 +54,8 @@ class AccessEventQueries:
             reason,
             first=first,
             after=after,
+            last=last,
+            before=before,
         )
         return UncountedConnection.of(page, AccessEvent.from_doc)
 

@@ -7,6 +7,7 @@ import strawberry
 from app.context import Info
 from app.ids import decode_id
 from app.schema.autopay import SetAutopayInput
+from app.schema.common import MutationInput
 from app.schema.leases import Lease, LeasePayload
 from app.schema.permissions import allow
 from app.services import autopay
@@ -20,7 +21,7 @@ class AutopayMutations:
         "sign in the wallet app: Lease.autopay.signUrl) or off (method null).",
         permission_classes=[allow(Role.TENANT)],
     )
-    async def set_autopay(self, info: Info, input: SetAutopayInput) -> LeasePayload:
+    async def set_autopay(self, info: Info, input: MutationInput[SetAutopayInput]) -> LeasePayload:
         doc = await autopay.set_autopay(
             info.context.deps,
             info.context.viewer,

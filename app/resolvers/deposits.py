@@ -6,6 +6,7 @@ import strawberry
 
 from app.context import Info
 from app.ids import decode_id
+from app.schema.common import MutationInput
 from app.schema.deposits import DisputeDepositInput, SettleDepositInput
 from app.schema.leases import Lease, LeasePayload
 from app.schema.permissions import allow
@@ -20,7 +21,9 @@ class DepositMutations:
         "then the deductions given, the rest refunded); the tenant is told.",
         permission_classes=[allow(Role.LANDLORD)],
     )
-    async def settle_deposit(self, info: Info, input: SettleDepositInput) -> LeasePayload:
+    async def settle_deposit(
+        self, info: Info, input: MutationInput[SettleDepositInput]
+    ) -> LeasePayload:
         doc = await deposits.settle_deposit(
             info.context.deps,
             info.context.viewer,
@@ -35,7 +38,9 @@ class DepositMutations:
         "(recorded and shown to both; the landlord is told).",
         permission_classes=[allow(Role.TENANT)],
     )
-    async def dispute_deposit(self, info: Info, input: DisputeDepositInput) -> LeasePayload:
+    async def dispute_deposit(
+        self, info: Info, input: MutationInput[DisputeDepositInput]
+    ) -> LeasePayload:
         doc = await deposits.dispute_deposit(
             info.context.deps,
             info.context.viewer,

@@ -6,6 +6,7 @@ import strawberry
 
 from app.context import Info
 from app.ids import decode_id, decode_id_of
+from app.schema.common import MutationInput
 from app.schema.devices import (
     DevicePayload,
     RegisterDeviceInput,
@@ -26,7 +27,9 @@ class DeviceMutations:
         description="LANDLORD (own property): binds a device with the claim code on its label.",
         permission_classes=[allow(Role.LANDLORD)],
     )
-    async def register_device(self, info: Info, input: RegisterDeviceInput) -> DevicePayload:
+    async def register_device(
+        self, info: Info, input: MutationInput[RegisterDeviceInput]
+    ) -> DevicePayload:
         ctx = info.context
         doc = await devices.register_device(
             ctx.deps,
@@ -43,10 +46,13 @@ class DeviceMutations:
     @strawberry.mutation(
         description="LANDLORD (own devices): releases the device's claim and ends its binding; "
         "a door's every card and visitor code is deleted from it. Its history stays. "
-        "SERVICE_UNAVAILABLE (nothing changed) while the gateway is down.",
+        "SERVICE_UNAVAILABLE (nothing changed) while the gateway is down. Codes: INVALID_ID, "
+        "NOT_FOUND.",
         permission_classes=[allow(Role.LANDLORD)],
     )
-    async def remove_device(self, info: Info, input: RemoveDeviceInput) -> RemoveDevicePayload:
+    async def remove_device(
+        self, info: Info, input: MutationInput[RemoveDeviceInput]
+    ) -> RemoveDevicePayload:
         device_id = decode_id_of(input.device_id, DEVICE_TYPES, ["deviceId"])
         await devices.remove_device(info.context.deps, info.context.viewer, device_id)
         return RemoveDevicePayload(ok=True)
@@ -54,10 +60,13 @@ class DeviceMutations:
     @strawberry.mutation(
         description="LANDLORD (own devices): binds another device of the same kind in this "
         "one's place (name, property, room) and releases this one; a door's live cards and "
-        "visitor codes move to the new door. Answers the new device.",
+        "visitor codes move to the new door. Answers the new device. Codes: INVALID_ID, "
+        "NOT_FOUND, INVALID_ARGUMENT (the same device), DUPLICATE, DEVICE_CLAIM_FAILED.",
         permission_classes=[allow(Role.LANDLORD)],
     )
-    async def replace_device(self, info: Info, input: ReplaceDeviceInput) -> DevicePayload:
+    async def replace_device(
+        self, info: Info, input: MutationInput[ReplaceDeviceInput]
+    ) -> DevicePayload:
         device_id = decode_id_of(input.device_id, DEVICE_TYPES, ["deviceId"])
         doc = await devices.replace_device(
             info.context.deps,

@@ -6,6 +6,7 @@ import strawberry
 
 from app.context import Info
 from app.ids import decode_id
+from app.schema.common import MutationInput
 from app.schema.invoices import Invoice
 from app.schema.late_fees import WaiveLateFeeInput
 from app.schema.payments import PaymentPayload
@@ -22,7 +23,9 @@ class LateFeeMutations:
         "Answers the invoice (payment is null).",
         permission_classes=[allow(Role.LANDLORD)],
     )
-    async def waive_late_fee(self, info: Info, input: WaiveLateFeeInput) -> PaymentPayload:
+    async def waive_late_fee(
+        self, info: Info, input: MutationInput[WaiveLateFeeInput]
+    ) -> PaymentPayload:
         doc = await late_fees.waive_late_fee(
             info.context.deps,
             info.context.viewer,

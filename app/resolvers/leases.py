@@ -6,6 +6,7 @@ import strawberry
 
 from app.context import Info
 from app.ids import decode_id
+from app.schema.common import MutationInput
 from app.schema.late_fees import LateFeePolicyInput
 from app.schema.leases import (
     AcceptLeaseInput,
@@ -45,11 +46,14 @@ class LeaseQueries:
 @strawberry.type
 class LeaseMutations:
     @strawberry.mutation(
-        description="Registers the occupants, issues their cards on the doors, unpublishes the "
-        "listing, creates the invoices, and invites the tenant's phone to accept the lease.",
+        description="LANDLORD (their own VACANT room): registers the occupants, issues their "
+        "cards on the doors, unpublishes the listing, creates the invoices, and invites the "
+        "tenant's phone to accept the lease (audited). Codes: INVALID_ID, NOT_FOUND, "
+        "ROOM_NOT_VACANT, ROOM_OCCUPIED, INVALID_PHONE, INVALID_DATE_RANGE, OUT_OF_RANGE, "
+        "REQUIRED, TOO_LONG, INVALID_ID_NUMBER, DUPLICATE, BUSY.",
         permission_classes=LANDLORD,
     )
-    async def start_lease(self, info: Info, input: StartLeaseInput) -> LeasePayload:
+    async def start_lease(self, info: Info, input: MutationInput[StartLeaseInput]) -> LeasePayload:
         given = lease_terms.StartLeaseIn(
             room_id=decode_id(input.room_id, "Room", ["roomId"]),
             tenant_phone=input.tenant_phone,
@@ -65,10 +69,14 @@ class LeaseMutations:
         return LeasePayload(lease=Lease.from_doc(doc))
 
     @strawberry.mutation(
-        description="TENANT: accepts a lease sent to their phone.",
+        description="TENANT: accepts a lease sent to their phone; from then they open its "
+        "doors, see its occupants and pay its invoices (audited). Codes: INVALID_ID, NOT_FOUND, "
+        "INVITATION_EXPIRED, ALREADY_ACCEPTED, LEASE_NOT_ACTIVE.",
         permission_classes=[allow(Role.TENANT)],
     )
-    async def accept_lease(self, info: Info, input: AcceptLeaseInput) -> LeasePayload:
+    async def accept_lease(
+        self, info: Info, input: MutationInput[AcceptLeaseInput]
+    ) -> LeasePayload:
         doc = await lease_invitations.accept_lease(
             info.context.deps,
             info.context.viewer,
@@ -82,7 +90,7 @@ class LeaseMutations:
         permission_classes=LANDLORD,
     )
     async def resend_lease_invitation(
-        self, info: Info, input: ResendLeaseInvitationInput
+        self, info: Info, input: MutationInput[ResendLeaseInvitationInput]
     ) -> LeasePayload:
         doc = await lease_invitations.resend(
             info.context.deps,
@@ -93,10 +101,14 @@ class LeaseMutations:
         return LeasePayload(lease=Lease.from_doc(doc))
 
     @strawberry.mutation(
-        description="Moves the end date, extends every live card to it, creates the new invoices.",
+        description="LANDLORD (their own lease): moves the end date, extends every live card "
+        "to it, creates the new invoices (audited). Codes: INVALID_ID, NOT_FOUND, "
+        "LEASE_NOT_ACTIVE, INVALID_DATE_RANGE, OUT_OF_RANGE, BUSY.",
         permission_classes=LANDLORD,
     )
-    async def extend_lease(self, info: Info, input: ExtendLeaseInput) -> LeasePayload:
+    async def extend_lease(
+        self, info: Info, input: MutationInput[ExtendLeaseInput]
+    ) -> LeasePayload:
         doc = await leases.extend_lease(
             info.context.deps,
             info.context.viewer,
@@ -108,11 +120,12 @@ class LeaseMutations:
         return LeasePayload(lease=Lease.from_doc(doc))
 
     @strawberry.mutation(
-        description="Deregisters every occupant, revokes their cards on the doors, voids "
-        "invoices after move-out.",
+        description="LANDLORD (their own lease): deregisters every occupant, revokes their "
+        "cards on the doors, voids invoices after move-out; the room is VACANT again (audited). "
+        "Codes: INVALID_ID, NOT_FOUND, LEASE_NOT_ACTIVE, INVALID_DATE_RANGE, BUSY.",
         permission_classes=LANDLORD,
     )
-    async def end_lease(self, info: Info, input: EndLeaseInput) -> LeasePayload:
+    async def end_lease(self, info: Info, input: MutationInput[EndLeaseInput]) -> LeasePayload:
         doc = await leases.end_lease(
             info.context.deps,
             info.context.viewer,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from app.context import Info
 from app.ids import decode_id
-from app.schema.connection import Connection
+from app.schema.common import MutationInput
+from app.schema.connection import After, Connection, First
 from app.schema.listings import (
     Listing,
     ListingFilter,
@@ -33,10 +36,16 @@ class ListingQueries:
     async def listings(
         self,
         info: Info,
-        filter: ListingFilter | None = None,
-        sort: ListingSort | None = ListingSort.NEWEST,
-        first: int | None = 20,
-        after: str | None = None,
+        filter: Annotated[
+            ListingFilter | None,
+            strawberry.argument(description="What to search for; every live listing when omitted."),
+        ] = None,
+        sort: Annotated[
+            ListingSort | None,
+            strawberry.argument(description="The order; NEWEST by default."),
+        ] = ListingSort.NEWEST,
+        first: First = 20,
+        after: After = None,
     ) -> Connection[Listing]:
         ctx = info.context
         page = await listing_search.search(
@@ -53,8 +62,16 @@ class ListingQueries:
 
 @strawberry.type
 class ListingMutations:
-    @strawberry.mutation(permission_classes=LANDLORD)
-    async def publish_listing(self, info: Info, input: PublishListingInput) -> ListingPayload:
+    @strawberry.mutation(
+        description="LANDLORD: publishes a vacancy for their VACANT room, with the room's rent, "
+        "area, amenities and photos; it is unpublished when a lease starts. Codes: "
+        "INVALID_ID, NOT_FOUND, ROOM_NOT_VACANT, ALREADY_PUBLISHED, "
+        "REQUIRED, TOO_LONG, OUT_OF_RANGE, INVALID_PHONE.",
+        permission_classes=LANDLORD,
+    )
+    async def publish_listing(
+        self, info: Info, input: MutationInput[PublishListingInput]
+    ) -> ListingPayload:
         ctx = info.context
         doc = await listings.publish_listing(
             ctx.deps,
@@ -72,7 +89,9 @@ class ListingMutations:
         description="LANDLORD: changes their live listing (LISTING_UNPUBLISHED once down).",
         permission_classes=LANDLORD,
     )
-    async def update_listing(self, info: Info, input: UpdateListingInput) -> ListingPayload:
+    async def update_listing(
+        self, info: Info, input: MutationInput[UpdateListingInput]
+    ) -> ListingPayload:
         ctx = info.context
         doc = await listings.update_listing(
             ctx.deps,
@@ -86,8 +105,14 @@ class ListingMutations:
         )
         return ListingPayload(listing=Listing.from_doc(doc))
 
-    @strawberry.mutation(permission_classes=LANDLORD)
-    async def unpublish_listing(self, info: Info, input: UnpublishListingInput) -> ListingPayload:
+    @strawberry.mutation(
+        description="LANDLORD: takes their live listing down (it stays visible to them, live "
+        "false). Codes: INVALID_ID, NOT_FOUND, LISTING_UNPUBLISHED.",
+        permission_classes=LANDLORD,
+    )
+    async def unpublish_listing(
+        self, info: Info, input: MutationInput[UnpublishListingInput]
+    ) -> ListingPayload:
         ctx = info.context
         doc = await listings.unpublish_listing(
             ctx.deps, ctx.viewer, decode_id(input.listing_id, "Listing", ["listingId"])

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from app.context import Info
 from app.ids import decode_id
-from app.schema.connection import Connection
+from app.schema.common import MutationInput
+from app.schema.connection import After, Connection, First
 from app.schema.maintenance import (
     MaintenancePayload,
     MaintenanceRequest,
@@ -30,9 +33,12 @@ class MaintenanceQueries:
     async def maintenance_requests(
         self,
         info: Info,
-        status: MaintenanceStatus | None = None,
-        first: int | None = 20,
-        after: str | None = None,
+        status: Annotated[
+            MaintenanceStatus | None,
+            strawberry.argument(description="Only requests in this status; all when omitted."),
+        ] = None,
+        first: First = 20,
+        after: After = None,
     ) -> Connection[MaintenanceRequest]:
         ctx = info.context
         page = await maintenance.requests(
@@ -49,11 +55,13 @@ class MaintenanceQueries:
 class MaintenanceMutations:
     @strawberry.mutation(
         description="TENANT: a problem in their room; the landlord is notified. Rate-limited "
-        "(ANJU_MAINTENANCE_REPORTS_PER_DAY). Photo refusals as in addRoomPhoto, per upload.",
+        "(ANJU_MAINTENANCE_REPORTS_PER_DAY). Photo refusals as in addRoomPhoto, per upload. "
+        "Codes: INVALID_ID, NOT_FOUND (not the room of the caller's lease), INVALID_ARGUMENT, "
+        "REQUIRED, TOO_LONG, TOO_MANY_PHOTOS, RATE_LIMITED.",
         permission_classes=[allow(Role.TENANT)],
     )
     async def report_maintenance(
-        self, info: Info, input: ReportMaintenanceInput
+        self, info: Info, input: MutationInput[ReportMaintenanceInput]
     ) -> MaintenancePayload:
         ctx = info.context
         uploads = [
@@ -78,7 +86,7 @@ class MaintenanceMutations:
         permission_classes=[allow(Role.LANDLORD, Role.TENANT)],
     )
     async def update_maintenance(
-        self, info: Info, input: UpdateMaintenanceInput
+        self, info: Info, input: MutationInput[UpdateMaintenanceInput]
     ) -> MaintenancePayload:
         ctx = info.context
         doc = await maintenance.update(
@@ -96,7 +104,9 @@ class MaintenanceMutations:
         "rating a DONE one confirms it.",
         permission_classes=[allow(Role.TENANT)],
     )
-    async def rate_maintenance(self, info: Info, input: RateMaintenanceInput) -> MaintenancePayload:
+    async def rate_maintenance(
+        self, info: Info, input: MutationInput[RateMaintenanceInput]
+    ) -> MaintenancePayload:
         ctx = info.context
         doc = await maintenance.rate(
             ctx.deps,

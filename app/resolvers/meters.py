@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from app.context import Info
 from app.ids import decode_id
-from app.schema.connection import UncountedConnection
+from app.schema.common import MutationInput
+from app.schema.connection import After, First, UncountedConnection
 from app.schema.meters import (
     MeterKind,
     MeterReading,
@@ -32,10 +35,16 @@ class MeterQueries:
     async def meter_readings(
         self,
         info: Info,
-        room_id: strawberry.ID,
-        kind: MeterKind | None = None,
-        first: int | None = 20,
-        after: str | None = None,
+        room_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The room (INVALID_ID, NOT_FOUND)."),
+        ],
+        kind: Annotated[
+            MeterKind | None,
+            strawberry.argument(description="Only this meter; both when omitted."),
+        ] = None,
+        first: First = 20,
+        after: After = None,
     ) -> UncountedConnection[MeterReading]:
         page = await meters.readings(
             info.context.deps,
@@ -51,10 +60,13 @@ class MeterQueries:
 @strawberry.type
 class MeterMutations:
     @strawberry.mutation(
-        description="LANDLORD: a room's water and electricity rates (audited).",
+        description="LANDLORD: a room's water and electricity rates (audited), for readings "
+        "recorded from now on. Codes: INVALID_ID, NOT_FOUND, OUT_OF_RANGE.",
         permission_classes=LANDLORD,
     )
-    async def set_meter_rates(self, info: Info, input: SetMeterRatesInput) -> RoomPayload:
+    async def set_meter_rates(
+        self, info: Info, input: MutationInput[SetMeterRatesInput]
+    ) -> RoomPayload:
         doc = await meters.set_meter_rates(
             info.context.deps,
             info.context.viewer,
@@ -70,7 +82,7 @@ class MeterMutations:
         permission_classes=LANDLORD,
     )
     async def record_meter_reading(
-        self, info: Info, input: RecordMeterReadingInput
+        self, info: Info, input: MutationInput[RecordMeterReadingInput]
     ) -> MeterReadingPayload:
         doc = await meters.record_meter_reading(
             info.context.deps,

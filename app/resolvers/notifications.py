@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 
 from app.context import Info
 from app.ids import decode_id
-from app.schema.connection import UncountedConnection
+from app.schema.common import MutationInput
+from app.schema.connection import Before, HistoryAfter, HistoryFirst, Last, UncountedConnection
 from app.schema.notifications import (
     MarkNotificationsReadInput,
     MarkNotificationsReadPayload,
@@ -27,9 +29,14 @@ class NotificationQueries:
     async def notifications(
         self,
         info: Info,
-        unread_only: bool | None = False,
-        first: int | None = 20,
-        after: str | None = None,
+        unread_only: Annotated[
+            bool | None,
+            strawberry.argument(description="Only those not yet read; false by default."),
+        ] = False,
+        first: HistoryFirst = None,
+        after: HistoryAfter = None,
+        last: Last = None,
+        before: Before = None,
     ) -> UncountedConnection[Notification]:
         page = await notifications.inbox(
             info.context.deps,
@@ -37,6 +44,8 @@ class NotificationQueries:
             unread_only=bool(unread_only),
             first=first,
             after=after,
+            last=last,
+            before=before,
         )
         return UncountedConnection.of(page, Notification.from_doc)
 
@@ -44,12 +53,13 @@ class NotificationQueries:
 @strawberry.type
 class NotificationMutations:
     @strawberry.mutation(
-        description="Marks the caller's own notifications read; others' ids are ignored. "
-        "`count` is how many became read now.",
+        description="Any signed-in account: marks its own notifications read; others' ids are "
+        "ignored. `count` is how many became read now. Codes: INVALID_ID, INVALID_ARGUMENT "
+        "(over 100 ids).",
         permission_classes=[SignedIn],
     )
     async def mark_notifications_read(
-        self, info: Info, input: MarkNotificationsReadInput
+        self, info: Info, input: MutationInput[MarkNotificationsReadInput]
     ) -> MarkNotificationsReadPayload:
         ids = [
             decode_id(gid, "Notification", ["notificationIds", str(i)])

@@ -6,6 +6,7 @@ import strawberry
 
 from app.context import Info
 from app.ids import decode_id
+from app.schema.common import MutationInput
 from app.schema.occupants import (
     DeregisterOccupantInput,
     Occupant,
@@ -25,7 +26,9 @@ class OccupantMutations:
         description="LANDLORD: registers someone moving in later; their card goes on the doors.",
         permission_classes=LANDLORD,
     )
-    async def register_occupant(self, info: Info, input: RegisterOccupantInput) -> OccupantPayload:
+    async def register_occupant(
+        self, info: Info, input: MutationInput[RegisterOccupantInput]
+    ) -> OccupantPayload:
         given = input.occupant
         doc = await occupants.register_occupant(
             info.context.deps,
@@ -40,7 +43,7 @@ class OccupantMutations:
         permission_classes=LANDLORD,
     )
     async def deregister_occupant(
-        self, info: Info, input: DeregisterOccupantInput
+        self, info: Info, input: MutationInput[DeregisterOccupantInput]
     ) -> OccupantPayload:
         doc = await occupants.deregister_occupant(
             info.context.deps,

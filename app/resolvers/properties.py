@@ -8,7 +8,8 @@ import strawberry
 
 from app.context import Info
 from app.ids import decode_id
-from app.schema.connection import Connection
+from app.schema.common import MutationInput
+from app.schema.connection import After, Connection, First
 from app.schema.permissions import allow
 from app.schema.properties import (
     ArchivePropertyInput,
@@ -36,12 +37,15 @@ def _safety(value: SafetyEquipmentInput | None) -> properties.SafetyIn | None:
 
 @strawberry.type
 class PropertyQueries:
-    @strawberry.field(description="LANDLORD: their own properties.", permission_classes=LANDLORD)
+    @strawberry.field(
+        description="LANDLORD: their own properties, oldest first; pages of 20 by default.",
+        permission_classes=LANDLORD,
+    )
     async def my_properties(
         self,
         info: Info,
-        first: int | None = 20,
-        after: str | None = None,
+        first: First = 20,
+        after: After = None,
         include_archived: Annotated[
             bool, strawberry.argument(description="Archived properties too.")
         ] = False,
@@ -55,8 +59,14 @@ class PropertyQueries:
 
 @strawberry.type
 class PropertyMutations:
-    @strawberry.mutation(permission_classes=LANDLORD)
-    async def create_property(self, info: Info, input: CreatePropertyInput) -> PropertyPayload:
+    @strawberry.mutation(
+        description="LANDLORD: a new property of theirs. Codes: REQUIRED, TOO_LONG, "
+        "OUT_OF_RANGE (a count, the location), INVALID_ARGUMENT (kind).",
+        permission_classes=LANDLORD,
+    )
+    async def create_property(
+        self, info: Info, input: MutationInput[CreatePropertyInput]
+    ) -> PropertyPayload:
         ctx = info.context
         doc = await properties.create_property(
             ctx.deps,
@@ -71,8 +81,14 @@ class PropertyMutations:
         )
         return PropertyPayload(property=Property.from_doc(doc))
 
-    @strawberry.mutation(permission_classes=LANDLORD)
-    async def update_property(self, info: Info, input: UpdatePropertyInput) -> PropertyPayload:
+    @strawberry.mutation(
+        description="LANDLORD (only the owner): changes a property's name, address or "
+        "equipment. Codes: NOT_FOUND, PROPERTY_ARCHIVED, REQUIRED, TOO_LONG, OUT_OF_RANGE.",
+        permission_classes=LANDLORD,
+    )
+    async def update_property(
+        self, info: Info, input: MutationInput[UpdatePropertyInput]
+    ) -> PropertyPayload:
         ctx = info.context
         doc = await properties.update_property(
             ctx.deps,
@@ -87,10 +103,13 @@ class PropertyMutations:
     @strawberry.mutation(
         description="LANDLORD: their property and all its rooms off the market for good, "
         "when none of its rooms is let (LEASE_RUNNING otherwise); listings come down, the "
-        "history stays. An archived property no longer changes (PROPERTY_ARCHIVED).",
+        "history stays. An archived property no longer changes (PROPERTY_ARCHIVED). Codes: "
+        "NOT_FOUND, LEASE_RUNNING, PROPERTY_ARCHIVED.",
         permission_classes=LANDLORD,
     )
-    async def archive_property(self, info: Info, input: ArchivePropertyInput) -> PropertyPayload:
+    async def archive_property(
+        self, info: Info, input: MutationInput[ArchivePropertyInput]
+    ) -> PropertyPayload:
         ctx = info.context
         doc = await archiving.archive_property(
             ctx.deps, ctx.viewer, decode_id(input.property_id, "Property", ["propertyId"])

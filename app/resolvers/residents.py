@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from app.context import Info
-from app.schema.connection import Connection
+from app.schema.connection import After, Connection, First
 from app.schema.permissions import allow
 from app.schema.residents import CoResident, Resident, ResidentFilter
 from app.services import residents
@@ -26,10 +28,19 @@ class ResidentQueries:
     async def residents(
         self,
         info: Info,
-        filter: ResidentFilter,
-        reason: str,
-        first: int | None = 20,
-        after: str | None = None,
+        filter: Annotated[
+            ResidentFilter,
+            strawberry.argument(description="Whom to look for; at least one field (REQUIRED)."),
+        ],
+        reason: Annotated[
+            str,
+            strawberry.argument(
+                description="Why: a case or task reference, 1-200 characters, kept in the audit "
+                "log (REASON_REQUIRED, TOO_LONG)."
+            ),
+        ],
+        first: First = 20,
+        after: After = None,
     ) -> Connection[Resident]:
         ctx = info.context
         found = await residents.search(

@@ -6,6 +6,7 @@ import strawberry
 
 from app.context import Info
 from app.ids import decode_id
+from app.schema.common import MutationInput
 from app.schema.permissions import allow
 from app.schema.rooms import (
     AddRoomInput,
@@ -25,8 +26,13 @@ LANDLORD = [allow(Role.LANDLORD)]
 
 @strawberry.type
 class RoomMutations:
-    @strawberry.mutation(permission_classes=LANDLORD)
-    async def add_room(self, info: Info, input: AddRoomInput) -> RoomPayload:
+    @strawberry.mutation(
+        description="LANDLORD: adds a VACANT room to their property. Codes: INVALID_ID, NOT_FOUND,"
+        " PROPERTY_ARCHIVED, REQUIRED, TOO_LONG, INVALID_ARGUMENT, DUPLICATE (the "
+        "number is taken), OUT_OF_RANGE.",
+        permission_classes=LANDLORD,
+    )
+    async def add_room(self, info: Info, input: MutationInput[AddRoomInput]) -> RoomPayload:
         ctx = info.context
         doc = await rooms.add_room(
             ctx.deps,
@@ -43,7 +49,7 @@ class RoomMutations:
         description="LANDLORD: changes their room (ROOM_ARCHIVED once archived).",
         permission_classes=LANDLORD,
     )
-    async def update_room(self, info: Info, input: UpdateRoomInput) -> RoomPayload:
+    async def update_room(self, info: Info, input: MutationInput[UpdateRoomInput]) -> RoomPayload:
         ctx = info.context
         changes = room_changes.RoomChanges(
             number=input.number,
@@ -64,7 +70,7 @@ class RoomMutations:
         "Takes its listing down; the room stays UNAVAILABLE for good.",
         permission_classes=LANDLORD,
     )
-    async def archive_room(self, info: Info, input: ArchiveRoomInput) -> RoomPayload:
+    async def archive_room(self, info: Info, input: MutationInput[ArchiveRoomInput]) -> RoomPayload:
         ctx = info.context
         doc = await archiving.archive_room(
             ctx.deps, ctx.viewer, decode_id(input.room_id, "Room", ["roomId"])
@@ -78,7 +84,9 @@ class RoomMutations:
         "UPLOAD_USED, WRONG_PURPOSE.",
         permission_classes=LANDLORD,
     )
-    async def add_room_photo(self, info: Info, input: AddRoomPhotoInput) -> RoomPayload:
+    async def add_room_photo(
+        self, info: Info, input: MutationInput[AddRoomPhotoInput]
+    ) -> RoomPayload:
         ctx = info.context
         doc = await room_photos.add_room_photo(
             ctx.deps,
@@ -93,7 +101,9 @@ class RoomMutations:
         description="LANDLORD: puts one of the room's photos at another place.",
         permission_classes=LANDLORD,
     )
-    async def move_room_photo(self, info: Info, input: MoveRoomPhotoInput) -> RoomPayload:
+    async def move_room_photo(
+        self, info: Info, input: MutationInput[MoveRoomPhotoInput]
+    ) -> RoomPayload:
         ctx = info.context
         doc = await room_photos.move_room_photo(
             ctx.deps,
@@ -108,7 +118,9 @@ class RoomMutations:
         description="LANDLORD: removes one of the room's photos; its files are deleted.",
         permission_classes=LANDLORD,
     )
-    async def remove_room_photo(self, info: Info, input: RemoveRoomPhotoInput) -> RoomPayload:
+    async def remove_room_photo(
+        self, info: Info, input: MutationInput[RemoveRoomPhotoInput]
+    ) -> RoomPayload:
         ctx = info.context
         doc = await room_photos.remove_room_photo(
             ctx.deps,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from app.context import Info
@@ -20,7 +22,15 @@ class StatsQueries:
         permission_classes=[allow(Role.POLICE, Role.RESPONDER)],
     )
     async def population_stats(
-        self, info: Info, scope: StatsScope | None = None
+        self,
+        info: Info,
+        scope: Annotated[
+            StatsScope | None,
+            strawberry.argument(
+                description="The place to count, inside the caller's own scope; the caller's whole"
+                " scope when omitted."
+            ),
+        ] = None,
     ) -> PopulationStats:
         asked = (
             Scope(town=scope.town, community=scope.community, grid=scope.grid) if scope else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from app.context import Info
+from app.schema.common import MutationInput
 from app.schema.permissions import allow
 from app.schema.uploads import CreateUploadInput, CreateUploadPayload, Upload
 from app.services import uploads
@@ -18,7 +19,9 @@ class UploadMutations:
         "one photo to. Rate-limited per account (ANJU_UPLOADS_PER_HOUR: RATE_LIMITED).",
         permission_classes=[allow(*uploads.UPLOADERS)],
     )
-    async def create_upload(self, info: Info, input: CreateUploadInput) -> CreateUploadPayload:
+    async def create_upload(
+        self, info: Info, input: MutationInput[CreateUploadInput]
+    ) -> CreateUploadPayload:
         ctx = info.context
         doc, url, headers = await uploads.create_upload(
             ctx.deps,

@@ -8,7 +8,8 @@ import strawberry
 
 from app.context import Info
 from app.ids import decode_id, given_id
-from app.schema.connection import UncountedConnection
+from app.schema.common import MutationInput
+from app.schema.connection import After, First, UncountedConnection
 from app.schema.permissions import allow
 from app.schema.visitor_passes import (
     IssueVisitorPassInput,
@@ -47,8 +48,8 @@ class VisitorPassQueries:
             bool | None,
             strawberry.argument(description="Only passes neither revoked nor ended."),
         ] = True,
-        first: int | None = 20,
-        after: str | None = None,
+        first: First = 20,
+        after: After = None,
     ) -> UncountedConnection[VisitorPass]:
         query = visitor_pass_register.PassQuery(
             room=given_id(room_id, "Room", "roomId"),
@@ -72,7 +73,7 @@ class VisitorPassMutations:
         permission_classes=[allow(Role.TENANT, Role.LANDLORD)],
     )
     async def issue_visitor_pass(
-        self, info: Info, input: IssueVisitorPassInput
+        self, info: Info, input: MutationInput[IssueVisitorPassInput]
     ) -> VisitorPassPayload:
         request = (
             decode_id(input.maintenance_request_id, "MaintenanceRequest", ["maintenanceRequestId"])
@@ -95,11 +96,11 @@ class VisitorPassMutations:
     @strawberry.mutation(
         description="The pass's issuer, or the TENANT of its room: ends it at once; its code is "
         "deleted from every door (also when the gateway is down now: Anju keeps trying). "
-        "Idempotent.",
+        "Idempotent. Codes: INVALID_ID, NOT_FOUND.",
         permission_classes=[allow(Role.TENANT, Role.LANDLORD)],
     )
     async def revoke_visitor_pass(
-        self, info: Info, input: RevokeVisitorPassInput
+        self, info: Info, input: MutationInput[RevokeVisitorPassInput]
     ) -> VisitorPassPayload:
         pass_id = decode_id(input.pass_id, "VisitorPass", ["passId"])
         doc = await visitor_passes.revoke_pass(info.context.deps, info.context.viewer, pass_id)

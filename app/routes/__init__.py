@@ -1,11 +1,12 @@
 """Every HTTP route that is not GraphQL: health, metrics, the webhooks, snapshots, photo
-uploads and files (the disk storage's), the kiosk, the benchmark's baseline, and (tests
-only) the clock."""
+uploads and files (the disk storage's), the kiosk, the API reference (not in production),
+the benchmark's baseline, and (tests only) the clock."""
 
 from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
+from app.routes.docs import docs_routes
 from app.routes.files import receive_upload, serve_file
 from app.routes.health import healthz, jwks, readyz
 from app.routes.kiosk import kiosk_routes
@@ -26,6 +27,7 @@ def http_routes(settings: Settings) -> list[BaseRoute]:
         Route("/uploads/{key:path}", receive_upload, methods=["PUT"]),
         Route("/files/{key:path}", serve_file, methods=["GET"]),
         *kiosk_routes(settings),
+        *docs_routes(settings),
     ]
     if settings.metrics_enabled:
         routes.append(Route("/metrics", serve_metrics))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -89,8 +89,18 @@ SESSION_MUTATIONS = {
 
 @strawberry.type
 class NodeQueries:
-    @strawberry.field
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    @strawberry.field(
+        description="Anyone: the object of a global ID (Relay's object identification), as "
+        "the caller may see it; null for an unknown or malformed ID and for another owner's "
+        "object alike, so IDs cannot be probed."
+    )
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="A global ID any `id` field answered.")
+        ],
+    ) -> Node | None:
         parsed = parse_id(id)
         if parsed is None:
             return None
@@ -143,6 +153,22 @@ SUBSCRIPTION_PARTS: tuple[type, ...] = (AlarmSubscriptions, NotificationSubscrip
 Query = merge_types("Query", QUERY_PARTS)
 Mutation = merge_types("Mutation", MUTATION_PARTS)
 Subscription = merge_types("Subscription", SUBSCRIPTION_PARTS)
+# merge_types takes no description: the root types get theirs here
+Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+    "What an app may read. Each field says which roles may ask (a wrong role is the GraphQL "
+    "error FORBIDDEN, no token UNAUTHENTICATED); lists are Relay connections of at most 100 "
+    "a page; times are UTC, money integer fen (1 yuan = 100 fen), areas square metres."
+)
+Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+    "What an app may change. Each mutation says which roles may call it and the codes its "
+    "payload's userErrors may carry; a wrong role is FORBIDDEN, another owner's object "
+    "NOT_FOUND exactly as a missing one. POLICE is read-only: only the session mutations "
+    "accept it."
+)
+Subscription.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+    "Live events over graphql-transport-ws, with the access token in connection_init; the "
+    "subscription closes when the token expires or its session ends."
+)
 
 for _field in Mutation.__strawberry_definition__.fields:  # type: ignore[attr-defined]
     if (

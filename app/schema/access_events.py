@@ -17,10 +17,12 @@ from app.services import access_events
 from app.store import Doc
 
 
-@strawberry.enum
+@strawberry.enum(description="How a door was opened, or tried.")
 class AccessMethod(enum.Enum):
-    CARD = "CARD"
-    REMOTE = "REMOTE"
+    _value_: str
+
+    CARD = strawberry.enum_value("CARD", description="An access card swiped on the reader.")
+    REMOTE = strawberry.enum_value("REMOTE", description="Opened from an app (openDoor).")
     CODE = strawberry.enum_value("CODE", description="A visitor pass's PIN code on the keypad.")
 
 
@@ -30,10 +32,12 @@ class AccessMethod(enum.Enum):
 )
 class AccessEvent:
     doc: strawberry.Private[Doc]
-    id: strawberry.ID
-    at: dt.datetime
-    method: AccessMethod
-    granted: bool
+    id: strawberry.ID = strawberry.field(description="Its own ID (not a node).")
+    at: dt.datetime = strawberry.field(
+        description="When it happened, as the door reported it (UTC)."
+    )
+    method: AccessMethod = strawberry.field(description="How the door was opened or tried.")
+    granted: bool = strawberry.field(description="Whether the door let them in.")
 
     @classmethod
     def from_doc(cls, doc: Doc) -> AccessEvent:
@@ -45,7 +49,7 @@ class AccessEvent:
             granted=doc["granted"],
         )
 
-    @strawberry.field
+    @strawberry.field(description="The door.")
     async def door(self, info: Info) -> Door:
         return await door_by_id(info, self.doc["door_id"])
 
@@ -85,15 +89,25 @@ class AccessEvent:
         return Account.from_doc(doc) if doc else None
 
 
-@strawberry.input
+@strawberry.input(
+    description="Which door log to read, and the time range: `to` after `from` "
+    "(INVALID_DATE_RANGE), at most 366 days apart (OUT_OF_RANGE).",
+)
 class AccessEventFilter:
-    door_id: strawberry.ID | None = None
-    property_id: strawberry.ID | None = None
+    door_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Only this door (INVALID_ID, NOT_FOUND for one the caller may not read).",
+    )
+    property_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only the doors of this property (INVALID_ID, NOT_FOUND)."
+    )
     id_number: str | None = strawberry.field(
         default=None, description="Events of the cards of whoever holds this ID number."
     )
-    from_: dt.datetime = strawberry.field(name="from")
-    to: dt.datetime
+    from_: dt.datetime = strawberry.field(
+        name="from", description="Start of the range (UTC, included)."
+    )
+    to: dt.datetime = strawberry.field(description="End of the range (UTC, excluded).")
 
     def to_query(self) -> access_events.AccessQuery:
         return access_events.AccessQuery(

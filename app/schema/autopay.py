@@ -13,7 +13,7 @@ from app.services import autopay
 from app.store import Doc
 
 
-@strawberry.enum
+@strawberry.enum(description="Where a tenant's autopay stands: PENDING > ACTIVE > STOPPED.")
 class AutopayStatus(enum.Enum):
     PENDING = strawberry.enum_value(
         "PENDING", description="Waiting for the tenant to sign the agreement (signUrl)."
@@ -24,7 +24,7 @@ class AutopayStatus(enum.Enum):
     STOPPED = strawberry.enum_value("STOPPED", description="Nothing more is charged.")
 
 
-@strawberry.enum
+@strawberry.enum(description="Why autopay stopped.")
 class AutopayStopReason(enum.Enum):
     TENANT = strawberry.enum_value("TENANT", description="The tenant turned it off.")
     WALLET = strawberry.enum_value(
@@ -46,7 +46,9 @@ class AutopayStopReason(enum.Enum):
 )
 class Autopay:
     doc: strawberry.Private[Doc]
-    method: PaymentMethod
+    method: PaymentMethod = strawberry.field(
+        description="The wallet it charges: WECHAT_PAY or ALIPAY."
+    )
     status: AutopayStatus = strawberry.field(
         description="PENDING until the tenant signs the agreement in their wallet app."
     )
@@ -83,7 +85,9 @@ class Autopay:
 
 @strawberry.input(description="TENANT: turns autopay of one of their accepted leases on or off.")
 class SetAutopayInput:
-    lease_id: strawberry.ID
+    lease_id: strawberry.ID = strawberry.field(
+        description="One of the caller's accepted leases (INVALID_ID, NOT_FOUND)."
+    )
     method: PaymentMethod | None = strawberry.field(
         description="WECHAT_PAY or ALIPAY (INVALID_METHOD otherwise): a new agreement to sign, "
         "unless autopay is already on with that method; null stops autopay (a charge already "

@@ -4,9 +4,12 @@ connection.py, the mutation helper in mutation.py)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated, TypeVar
 
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
+
+T = TypeVar("T")
 
 
 def _serialize_datetime(value: dt.datetime) -> str:
@@ -49,15 +52,39 @@ DATE = ScalarDefinition(
 SCALAR_MAP: dict[object, ScalarDefinition] = {dt.datetime: DATETIME, dt.date: DATE}
 
 
-@strawberry.interface
+@strawberry.interface(
+    description="An object with a global ID: node(id:) answers it to whoever may see it."
+)
 class Node:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(
+        description="Opaque global ID: the same object keeps it for good; node(id:) takes it."
+    )
 
 
-@strawberry.type
+@strawberry.type(
+    description="Why a mutation was refused: invalid input or a business rule. The payload's "
+    "object is then null."
+)
 class UserError:
     field: list[str] | None = strawberry.field(
-        description='Path to the input field at fault, e.g. ["input", "idNumber"].'
+        description='Path to the input field at fault, e.g. ["input", "idNumber"]; null when '
+        "the refusal is about the request as a whole."
     )
-    message: str
-    code: str
+    message: str = strawberry.field(
+        description="What is wrong, in words to show the user (English); may change, unlike "
+        "the code."
+    )
+    code: str = strawberry.field(
+        description="Stable code to switch on, e.g. ROOM_OCCUPIED (the reference's error "
+        "codes list them all)."
+    )
+
+
+USER_ERRORS = (
+    "Why the mutation was refused, one entry per problem, each with a stable code; empty when "
+    "it succeeded."
+)
+# every mutation takes one `input`; its fields are described on its input type
+MutationInput = Annotated[
+    T, strawberry.argument(description="Everything the mutation takes, in one object.")
+]

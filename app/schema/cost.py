@@ -14,7 +14,8 @@ How it is computed, from the document, the schema and the variables:
   (`edges`, or the field itself if it is a list) by `first` as given: a literal, the variable's
   value, the variable's default, the argument's default; a value that is not a number counts as
   the most a page may hold (100), one outside 0..100 as 0 (the field refuses it:
-  INVALID_ARGUMENT);
+  INVALID_ARGUMENT); a history that also pages backward counts `last` in the same way when
+  `first` is not given (and 100 when neither is: its default page is smaller);
 - any other list of objects (a room's doors, a lease's occupants) counts as 10 per parent;
 - fragments count where they are spread, inline fragments as if every type matched.
 
@@ -34,6 +35,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLArgument,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -42,6 +44,7 @@ from graphql import (
     IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    Undefined,
     VariableNode,
     get_named_type,
     is_composite_type,
@@ -128,11 +131,7 @@ class _Walk:
             if isinstance(definition.type, GraphQLNonNull)
             else (definition.type)
         )
-        first = (
-            self.first(node, definition.args["first"].default_value)
-            if ("first" in definition.args)
-            else None
-        )
+        first = self.page_size(node, definition.args) if "first" in definition.args else None
         count = multiplier
         if isinstance(kind, GraphQLList):
             size = first if first is not None else page
@@ -145,24 +144,32 @@ class _Walk:
         if node.selection_set is not None:
             self.selections(named, node.selection_set, count, first, spreading)
 
-    def first(self, node: FieldNode, default: Any) -> int:
-        """`first` as this request gives it (see the module's docstring)."""
+    def page_size(self, node: FieldNode, args: Mapping[str, GraphQLArgument]) -> int:
+        """`first`, or else `last`, as this request gives it (see the module's docstring)."""
+        size = self.given(node, "first", args["first"].default_value)
+        if (size is None or size is Undefined) and "last" in args:
+            size = self.given(node, "last", args["last"].default_value)
+        if isinstance(size, bool) or not isinstance(size, int):
+            return MAX_FIRST
+        # outside 0..100 the field refuses the request itself (INVALID_ARGUMENT), and says
+        # so better than a cost would: it returns nothing
+        return size if 0 <= size <= MAX_FIRST else 0
+
+    def given(self, node: FieldNode, name: str, default: Any) -> Any:
+        """The argument `name` as this request gives it: a literal, the variable's value, the
+        variable's default, the argument's default."""
         value: Any = default
         for argument in node.arguments or ():
-            if argument.name.value != "first":
+            if argument.name.value != name:
                 continue
             if isinstance(argument.value, IntValueNode):
                 value = int(argument.value.value)
             elif isinstance(argument.value, VariableNode):
-                name = argument.value.name.value
-                value = self.variables.get(name, self.defaults.get(name, default))
+                variable = argument.value.name.value
+                value = self.variables.get(variable, self.defaults.get(variable, default))
             else:
                 value = value_from_ast_untyped(argument.value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            return MAX_FIRST
-        # outside 0..100 the field refuses the request itself (INVALID_ARGUMENT), and says
-        # so better than a cost would: it returns nothing
-        return value if 0 <= value <= MAX_FIRST else 0
+        return value
 
 
 def operation_cost(

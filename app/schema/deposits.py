@@ -16,7 +16,7 @@ class DepositDeduction:
         description="The landlord's reason, or 'Unpaid rent <from> to <to>' for an invoice "
         "paid from the deposit."
     )
-    amount_fen: int
+    amount_fen: int = strawberry.field(description="The amount taken, in fen.")
 
 
 @strawberry.type(
@@ -27,13 +27,17 @@ class DepositSettlement:
     deductions: list[DepositDeduction] = strawberry.field(
         description="The lease's unpaid invoices first, then the landlord's deductions."
     )
-    refunded_fen: int = strawberry.field(description="heldFen minus the deductions.")
-    refund_method: PaymentMethod
-    settled_at: dt.datetime
+    refunded_fen: int = strawberry.field(description="HeldFen minus the deductions, in fen.")
+    refund_method: PaymentMethod = strawberry.field(
+        description="How the landlord says they refunded it (recorded; Anju moves no money back)."
+    )
+    settled_at: dt.datetime = strawberry.field(description="When the landlord settled it (UTC).")
     dispute_until: dt.datetime = strawberry.field(
         description="The tenant may dispute the settlement until then."
     )
-    disputed_at: dt.datetime | None
+    disputed_at: dt.datetime | None = strawberry.field(
+        description="When the tenant disputed it (UTC); null if they did not."
+    )
     dispute_note: str | None = strawberry.field(description="The tenant's words.")
 
     @classmethod
@@ -53,7 +57,7 @@ class DepositSettlement:
         )
 
 
-@strawberry.input
+@strawberry.input(description="One deduction the landlord takes from the deposit.")
 class DepositDeductionInput:
     reason: str = strawberry.field(description="1-200 characters, e.g. 'Broken window'.")
     amount_fen: int = strawberry.field(description="At least 1 fen.")
@@ -64,7 +68,9 @@ class DepositDeductionInput:
     "DEPOSIT_PAYMENT_PENDING while a deposit payment awaits the provider)."
 )
 class SettleDepositInput:
-    lease_id: strawberry.ID
+    lease_id: strawberry.ID = strawberry.field(
+        description="The caller's ended lease (INVALID_ID, NOT_FOUND)."
+    )
     deductions: list[DepositDeductionInput] = strawberry.field(
         description="At most 20, taken after the unpaid invoices; together at most what is "
         "left of the deposit then (DEDUCTIONS_EXCEED_DEPOSIT)."
@@ -80,5 +86,7 @@ class SettleDepositInput:
     "DISPUTE_WINDOW_CLOSED)."
 )
 class DisputeDepositInput:
-    lease_id: strawberry.ID
+    lease_id: strawberry.ID = strawberry.field(
+        description="The caller's lease whose deposit was settled (INVALID_ID, NOT_FOUND)."
+    )
     note: str = strawberry.field(description="1-1000 characters, shown to the landlord.")

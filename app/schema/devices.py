@@ -10,7 +10,7 @@ import strawberry
 
 from app.context import Info
 from app.ids import encode_id
-from app.schema.common import Node, UserError
+from app.schema.common import USER_ERRORS, Node, UserError
 from app.schema.node import register_node
 from app.schema.properties import Property, property_by_id, visible_property
 from app.schema.rooms import Room, room_by_id
@@ -20,11 +20,23 @@ from app.store import Doc
 from app.viewer import Role
 
 
-@strawberry.enum
+@strawberry.enum(description="What kind of device registerDevice binds.")
 class DeviceKind(enum.Enum):
-    DOOR = "DOOR"
-    CAMERA = "CAMERA"
-    SMOKE_DETECTOR = "SMOKE_DETECTOR"
+    _value_: str
+
+    DOOR = strawberry.enum_value(
+        "DOOR",
+        description="A door lock with a card reader (and keypad): a room's door, or the building "
+        "entrance when no room is given.",
+    )
+    CAMERA = strawberry.enum_value(
+        "CAMERA",
+        description="A camera at the property (no room); snapshots on demand (cameraSnapshot).",
+    )
+    SMOKE_DETECTOR = strawberry.enum_value(
+        "SMOKE_DETECTOR",
+        description="A connected smoke detector in a room (roomId required): it raises alarms.",
+    )
 
 
 REMOVED_AT = (
@@ -33,12 +45,18 @@ REMOVED_AT = (
 )
 
 
-@strawberry.type
+@strawberry.type(
+    description="A door lock on the device gateway, on a room or the building entrance. Seen by "
+    "the property's LANDLORD (only the owner), its tenants through their room, and "
+    "POLICE, RESPONDER and ADMIN within their scope.",
+)
 class Door(Node):
     doc: strawberry.Private[Doc]
-    name: str
+    name: str = strawberry.field(
+        description="The landlord's name for it, e.g. 301 door, at most 64 characters."
+    )
     device_id: str = strawberry.field(description="The device's id on the device gateway.")
-    online: bool
+    online: bool = strawberry.field(description="Whether the gateway last reported it connected.")
     removed_at: dt.datetime | None = strawberry.field(description=REMOVED_AT)
 
     @classmethod
@@ -64,7 +82,7 @@ class Door(Node):
             room_leases = await loader.load(self.doc["room_id"])
         return access_events.last_event_shown(info.context.viewer, self.doc, room_leases)
 
-    @strawberry.field
+    @strawberry.field(description="The property it is in.")
     async def property(self, info: Info) -> Property:
         return await property_by_id(info, self.doc["property_id"])
 
@@ -76,12 +94,17 @@ class Door(Node):
         return Room.from_doc(doc) if doc else None
 
 
-@strawberry.type
+@strawberry.type(
+    description="A camera at a property, on the device gateway. Seen by the property's LANDLORD "
+    "(only the owner) and POLICE, RESPONDER and ADMIN within their scope.",
+)
 class Camera(Node):
     doc: strawberry.Private[Doc]
-    name: str
+    name: str = strawberry.field(
+        description="The landlord's name for it, e.g. Gate, at most 64 characters."
+    )
     device_id: str = strawberry.field(description="The device's id on the device gateway.")
-    online: bool
+    online: bool = strawberry.field(description="Whether the gateway last reported it connected.")
     removed_at: dt.datetime | None = strawberry.field(description=REMOVED_AT)
 
     @classmethod
@@ -95,17 +118,22 @@ class Camera(Node):
             removed_at=doc.get("removed_at"),
         )
 
-    @strawberry.field
+    @strawberry.field(description="The property it watches.")
     async def property(self, info: Info) -> Property:
         return await property_by_id(info, self.doc["property_id"])
 
 
-@strawberry.type
+@strawberry.type(
+    description="A connected smoke detector in a room: its smoke events raise alarms. Seen by "
+    "whoever sees its room.",
+)
 class SmokeDetector(Node):
     doc: strawberry.Private[Doc]
     device_id: str = strawberry.field(description="The device's id on the device gateway.")
-    online: bool
-    last_alarm_at: dt.datetime | None
+    online: bool = strawberry.field(description="Whether the gateway last reported it connected.")
+    last_alarm_at: dt.datetime | None = strawberry.field(
+        description="When it last raised an alarm (UTC); null if never."
+    )
     removed_at: dt.datetime | None = strawberry.field(description=REMOVED_AT)
 
     @classmethod
@@ -119,7 +147,7 @@ class SmokeDetector(Node):
             removed_at=doc.get("removed_at"),
         )
 
-    @strawberry.field
+    @strawberry.field(description="The room it is in.")
     async def room(self, info: Info) -> Room:
         return await room_by_id(info, self.doc["room_id"])
 
@@ -157,12 +185,20 @@ register_node("Camera")(_device_node("CAMERA"))
 register_node("SmokeDetector")(_device_node("SMOKE_DETECTOR"))
 
 
-@strawberry.input
+@strawberry.input(
+    description="A device to bind to one of the caller's properties, with the claim code on its "
+    "label.",
+)
 class RegisterDeviceInput:
-    kind: DeviceKind
+    kind: DeviceKind = strawberry.field(
+        description="What it is; the gateway must agree (DEVICE_CLAIM_FAILED otherwise)."
+    )
     device_id: str = strawberry.field(description="The device's id on the device gateway.")
-    name: str
-    property_id: strawberry.ID
+    name: str = strawberry.field(description="A name for it, 1-64 characters (REQUIRED, TOO_LONG).")
+    property_id: strawberry.ID = strawberry.field(
+        description="The caller's property, not archived (INVALID_ID, NOT_FOUND, "
+        "PROPERTY_ARCHIVED)."
+    )
     room_id: strawberry.ID | None = strawberry.field(
         default=None,
         description="Doors of a room and smoke detectors need it; a building entrance and "
@@ -177,12 +213,12 @@ class RegisterDeviceInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="The device to remove.")
 class RemoveDeviceInput:
     device_id: strawberry.ID = strawberry.field(description="A Door, Camera or SmokeDetector id.")
 
 
-@strawberry.input
+@strawberry.input(description="A device to swap for another of the same kind, in the same place.")
 class ReplaceDeviceInput:
     device_id: strawberry.ID = strawberry.field(description="A Door, Camera or SmokeDetector id.")
     new_device_id: str = strawberry.field(description="The new device's id on the gateway.")
@@ -192,20 +228,25 @@ class ReplaceDeviceInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="The answer of removeDevice.")
 class RemoveDevicePayload:
     ok: bool = strawberry.field(
         default=False, description="True once the device is removed (its claim released)."
     )
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
 
-@strawberry.type
+@strawberry.type(
+    description="The answer of registerDevice and replaceDevice: the one field of the device's "
+    "kind is set.",
+)
 class DevicePayload:
-    door: Door | None = None
-    camera: Camera | None = None
-    smoke_detector: SmokeDetector | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    door: Door | None = strawberry.field(default=None, description="The door, for a DOOR.")
+    camera: Camera | None = strawberry.field(default=None, description="The camera, for a CAMERA.")
+    smoke_detector: SmokeDetector | None = strawberry.field(
+        default=None, description="The detector, for a SMOKE_DETECTOR."
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
     @classmethod
     def of(cls, doc: Doc) -> DevicePayload:

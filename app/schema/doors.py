@@ -9,18 +9,27 @@ import strawberry
 
 from app.context import Info
 from app.ids import encode_id
-from app.schema.common import UserError
+from app.schema.common import USER_ERRORS, UserError
 from app.schema.devices import Door, door_by_id
 from app.services import doors
 from app.store import Doc
 
 
-@strawberry.enum
+@strawberry.enum(description="How a remote opening ended.")
 class DoorCommandStatus(enum.Enum):
-    OPENED = "OPENED"
-    FAILED = "FAILED"
-    DEVICE_OFFLINE = "DEVICE_OFFLINE"
-    TIMED_OUT = "TIMED_OUT"
+    _value_: str
+
+    OPENED = strawberry.enum_value("OPENED", description="The door confirmed it opened.")
+    FAILED = strawberry.enum_value(
+        "FAILED", description="The door answered that it could not open (jammed, error)."
+    )
+    DEVICE_OFFLINE = strawberry.enum_value(
+        "DEVICE_OFFLINE",
+        description="The gateway says the door is not connected: nothing was sent.",
+    )
+    TIMED_OUT = strawberry.enum_value(
+        "TIMED_OUT", description="No answer in time; the door may still open, and retrying is safe."
+    )
 
 
 @strawberry.type(
@@ -29,10 +38,14 @@ class DoorCommandStatus(enum.Enum):
 )
 class DoorCommand:
     doc: strawberry.Private[Doc]
-    id: strawberry.ID
-    status: DoorCommandStatus
-    requested_at: dt.datetime
-    completed_at: dt.datetime | None
+    id: strawberry.ID = strawberry.field(
+        description="Its own ID (not a node: read it from openDoor's answer)."
+    )
+    status: DoorCommandStatus = strawberry.field(description="How it ended.")
+    requested_at: dt.datetime = strawberry.field(description="When it was asked for (UTC).")
+    completed_at: dt.datetime | None = strawberry.field(
+        description="When the door answered (UTC); null for DEVICE_OFFLINE and TIMED_OUT."
+    )
 
     @classmethod
     def from_doc(cls, doc: Doc) -> DoorCommand:
@@ -46,14 +59,16 @@ class DoorCommand:
             completed_at=doc.get("completed_at"),
         )
 
-    @strawberry.field
+    @strawberry.field(description="The door it opened.")
     async def door(self, info: Info) -> Door:
         return await door_by_id(info, self.doc["door_id"])
 
 
-@strawberry.input
+@strawberry.input(description="The door to open, and why.")
 class OpenDoorInput:
-    door_id: strawberry.ID
+    door_id: strawberry.ID = strawberry.field(
+        description="A door the caller may open (INVALID_ID, NOT_FOUND)."
+    )
     reason: str | None = strawberry.field(
         default=None,
         description="Why (at most 200 characters): told to the tenant when a landlord opens "
@@ -61,7 +76,9 @@ class OpenDoorInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="The answer of openDoor.")
 class OpenDoorPayload:
-    command: DoorCommand | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    command: DoorCommand | None = strawberry.field(
+        default=None, description="The opening and how it ended; null when userErrors says why not."
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)

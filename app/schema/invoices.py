@@ -10,7 +10,7 @@ import strawberry
 
 from app.context import Info
 from app.ids import encode_id
-from app.schema.common import Node, UserError
+from app.schema.common import USER_ERRORS, Node, UserError
 from app.schema.node import register_node
 from app.services import invoice_lines
 from app.services.invoices import invoice_status
@@ -23,27 +23,50 @@ if TYPE_CHECKING:
     from app.schema.payments import Payment
 
 
-@strawberry.enum
+@strawberry.enum(
+    description="Where an invoice stands today (computed at each read: an unpaid one turns OVERDUE"
+    " the day after its due date).",
+)
 class InvoiceStatus(enum.Enum):
-    OPEN = "OPEN"
-    PARTIALLY_PAID = "PARTIALLY_PAID"
-    PAID = "PAID"
-    OVERDUE = "OVERDUE"
-    VOID = "VOID"
+    _value_: str
+
+    OPEN = strawberry.enum_value("OPEN", description="Nothing paid yet; not yet due.")
+    PARTIALLY_PAID = strawberry.enum_value(
+        "PARTIALLY_PAID", description="Some paid (paidFen > 0), the rest not yet due."
+    )
+    PAID = strawberry.enum_value("PAID", description="Paid in full (paidFen >= amountFen).")
+    OVERDUE = strawberry.enum_value(
+        "OVERDUE", description="Past its due date and not paid in full."
+    )
+    VOID = strawberry.enum_value(
+        "VOID", description="Cancelled (its lease ended before its period): nothing to pay."
+    )
 
 
-@strawberry.enum
+@strawberry.enum(description="What a line of an invoice is for.")
 class InvoiceLineKind(enum.Enum):
-    RENT = "RENT"
-    WATER = "WATER"
-    ELECTRICITY = "ELECTRICITY"
-    LATE_FEE = "LATE_FEE"
+    _value_: str
+
+    RENT = strawberry.enum_value(
+        "RENT", description="The month's rent (prorated for a part month)."
+    )
+    WATER = strawberry.enum_value(
+        "WATER", description="Water used, from the room's meter readings (cubic metres x the rate)."
+    )
+    ELECTRICITY = strawberry.enum_value(
+        "ELECTRICITY",
+        description="Electricity used, from the room's meter readings (kWh x the rate).",
+    )
+    LATE_FEE = strawberry.enum_value(
+        "LATE_FEE",
+        description="The late fee of the lease's policy; waivable by the landlord (waiveLateFee).",
+    )
     DEPOSIT = strawberry.enum_value(
         "DEPOSIT",
-        description="startLease creates one invoice with this line, due on the start date: "
-        "paying it (online or recorded) is what depositPaidFen counts.",
+        description="The deposit: startLease creates one invoice with this line, due on the "
+        "start date: paying it (online or recorded) is what depositPaidFen counts.",
     )
-    OTHER = "OTHER"
+    OTHER = strawberry.enum_value("OTHER", description="Anything else the landlord charged.")
 
 
 @strawberry.enum(description="What an invoice is for.")
@@ -59,12 +82,14 @@ class InvoiceKind(enum.Enum):
 
 @strawberry.type(description="One line of an invoice.")
 class InvoiceLine:
-    kind: InvoiceLineKind
+    kind: InvoiceLineKind = strawberry.field(description="What it is for.")
     description: str = strawberry.field(
         description="What it is for; for a LATE_FEE, how it was computed (rate, each unpaid "
         "amount and its days, the cap) and, once waived, by how much and why."
     )
-    amount_fen: int
+    amount_fen: int = strawberry.field(
+        description="Its amount in fen (0 once a LATE_FEE is waived)."
+    )
     waived_at: dt.datetime | None = strawberry.field(
         description="Set on a LATE_FEE line waived by the landlord."
     )
@@ -79,16 +104,23 @@ class InvoiceLine:
         )
 
 
-@strawberry.type
+@strawberry.type(
+    description="A bill of a lease: a month's rent, its deposit or utilities. Seen by the lease's "
+    "LANDLORD (only the owner) and its TENANT once they accepted the lease.",
+)
 class Invoice(Node):
     doc: strawberry.Private[Doc]
-    kind: InvoiceKind
-    period_start: dt.date
-    period_end: dt.date
-    due_date: dt.date
-    amount_fen: int
-    paid_fen: int
-    status: InvoiceStatus
+    kind: InvoiceKind = strawberry.field(description="What it is for.")
+    period_start: dt.date = strawberry.field(description="First day it covers.")
+    period_end: dt.date = strawberry.field(description="Last day it covers.")
+    due_date: dt.date = strawberry.field(
+        description="The day it falls due (the lease's rentDueDay); unpaid after it: OVERDUE."
+    )
+    amount_fen: int = strawberry.field(description="What it asks, in fen: the sum of its lines.")
+    paid_fen: int = strawberry.field(
+        description="What has been paid on it so far, in fen (SUCCEEDED payments)."
+    )
+    status: InvoiceStatus = strawberry.field(description="Where it stands today.")
 
     @classmethod
     def from_doc(cls, doc: Doc) -> Invoice:
@@ -108,13 +140,15 @@ class Invoice(Node):
     def lines(self) -> list[InvoiceLine]:
         return [InvoiceLine.from_doc(x) for x in invoice_lines.lines_of(self.doc)]
 
-    @strawberry.field
+    @strawberry.field(description="The lease it bills.")
     async def lease(self, info: Info) -> Annotated[Lease, strawberry.lazy("app.schema.leases")]:
         from app.schema.leases import lease_by_id
 
         return await lease_by_id(info, self.doc["lease_id"])
 
-    @strawberry.field
+    @strawberry.field(
+        description="Payments made on it, oldest first, failed and pending ones included.",
+    )
     async def payments(
         self, info: Info
     ) -> list[Annotated[Payment, strawberry.lazy("app.schema.payments")]]:
@@ -143,8 +177,8 @@ async def _invoice_node(info: Info, oid: Any) -> Invoice | None:
 
 @strawberry.type(description="An amount of one kind of invoice line.")
 class AmountByKind:
-    kind: InvoiceLineKind
-    amount_fen: int
+    kind: InvoiceLineKind = strawberry.field(description="The kind of line.")
+    amount_fen: int = strawberry.field(description="The amount of that kind, in fen.")
 
 
 @strawberry.type(description="A landlord's rent for one month across all of their leases.")
@@ -156,7 +190,7 @@ class RentRoll:
         "excluded."
     )
     collected_fen: int = strawberry.field(description="What has been paid on those invoices.")
-    outstanding_fen: int = strawberry.field(description="expectedFen - collectedFen.")
+    outstanding_fen: int = strawberry.field(description="ExpectedFen minus collectedFen, in fen.")
     pending_fen: int = strawberry.field(
         description="Part of outstandingFen paid online and awaiting the provider's confirmation."
     )
@@ -177,7 +211,7 @@ class RentRoll:
         return [Invoice.from_doc(d) for d in self.doc["overdue"]]
 
     @strawberry.field(
-        description="collectedFen split by line kind: what is paid on an invoice covers its "
+        description="CollectedFen split by line kind: what is paid on an invoice covers its "
         "lines in the order DEPOSIT, RENT, WATER, ELECTRICITY, OTHER, LATE_FEE. Kinds with "
         "nothing are left out; the amounts add up to collectedFen."
     )
@@ -185,7 +219,7 @@ class RentRoll:
         return _by_kind(self.doc["collected_by_kind"])
 
     @strawberry.field(
-        description="outstandingFen split by line kind, in the same way; adds up to outstandingFen."
+        description="OutstandingFen split by line kind, in the same way; adds up to outstandingFen."
     )
     def outstanding_by_kind(self) -> list[AmountByKind]:
         return _by_kind(self.doc["outstanding_by_kind"])
@@ -199,12 +233,20 @@ def _by_kind(amounts: dict[str, int]) -> list[AmountByKind]:
     ]
 
 
-@strawberry.input
+@strawberry.input(description="The invoice to remind its tenant of.")
 class RemindTenantInput:
-    invoice_id: strawberry.ID
+    invoice_id: strawberry.ID = strawberry.field(
+        description="An unpaid invoice of the caller's accepted lease (INVALID_ID, NOT_FOUND, "
+        "INVOICE_NOT_PAYABLE, LEASE_NOT_ACCEPTED)."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The answer of remindTenant.")
 class RemindTenantPayload:
-    notification: Annotated[Notification, strawberry.lazy("app.schema.notifications")] | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    notification: Annotated[Notification, strawberry.lazy("app.schema.notifications")] | None = (
+        strawberry.field(
+            default=None,
+            description="The RENT_REMINDER notification the tenant got; null when refused.",
+        )
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)

@@ -38,14 +38,23 @@ class LateFeePolicy:
     "capBasisPoints 0-10000 (OUT_OF_RANGE otherwise); a rate or a cap of 0 means no late fees."
 )
 class LateFeePolicyInput:
-    grace_days: int
-    daily_rate_basis_points: int
-    cap_basis_points: int
+    grace_days: int = strawberry.field(
+        description="Days after the due date before fees start, 0-31."
+    )
+    daily_rate_basis_points: int = strawberry.field(
+        description="Fee per day on the unpaid amount, in basis points (1 = 0.01%), 0-500."
+    )
+    cap_basis_points: int = strawberry.field(
+        description="The most a month's fees may reach, in basis points of its rent, 0-10000."
+    )
 
 
 @strawberry.input(description="LANDLORD: waives the late fee of one of their invoices.")
 class WaiveLateFeeInput:
-    invoice_id: strawberry.ID
+    invoice_id: strawberry.ID = strawberry.field(
+        description="An invoice of the caller's lease with a late fee (INVALID_ID, NOT_FOUND, "
+        "NOTHING_TO_WAIVE)."
+    )
     reason: str = strawberry.field(
         description="Why (1-200 characters): recorded in the audit log and told to the tenant."
     )

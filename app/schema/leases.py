@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -12,8 +12,8 @@ from app.context import Info
 from app.ids import encode_id
 from app.schema.accounts import Account
 from app.schema.autopay import Autopay
-from app.schema.common import Node, UserError
-from app.schema.connection import Connection
+from app.schema.common import USER_ERRORS, Node, UserError
+from app.schema.connection import After, Connection, First
 from app.schema.deposits import DepositSettlement
 from app.schema.invoices import Invoice, InvoiceStatus
 from app.schema.late_fees import LateFeePolicy, LateFeePolicyInput
@@ -25,22 +25,32 @@ from app.services.leases import can_see_lease
 from app.store import Doc, page_of_sorted
 
 
-@strawberry.enum
+@strawberry.enum(description="Whether a lease is running.")
 class LeaseStatus(enum.Enum):
-    ACTIVE = "ACTIVE"
-    ENDED = "ENDED"
+    _value_: str
+
+    ACTIVE = strawberry.enum_value(
+        "ACTIVE", description="Running (or invited and not yet accepted: see tenantAcceptedAt)."
+    )
+    ENDED = strawberry.enum_value(
+        "ENDED",
+        description="Ended by endLease: occupants deregistered, cards revoked, later invoices "
+        "void.",
+    )
 
 
 def _date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
 
-@strawberry.type
+@strawberry.type(description="One extendLease of a lease: its end moved, maybe at a new rent.")
 class LeaseExtension:
-    previous_end_date: dt.date
-    new_end_date: dt.date
-    monthly_rent_fen: int
-    extended_at: dt.datetime
+    previous_end_date: dt.date = strawberry.field(description="The end date before the extension.")
+    new_end_date: dt.date = strawberry.field(description="The end date it set.")
+    monthly_rent_fen: int = strawberry.field(
+        description="The rent of the added months, in fen a month."
+    )
+    extended_at: dt.datetime = strawberry.field(description="When the landlord extended it (UTC).")
     late_fee_policy: LateFeePolicy | None = strawberry.field(
         description="The policy of the extension's months (null: no late fees)."
     )
@@ -57,17 +67,30 @@ class LeaseExtension:
         )
 
 
-@strawberry.type
+@strawberry.type(
+    description="A tenancy of one room: its terms, occupants and invoices. Seen by the room's "
+    "LANDLORD (only the owner), by the TENANT whose account accepted it, and, before "
+    "acceptance, by the invited phone's account (myLeases: its terms only, no occupants or "
+    "invoices). No other role sees it.",
+)
 class Lease(Node):
     doc: strawberry.Private[Doc]
-    start_date: dt.date
-    end_date: dt.date
-    monthly_rent_fen: int
-    deposit_fen: int
+    start_date: dt.date = strawberry.field(
+        description="The first day of the tenancy (a calendar date in China time)."
+    )
+    end_date: dt.date = strawberry.field(
+        description="The last day of the tenancy (moved by extendLease)."
+    )
+    monthly_rent_fen: int = strawberry.field(
+        description="The current rent, in fen a month (1 yuan = 100 fen)."
+    )
+    deposit_fen: int = strawberry.field(
+        description="The deposit asked, in fen (its DEPOSIT invoice)."
+    )
     rent_due_day: int = strawberry.field(
         description="Day of the month on which each month's rent falls due (1-28)."
     )
-    status: LeaseStatus
+    status: LeaseStatus = strawberry.field(description="Whether it is running.")
     move_out_date: dt.date | None = strawberry.field(
         description="Set when the lease ended: the last day lived there and paid for."
     )
@@ -106,7 +129,7 @@ class Lease(Node):
         sees only its terms."""
         return can_see_lease(info.context.viewer, self.doc)
 
-    @strawberry.field
+    @strawberry.field(description="The room let.")
     async def room(self, info: Info) -> Room:
         return await room_by_id(info, self.doc["room_id"])
 
@@ -122,20 +145,38 @@ class Lease(Node):
         assert doc is not None
         return Account.from_doc(doc)
 
-    @strawberry.field
-    async def occupants(self, info: Info, include_departed: bool | None = False) -> list[Occupant]:
+    @strawberry.field(
+        description="Who lives there under the lease, in order of arrival; empty before the tenant"
+        " accepts.",
+    )
+    async def occupants(
+        self,
+        info: Info,
+        include_departed: Annotated[
+            bool | None,
+            strawberry.argument(
+                description="Also those deregistered (leftAt set); false by default."
+            ),
+        ] = False,
+    ) -> list[Occupant]:
         if not self._shown(info):
             return []
         docs = await info.context.loaders.occupants_by_lease.load(self.doc["_id"])
         return [Occupant.from_doc(d) for d in docs if include_departed or d["current"]]
 
-    @strawberry.field
+    @strawberry.field(
+        description="Its invoices by period, oldest first; pages of 50 by default; empty before "
+        "the tenant accepts.",
+    )
     async def invoices(
         self,
         info: Info,
-        status: InvoiceStatus | None = None,
-        first: int | None = 50,
-        after: str | None = None,
+        status: Annotated[
+            InvoiceStatus | None,
+            strawberry.argument(description="Only invoices in this status; all when omitted."),
+        ] = None,
+        first: First = 50,
+        after: After = None,
     ) -> Connection[Invoice]:
         if not self._shown(info):
             return Connection.empty()
@@ -157,7 +198,7 @@ class Lease(Node):
             )
         return Connection.of(page, Invoice.from_doc)
 
-    @strawberry.field
+    @strawberry.field(description="Its extensions, oldest first.")
     def extensions(self) -> list[LeaseExtension]:
         return [LeaseExtension.from_doc(e) for e in self.doc.get("extensions", [])]
 
@@ -209,15 +250,28 @@ async def _lease_node(info: Info, oid: Any) -> Lease | None:
     return Lease.from_doc(doc) if doc and can_see_lease(info.context.viewer, doc) else None
 
 
-@strawberry.input
+@strawberry.input(description="The terms of a new lease, and who will live there.")
 class StartLeaseInput:
-    room_id: strawberry.ID
+    room_id: strawberry.ID = strawberry.field(
+        description="The room to let: the caller's, VACANT (INVALID_ID, NOT_FOUND, "
+        "ROOM_NOT_VACANT)."
+    )
     tenant_phone: str = strawberry.field(description="Phone of the tenant's account.")
-    start_date: dt.date
-    end_date: dt.date
-    monthly_rent_fen: int
-    deposit_fen: int
-    rent_due_day: int
+    start_date: dt.date = strawberry.field(
+        description="First day, within a year before or after today (INVALID_DATE_RANGE)."
+    )
+    end_date: dt.date = strawberry.field(
+        description="Last day: after startDate, not past, at most 10 years on (INVALID_DATE_RANGE)."
+    )
+    monthly_rent_fen: int = strawberry.field(
+        description="Rent in fen a month, 1 to 100,000,000 (OUT_OF_RANGE)."
+    )
+    deposit_fen: int = strawberry.field(
+        description="Deposit in fen, 0 to 12 months of the maximum rent (OUT_OF_RANGE); 0: none."
+    )
+    rent_due_day: int = strawberry.field(
+        description="Day of the month each month's rent falls due, 1-28 (OUT_OF_RANGE)."
+    )
     occupants: list[OccupantInput] = strawberry.field(
         description="Everyone who will live there, the tenant included; each gets a card."
     )
@@ -226,10 +280,14 @@ class StartLeaseInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="A later end for an ACTIVE lease.")
 class ExtendLeaseInput:
-    lease_id: strawberry.ID
-    new_end_date: dt.date
+    lease_id: strawberry.ID = strawberry.field(
+        description="The lease: the caller's, ACTIVE (INVALID_ID, NOT_FOUND, LEASE_NOT_ACTIVE)."
+    )
+    new_end_date: dt.date = strawberry.field(
+        description="After the current end, at most 10 years after the start (INVALID_DATE_RANGE)."
+    )
     monthly_rent_fen: int | None = strawberry.field(
         default=None, description="Defaults to the current rent."
     )
@@ -240,26 +298,39 @@ class ExtendLeaseInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="Which lease ends, and on what day.")
 class EndLeaseInput:
-    lease_id: strawberry.ID
-    move_out_date: dt.date
+    lease_id: strawberry.ID = strawberry.field(
+        description="The lease: the caller's, ACTIVE (INVALID_ID, NOT_FOUND, LEASE_NOT_ACTIVE)."
+    )
+    move_out_date: dt.date = strawberry.field(
+        description="The last day lived there and paid for: between the start and the end date "
+        "(INVALID_DATE_RANGE)."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The lease invitation to accept.")
 class AcceptLeaseInput:
-    lease_id: strawberry.ID
+    lease_id: strawberry.ID = strawberry.field(
+        description="A lease sent to the caller's phone (INVALID_ID; NOT_FOUND for any other, "
+        "INVITATION_EXPIRED, ALREADY_ACCEPTED)."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The invitation to send again, maybe to a corrected phone.")
 class ResendLeaseInvitationInput:
-    lease_id: strawberry.ID
+    lease_id: strawberry.ID = strawberry.field(
+        description="The caller's lease, not yet accepted (INVALID_ID, NOT_FOUND, "
+        "ALREADY_ACCEPTED)."
+    )
     tenant_phone: str = strawberry.field(
         description="The phone to invite: the same one, or a corrected one."
     )
 
 
-@strawberry.type
+@strawberry.type(description="The answer of the lease mutations.")
 class LeasePayload:
-    lease: Lease | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    lease: Lease | None = strawberry.field(
+        default=None, description="The lease as it now is; null when userErrors says why not."
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)

@@ -10,7 +10,7 @@ import strawberry
 
 from app.context import Info
 from app.ids import encode_id
-from app.schema.common import Node, UserError
+from app.schema.common import USER_ERRORS, Node, UserError
 from app.schema.node import register_node
 from app.schema.photos import Photo
 from app.schema.properties import GeoPoint, Place
@@ -24,25 +24,33 @@ from app.store import Doc
 )
 class Listing(Node):
     doc: strawberry.Private[Doc]
-    title: str
-    description: str
-    monthly_rent_fen: int
-    area_sqm: float
+    title: str = strawberry.field(description="The landlord's headline, at most 100 characters.")
+    description: str = strawberry.field(
+        description="The landlord's words on the room, at most 2000 characters."
+    )
+    monthly_rent_fen: int = strawberry.field(
+        description="Asking rent in fen a month (1 yuan = 100 fen)."
+    )
+    area_sqm: float = strawberry.field(description="The room's floor area in square metres.")
     floor: int = strawberry.field(description="The room's floor.")
     amenities: list[Amenity] = strawberry.field(description="The room's, in the enum's order.")
-    address: str
-    place: Place
-    location: GeoPoint
-    available_from: dt.date
-    landlord_name: str
-    contact_phone: str
-    published_at: dt.datetime
+    address: str = strawberry.field(description="The property's street address.")
+    place: Place = strawberry.field(description="The property's town, community and grid.")
+    location: GeoPoint = strawberry.field(description="Where the property is on the map.")
+    available_from: dt.date = strawberry.field(description="The first day a tenant may move in.")
+    landlord_name: str = strawberry.field(description="The landlord's name as shown to seekers.")
+    contact_phone: str = strawberry.field(
+        description="The phone seekers call: the landlord's own unless they gave another; public."
+    )
+    published_at: dt.datetime = strawberry.field(description="When it was published (UTC).")
     distance_km: float | None = strawberry.field(description="Set when the search had `near`.")
     live: bool = strawberry.field(
         description="False once unpublished (by the landlord, or when a lease starts); then "
         "only the owning landlord still sees it."
     )
-    unpublished_at: dt.datetime | None
+    unpublished_at: dt.datetime | None = strawberry.field(
+        description="When it was taken down (UTC); null while live."
+    )
 
     @classmethod
     def from_doc(cls, doc: Doc) -> Listing:
@@ -83,29 +91,50 @@ class Listing(Node):
         return Room.from_doc(doc) if doc else None
 
 
-@strawberry.input
+@strawberry.input(description="A circle around a point (WGS-84) to search in.")
 class NearInput:
-    lat: float
-    lng: float
+    lat: float = strawberry.field(description="Latitude of the centre, -90 to 90 (OUT_OF_RANGE).")
+    lng: float = strawberry.field(
+        description="Longitude of the centre, -180 to 180 (OUT_OF_RANGE)."
+    )
     radius_km: float = strawberry.field(
         description="Kilometres, above 0 and at most ANJU_NEAR_MAX_RADIUS_KM (10 in production, "
         f"never above {listing_search.MAX_RADIUS_KM:g}): OUT_OF_RANGE otherwise."
     )
 
 
-@strawberry.input
+@strawberry.input(
+    description="What to search for; every field given must match. A value out of range is "
+    "the GraphQL error OUT_OF_RANGE, a minimum above its maximum INVALID_RANGE.",
+)
 class ListingFilter:
     text: str | None = strawberry.field(
         default=None,
         description="Matches title, description and address (case-insensitive, any script).",
     )
-    town: str | None = None
-    community: str | None = None
-    min_rent_fen: int | None = None
-    max_rent_fen: int | None = None
-    min_area_sqm: float | None = None
-    max_area_sqm: float | None = None
-    near: NearInput | None = None
+    town: str | None = strawberry.field(
+        default=None,
+        description="Only in this town (镇街), exactly as written; at most 64 characters.",
+    )
+    community: str | None = strawberry.field(
+        default=None, description="Only in this community (村居); at most 64 characters."
+    )
+    min_rent_fen: int | None = strawberry.field(
+        default=None, description="Rent at least this, in fen a month (1 to 100,000,000)."
+    )
+    max_rent_fen: int | None = strawberry.field(
+        default=None, description="Rent at most this, in fen a month (1 to 100,000,000)."
+    )
+    min_area_sqm: float | None = strawberry.field(
+        default=None, description="Area at least this, in square metres (1 to 10,000)."
+    )
+    max_area_sqm: float | None = strawberry.field(
+        default=None, description="Area at most this, in square metres (1 to 10,000)."
+    )
+    near: NearInput | None = strawberry.field(
+        default=None,
+        description="Only within this circle; needed by sort DISTANCE (NEAR_REQUIRED).",
+    )
     available_by: dt.date | None = strawberry.field(
         default=None, description="Listings available on or before this date."
     )
@@ -132,21 +161,33 @@ class ListingFilter:
         )
 
 
-@strawberry.enum
+@strawberry.enum(description="The order of search results.")
 class ListingSort(enum.Enum):
-    NEWEST = "NEWEST"
-    RENT_ASC = "RENT_ASC"
-    RENT_DESC = "RENT_DESC"
-    AREA_DESC = "AREA_DESC"
+    _value_: str
+
+    NEWEST = strawberry.enum_value(
+        "NEWEST", description="Most recently published first (the default)."
+    )
+    RENT_ASC = strawberry.enum_value("RENT_ASC", description="Cheapest first.")
+    RENT_DESC = strawberry.enum_value("RENT_DESC", description="Dearest first.")
+    AREA_DESC = strawberry.enum_value("AREA_DESC", description="Largest first.")
     DISTANCE = strawberry.enum_value("DISTANCE", description="Nearest first; needs `near`.")
 
 
-@strawberry.input
+@strawberry.input(description="A vacancy to publish for one of the caller's rooms.")
 class PublishListingInput:
-    room_id: strawberry.ID
-    title: str
-    description: str
-    available_from: dt.date
+    room_id: strawberry.ID = strawberry.field(
+        description="The caller's VACANT room (INVALID_ID, NOT_FOUND, ROOM_NOT_VACANT, "
+        "ALREADY_PUBLISHED, ROOM_ARCHIVED)."
+    )
+    title: str = strawberry.field(description="A headline, 1-100 characters (REQUIRED, TOO_LONG).")
+    description: str = strawberry.field(
+        description="The words on the room, 1-2000 characters, several lines allowed (REQUIRED, "
+        "TOO_LONG)."
+    )
+    available_from: dt.date = strawberry.field(
+        description="The first day a tenant may move in, within a year of today (OUT_OF_RANGE)."
+    )
     monthly_rent_fen: int | None = strawberry.field(
         default=None, description="Defaults to the room's rent."
     )
@@ -157,7 +198,9 @@ class PublishListingInput:
 
 @strawberry.input(description="What to change on a live listing; fields left out stay.")
 class UpdateListingInput:
-    listing_id: strawberry.ID
+    listing_id: strawberry.ID = strawberry.field(
+        description="The caller's live listing (INVALID_ID, NOT_FOUND, LISTING_UNPUBLISHED)."
+    )
     title: str | None = strawberry.field(default=None, description="At most 100 characters.")
     description: str | None = strawberry.field(default=None, description="At most 2000 characters.")
     monthly_rent_fen: int | None = strawberry.field(
@@ -171,15 +214,19 @@ class UpdateListingInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="The listing to take down.")
 class UnpublishListingInput:
-    listing_id: strawberry.ID
+    listing_id: strawberry.ID = strawberry.field(
+        description="The caller's live listing (INVALID_ID, NOT_FOUND, LISTING_UNPUBLISHED)."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The answer of the listing mutations.")
 class ListingPayload:
-    listing: Listing | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    listing: Listing | None = strawberry.field(
+        default=None, description="The listing as it now is; null when userErrors says why not."
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
 
 @register_node("Listing")

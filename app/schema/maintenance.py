@@ -11,7 +11,7 @@ import strawberry
 from app.context import Info
 from app.ids import encode_id
 from app.schema.accounts import Account
-from app.schema.common import Node, UserError
+from app.schema.common import USER_ERRORS, Node, UserError
 from app.schema.node import register_node
 from app.schema.photos import Photo
 from app.schema.rooms import Room, room_by_id
@@ -23,26 +23,40 @@ from app.viewer import Role
 @strawberry.enum(description="What is wrong. FIRE_SAFETY and ELECTRICAL ones are also shown to "
                  "the responders of the area.")  # fmt: skip
 class MaintenanceCategory(enum.Enum):
-    PLUMBING = "PLUMBING"
+    _value_: str
+
+    PLUMBING = strawberry.enum_value("PLUMBING", description="Water pipes, taps, drains, toilet.")
     ELECTRICAL = strawberry.enum_value("ELECTRICAL", description="Wiring, sockets, breakers.")
-    APPLIANCE = "APPLIANCE"
-    DOOR_LOCK = "DOOR_LOCK"
+    APPLIANCE = strawberry.enum_value(
+        "APPLIANCE",
+        description="An appliance of the room: air conditioner, water heater, washing machine.",
+    )
+    DOOR_LOCK = strawberry.enum_value(
+        "DOOR_LOCK", description="A door or its lock (the card reader too)."
+    )
     FIRE_SAFETY = strawberry.enum_value(
         "FIRE_SAFETY", description="Smoke detectors, extinguishers, blocked exits."
     )
-    PESTS = "PESTS"
-    STRUCTURE = "STRUCTURE"
-    OTHER = "OTHER"
+    PESTS = strawberry.enum_value("PESTS", description="Insects or rodents.")
+    STRUCTURE = strawberry.enum_value(
+        "STRUCTURE", description="Walls, ceiling, floor, windows, leaks from above."
+    )
+    OTHER = strawberry.enum_value("OTHER", description="Anything else.")
 
 
 @strawberry.enum(description="OPEN > SCHEDULED > IN_PROGRESS > DONE > CONFIRMED, or CANCELLED.")
 class MaintenanceStatus(enum.Enum):
+    _value_: str
+
     OPEN = strawberry.enum_value("OPEN", description="Reported (or reopened: not fixed).")
     SCHEDULED = strawberry.enum_value("SCHEDULED", description="The landlord set a time.")
-    IN_PROGRESS = "IN_PROGRESS"
+    IN_PROGRESS = strawberry.enum_value("IN_PROGRESS", description="The landlord is fixing it.")
     DONE = strawberry.enum_value("DONE", description="The landlord says it is fixed.")
     CONFIRMED = strawberry.enum_value("CONFIRMED", description="The tenant agrees (or rated it).")
-    CANCELLED = "CANCELLED"
+    CANCELLED = strawberry.enum_value(
+        "CANCELLED",
+        description="Withdrawn by the tenant, or cancelled by the landlord with a note.",
+    )
 
 
 def _account(info: Info, doc: Doc | None) -> Account:
@@ -57,8 +71,8 @@ def _account(info: Info, doc: Doc | None) -> Account:
 @strawberry.type(description="One step of a repair request.")
 class MaintenanceUpdate:
     entry: strawberry.Private[Doc]
-    at: dt.datetime
-    status: MaintenanceStatus
+    at: dt.datetime = strawberry.field(description="When (UTC).")
+    status: MaintenanceStatus = strawberry.field(description="The status it moved the request to.")
     note: str | None = strawberry.field(description="The landlord's or the tenant's words.")
 
     @strawberry.field(description="Who took the step.")
@@ -69,11 +83,11 @@ class MaintenanceUpdate:
 @strawberry.type(description="A tenant's repair request (报修) about the room they rent.")
 class MaintenanceRequest(Node):
     doc: strawberry.Private[Doc]
-    category: MaintenanceCategory
-    description: str
-    status: MaintenanceStatus
+    category: MaintenanceCategory = strawberry.field(description="What is wrong.")
+    description: str = strawberry.field(description="The tenant's words, at most 1000 characters.")
+    status: MaintenanceStatus = strawberry.field(description="Where it stands.")
     scheduled_for: dt.datetime | None = strawberry.field(description="Set by SCHEDULED.")
-    created_at: dt.datetime
+    created_at: dt.datetime = strawberry.field(description="When it was reported (UTC).")
     rating: int | None = strawberry.field(description="1 to 5, set by the tenant once DONE.")
     rating_comment: str | None = strawberry.field(description="The tenant's words with it.")
 
@@ -91,7 +105,7 @@ class MaintenanceRequest(Node):
             rating_comment=doc.get("rating_comment"),
         )
 
-    @strawberry.field
+    @strawberry.field(description="The room it is about.")
     async def room(self, info: Info) -> Room:
         return await room_by_id(info, self.doc["room_id"])
 
@@ -130,10 +144,10 @@ async def _request_node(info: Info, oid: Any) -> MaintenanceRequest | None:
     return MaintenanceRequest.from_doc(doc)
 
 
-@strawberry.input
+@strawberry.input(description="A problem in the room the caller rents.")
 class ReportMaintenanceInput:
     room_id: strawberry.ID = strawberry.field(description="The room of the caller's lease.")
-    category: MaintenanceCategory
+    category: MaintenanceCategory = strawberry.field(description="What is wrong.")
     description: str = strawberry.field(description="What is wrong: at most 1000 characters.")
     photo_upload_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="At most 9 MAINTENANCE_PHOTO uploads, in order."
@@ -143,10 +157,15 @@ class ReportMaintenanceInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="The next step of a repair request.")
 class UpdateMaintenanceInput:
-    request_id: strawberry.ID
-    status: MaintenanceStatus
+    request_id: strawberry.ID = strawberry.field(
+        description="A request the caller may move (INVALID_ID, NOT_FOUND)."
+    )
+    status: MaintenanceStatus = strawberry.field(
+        description="The status to move to, allowed from the current one for the caller's role "
+        "(INVALID_TRANSITION)."
+    )
     scheduled_for: dt.datetime | None = strawberry.field(
         default=None, description="Required with SCHEDULED (within 90 days), refused otherwise."
     )
@@ -157,14 +176,18 @@ class UpdateMaintenanceInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="The tenant's rating of a finished repair.")
 class RateMaintenanceInput:
-    request_id: strawberry.ID
+    request_id: strawberry.ID = strawberry.field(
+        description="The caller's own DONE or CONFIRMED request (INVALID_ID, NOT_FOUND)."
+    )
     rating: int = strawberry.field(description="1 to 5.")
     comment: str | None = strawberry.field(default=None, description="At most 500 characters.")
 
 
-@strawberry.type
+@strawberry.type(description="The answer of the maintenance mutations.")
 class MaintenancePayload:
-    request: MaintenanceRequest | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    request: MaintenanceRequest | None = strawberry.field(
+        default=None, description="The request as it now is; null when userErrors says why not."
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)

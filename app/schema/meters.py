@@ -10,7 +10,7 @@ import strawberry
 
 from app.context import Info
 from app.ids import encode_id
-from app.schema.common import Node, UserError
+from app.schema.common import USER_ERRORS, Node, UserError
 from app.schema.node import register_node
 from app.services import meters
 from app.store import Doc
@@ -19,10 +19,14 @@ if TYPE_CHECKING:
     from app.schema.invoices import Invoice
 
 
-@strawberry.enum
+@strawberry.enum(description="Which meter of a room.")
 class MeterKind(enum.Enum):
-    WATER = "WATER"
-    ELECTRICITY = "ELECTRICITY"
+    _value_: str
+
+    WATER = strawberry.enum_value("WATER", description="The water meter, in cubic metres (m³).")
+    ELECTRICITY = strawberry.enum_value(
+        "ELECTRICITY", description="The electricity meter, in kilowatt-hours (kWh)."
+    )
 
 
 @strawberry.type(
@@ -30,8 +34,8 @@ class MeterKind(enum.Enum):
     "the rent (never billed)."
 )
 class MeterRates:
-    water_fen_per_cubic_metre: int
-    electricity_fen_per_kwh: int
+    water_fen_per_cubic_metre: int = strawberry.field(description="Fen per cubic metre of water.")
+    electricity_fen_per_kwh: int = strawberry.field(description="Fen per kilowatt-hour.")
 
     @classmethod
     def from_doc(cls, doc: Doc) -> MeterRates:
@@ -47,9 +51,11 @@ class MeterRates:
 )
 class MeterReading(Node):
     doc: strawberry.Private[Doc]
-    kind: MeterKind
-    value: float = strawberry.field(description="m³ of water or kWh, at most 3 decimals.")
-    read_at: dt.datetime
+    kind: MeterKind = strawberry.field(description="Which meter.")
+    value: float = strawberry.field(
+        description="The meter's reading: m³ of water or kWh, at most 3 decimals."
+    )
+    read_at: dt.datetime = strawberry.field(description="When the meter was read (UTC).")
     replacement: bool = strawberry.field(
         description="A new meter's first reading: it starts the count again."
     )
@@ -95,7 +101,9 @@ async def _reading_node(info: Info, oid: Any) -> MeterReading | None:
 
 @strawberry.input(description="LANDLORD: a room's rates, for readings recorded from now on.")
 class SetMeterRatesInput:
-    room_id: strawberry.ID
+    room_id: strawberry.ID = strawberry.field(
+        description="The caller's room (INVALID_ID, NOT_FOUND)."
+    )
     water_fen_per_cubic_metre: int = strawberry.field(description="0-10000 (0: not billed).")
     electricity_fen_per_kwh: int = strawberry.field(description="0-1000 (0: not billed).")
 
@@ -105,8 +113,10 @@ class SetMeterRatesInput:
     "lease's reading before is billed on its next invoice."
 )
 class RecordMeterReadingInput:
-    room_id: strawberry.ID
-    kind: MeterKind
+    room_id: strawberry.ID = strawberry.field(
+        description="The caller's room (INVALID_ID, NOT_FOUND)."
+    )
+    kind: MeterKind = strawberry.field(description="Which meter was read.")
     value: float = strawberry.field(
         description="0 to 1e9; not lower than the last reading (READING_BELOW_PREVIOUS) unless "
         "a replacement."
@@ -119,7 +129,11 @@ class RecordMeterReadingInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="The answer of recordMeterReading.")
 class MeterReadingPayload:
-    reading: MeterReading | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    reading: MeterReading | None = strawberry.field(
+        default=None,
+        description="The reading, with its usage and what it billed; null when userErrors says why"
+        " not.",
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)

@@ -11,7 +11,7 @@ import strawberry
 from app.context import Info
 from app.ids import encode_id
 from app.schema.alarms import Alarm
-from app.schema.common import Node, UserError
+from app.schema.common import USER_ERRORS, Node, UserError
 from app.schema.node import register_node
 from app.services import notifications
 from app.store import Doc
@@ -23,15 +23,39 @@ if TYPE_CHECKING:
     from app.schema.visitor_passes import VisitorPass
 
 
-@strawberry.enum
+@strawberry.enum(
+    description="What a notification is about; the apps pick an icon and a screen by it.",
+)
 class NotificationKind(enum.Enum):
-    SMOKE_ALARM = "SMOKE_ALARM"
-    RENT_DUE = "RENT_DUE"
-    RENT_REMINDER = "RENT_REMINDER"
-    PAYMENT_RECEIVED = "PAYMENT_RECEIVED"
-    LEASE_CHANGED = "LEASE_CHANGED"
-    ACCOUNT_SECURITY = "ACCOUNT_SECURITY"
-    LEASE_INVITATION = "LEASE_INVITATION"
+    _value_: str
+
+    SMOKE_ALARM = strawberry.enum_value(
+        "SMOKE_ALARM",
+        description="A smoke alarm was raised (alarm): to the landlord and the responders of the "
+        "area.",
+    )
+    RENT_DUE = strawberry.enum_value(
+        "RENT_DUE", description="To the tenant: an invoice falls due soon (invoice)."
+    )
+    RENT_REMINDER = strawberry.enum_value(
+        "RENT_REMINDER",
+        description="To the tenant: the landlord's reminder of an unpaid invoice (remindTenant).",
+    )
+    PAYMENT_RECEIVED = strawberry.enum_value(
+        "PAYMENT_RECEIVED", description="To the landlord: a tenant's payment succeeded (invoice)."
+    )
+    LEASE_CHANGED = strawberry.enum_value(
+        "LEASE_CHANGED",
+        description="A lease was accepted, extended or ended, or a late fee waived (lease, "
+        "invoice).",
+    )
+    ACCOUNT_SECURITY = strawberry.enum_value(
+        "ACCOUNT_SECURITY", description="A new log-in or a password change on the account."
+    )
+    LEASE_INVITATION = strawberry.enum_value(
+        "LEASE_INVITATION",
+        description="To the invited phone's account: a lease awaits acceptance (lease).",
+    )
     MAINTENANCE_UPDATED = strawberry.enum_value(
         "MAINTENANCE_UPDATED", description="A step of a repair request (maintenanceRequest)."
     )
@@ -55,14 +79,19 @@ class NotificationKind(enum.Enum):
     )
 
 
-@strawberry.type
+@strawberry.type(
+    description="A message to one account, shown in the app and pushed by the notificationAdded "
+    "subscription. Only the account it was sent to sees it.",
+)
 class Notification(Node):
     doc: strawberry.Private[Doc]
-    kind: NotificationKind
-    title: str
-    body: str
-    created_at: dt.datetime
-    read_at: dt.datetime | None
+    kind: NotificationKind = strawberry.field(description="What it is about.")
+    title: str = strawberry.field(description="A short headline, in Chinese then English.")
+    body: str = strawberry.field(description="The message (amounts in yuan, times UTC).")
+    created_at: dt.datetime = strawberry.field(description="When it was sent (UTC).")
+    read_at: dt.datetime | None = strawberry.field(
+        description="When the account marked it read (UTC); null while unread."
+    )
 
     @classmethod
     def from_doc(cls, doc: Doc) -> Notification:
@@ -78,14 +107,17 @@ class Notification(Node):
 
     # A notification is read only by the account it was sent to, which may see what it is
     # about: the alarm it was alerted to, its own invoice or lease.
-    @strawberry.field
+    @strawberry.field(description="For SMOKE_ALARM: the alarm.")
     async def alarm(self, info: Info) -> Alarm | None:
         if self.doc.get("alarm_id") is None:
             return None
         doc = await info.context.loaders.by_id("alarms").load(self.doc["alarm_id"])
         return Alarm.from_doc(doc) if doc else None
 
-    @strawberry.field
+    @strawberry.field(
+        description="For RENT_DUE, RENT_REMINDER, PAYMENT_RECEIVED: the invoice, while the reader "
+        "may see it.",
+    )
     async def invoice(
         self, info: Info
     ) -> Annotated[Invoice, strawberry.lazy("app.schema.invoices")] | None:
@@ -93,7 +125,10 @@ class Notification(Node):
 
         return await invoice_of(info, self.doc.get("invoice_id"))
 
-    @strawberry.field
+    @strawberry.field(
+        description="For LEASE_CHANGED, LEASE_INVITATION and DEPOSIT_SETTLED: the lease, while the"
+        " reader may see it.",
+    )
     async def lease(
         self, info: Info
     ) -> Annotated[Lease, strawberry.lazy("app.schema.leases")] | None:
@@ -138,16 +173,19 @@ async def _notification_node(info: Info, oid: Any) -> Notification | None:
     return Notification.from_doc(doc)
 
 
-@strawberry.input
+@strawberry.input(description="Notifications to mark read.")
 class MarkNotificationsReadInput:
-    notification_ids: list[strawberry.ID]
+    notification_ids: list[strawberry.ID] = strawberry.field(
+        description="At most 100 of the caller's notification IDs (INVALID_ARGUMENT over 100, "
+        "INVALID_ID)."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The answer of markNotificationsRead.")
 class MarkNotificationsReadPayload:
     count: int = strawberry.field(
         default=0,
         description="How many of the given notifications became read now (ids of others' "
         "notifications, unknown ones and ones already read are ignored).",
     )
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)

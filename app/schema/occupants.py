@@ -9,7 +9,7 @@ import strawberry
 
 from app.context import Info
 from app.ids import encode_id
-from app.schema.common import Node, UserError
+from app.schema.common import USER_ERRORS, Node, UserError
 from app.schema.node import register_node
 from app.schema.rooms import Room, room_by_id
 from app.services.occupants import can_see_occupant
@@ -25,10 +25,18 @@ if TYPE_CHECKING:
 )
 class AccessCard:
     doc: strawberry.Private[Doc]
-    card_number: str
-    valid_from: dt.datetime
-    valid_until: dt.datetime
-    revoked_at: dt.datetime | None
+    card_number: str = strawberry.field(
+        description="The number printed on the card and read by the doors."
+    )
+    valid_from: dt.datetime = strawberry.field(
+        description="When the doors start accepting it (UTC): the lease's start."
+    )
+    valid_until: dt.datetime = strawberry.field(
+        description="When the doors stop accepting it (UTC): the lease's end, moved by extendLease."
+    )
+    revoked_at: dt.datetime | None = strawberry.field(
+        description="When it was revoked (deregistration, lease end); null while valid."
+    )
 
     @strawberry.field(
         description="False while a change of this card (issued, extended, revoked) has not yet "
@@ -56,13 +64,15 @@ class AccessCard:
 )
 class Occupant(Node):
     doc: strawberry.Private[Doc]
-    name: str
+    name: str = strawberry.field(description="Their name as on their ID card.")
     id_number_masked: str = strawberry.field(
         description="Resident ID number with the middle digits hidden, e.g. 330782********1234."
     )
-    phone: str
-    arrived_at: dt.datetime
-    left_at: dt.datetime | None
+    phone: str = strawberry.field(description="Their mobile phone, 11 digits.")
+    arrived_at: dt.datetime = strawberry.field(description="When they were registered (UTC).")
+    left_at: dt.datetime | None = strawberry.field(
+        description="When they were deregistered (UTC); null while they live there."
+    )
 
     @classmethod
     def from_doc(cls, doc: Doc) -> Occupant:
@@ -76,11 +86,11 @@ class Occupant(Node):
             left_at=doc.get("left_at"),
         )
 
-    @strawberry.field
+    @strawberry.field(description="The room they live in.")
     async def room(self, info: Info) -> Room:
         return await room_by_id(info, self.doc["room_id"])
 
-    @strawberry.field
+    @strawberry.field(description="Their access card; null if none was issued.")
     def card(self) -> AccessCard | None:
         return AccessCard.from_occupant(self.doc) if self.doc.get("card") else None
 
@@ -104,27 +114,41 @@ async def _occupant_node(info: Info, oid: Any) -> Occupant | None:
     return Occupant.from_doc(doc) if doc and can_see_occupant(info.context.viewer, doc) else None
 
 
-@strawberry.input
+@strawberry.input(description="A person to register in a room (real-name registration).")
 class OccupantInput:
-    name: str
+    name: str = strawberry.field(
+        description="Their name as on their ID card, 1-50 characters (REQUIRED, TOO_LONG)."
+    )
     id_number: str = strawberry.field(
         description="18-character PRC resident ID number; its check digit is verified."
     )
-    phone: str
+    phone: str = strawberry.field(
+        description="Their mainland mobile phone, e.g. 13912345678 or +86 139-1234-5678 "
+        "(INVALID_PHONE)."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Someone moving in under a running lease.")
 class RegisterOccupantInput:
-    lease_id: strawberry.ID
-    occupant: OccupantInput
+    lease_id: strawberry.ID = strawberry.field(
+        description="The caller's ACTIVE lease (INVALID_ID, NOT_FOUND, LEASE_NOT_ACTIVE)."
+    )
+    occupant: OccupantInput = strawberry.field(
+        description="Who; at most 10 current occupants a lease (OUT_OF_RANGE), one ID number once "
+        "(ALREADY_REGISTERED)."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Someone who has left.")
 class DeregisterOccupantInput:
-    occupant_id: strawberry.ID
+    occupant_id: strawberry.ID = strawberry.field(
+        description="A current occupant of the caller's lease (INVALID_ID, NOT_FOUND)."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The answer of registerOccupant and deregisterOccupant.")
 class OccupantPayload:
-    occupant: Occupant | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    occupant: Occupant | None = strawberry.field(
+        default=None, description="The occupant as they now are; null when userErrors says why not."
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)

@@ -10,19 +10,30 @@ import strawberry
 
 from app.context import Info
 from app.ids import encode_id
-from app.schema.common import Node, UserError
+from app.schema.common import USER_ERRORS, Node, UserError
 from app.schema.invoices import Invoice
 from app.schema.node import register_node
 from app.services import payments
 from app.store import Doc
 
 
-@strawberry.enum
+@strawberry.enum(description="How a payment was made.")
 class PaymentMethod(enum.Enum):
-    CASH = "CASH"
-    BANK_TRANSFER = "BANK_TRANSFER"
-    WECHAT_PAY = "WECHAT_PAY"
-    ALIPAY = "ALIPAY"
+    _value_: str
+
+    CASH = strawberry.enum_value(
+        "CASH", description="Cash, recorded by the landlord (recordPayment)."
+    )
+    BANK_TRANSFER = strawberry.enum_value(
+        "BANK_TRANSFER", description="A bank transfer, recorded by the landlord (recordPayment)."
+    )
+    WECHAT_PAY = strawberry.enum_value(
+        "WECHAT_PAY",
+        description="Paid online by the tenant through WeChat Pay (payInvoice, autopay).",
+    )
+    ALIPAY = strawberry.enum_value(
+        "ALIPAY", description="Paid online by the tenant through Alipay (payInvoice, autopay)."
+    )
     DEPOSIT = strawberry.enum_value(
         "DEPOSIT",
         description="Taken from the tenant's deposit when the landlord settled it "
@@ -30,21 +41,37 @@ class PaymentMethod(enum.Enum):
     )
 
 
-@strawberry.enum
+@strawberry.enum(description="Where a payment stands.")
 class PaymentStatus(enum.Enum):
-    PENDING = "PENDING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
+    _value_: str
+
+    PENDING = strawberry.enum_value(
+        "PENDING",
+        description="Sent to the provider, awaiting its confirmation (online payments only).",
+    )
+    SUCCEEDED = strawberry.enum_value(
+        "SUCCEEDED", description="Paid: counted in the invoice's paidFen."
+    )
+    FAILED = strawberry.enum_value(
+        "FAILED", description="Not paid; failureCode says why. Nothing was taken."
+    )
 
 
-@strawberry.type
+@strawberry.type(
+    description="A payment on an invoice, online or recorded by the landlord. Seen by the lease's "
+    "LANDLORD (only the owner) and its TENANT.",
+)
 class Payment(Node):
     doc: strawberry.Private[Doc]
-    amount_fen: int
-    method: PaymentMethod
-    status: PaymentStatus
-    created_at: dt.datetime
-    paid_at: dt.datetime | None
+    amount_fen: int = strawberry.field(description="The amount, in fen.")
+    method: PaymentMethod = strawberry.field(description="How it was paid.")
+    status: PaymentStatus = strawberry.field(description="Where it stands.")
+    created_at: dt.datetime = strawberry.field(
+        description="When it was asked for or recorded (UTC)."
+    )
+    paid_at: dt.datetime | None = strawberry.field(
+        description="When it succeeded (UTC); null unless SUCCEEDED."
+    )
     note: str | None = strawberry.field(description="The landlord's note on an offline payment.")
     failure_code: str | None = strawberry.field(
         description="Why a FAILED payment failed: PAYMENT_DECLINED, PAYMENT_PROVIDER_ERROR, "
@@ -71,7 +98,7 @@ class Payment(Node):
             autopay=bool(doc.get("autopay")),
         )
 
-    @strawberry.field
+    @strawberry.field(description="The invoice it pays.")
     async def invoice(self, info: Info) -> Invoice:
         doc = await info.context.loaders.invoice_by_id.load(self.doc["invoice_id"])
         assert doc is not None
@@ -86,27 +113,49 @@ async def _payment_node(info: Info, oid: Any) -> Payment | None:
     return Payment.from_doc(doc)
 
 
-@strawberry.input
+@strawberry.input(description="An online payment of the caller's invoice.")
 class PayInvoiceInput:
-    invoice_id: strawberry.ID
-    amount_fen: int
+    invoice_id: strawberry.ID = strawberry.field(
+        description="An invoice of the caller's accepted lease (INVALID_ID, NOT_FOUND, "
+        "INVOICE_NOT_PAYABLE)."
+    )
+    amount_fen: int = strawberry.field(
+        description="The amount in fen: at least 1, at most what is owed (INVALID_AMOUNT, "
+        "AMOUNT_EXCEEDS_BALANCE)."
+    )
     method: PaymentMethod = strawberry.field(description="WECHAT_PAY or ALIPAY.")
     idempotency_key: str = strawberry.field(
         description="The same key always yields the same single payment."
     )
 
 
-@strawberry.input
+@strawberry.input(description="A payment the landlord received offline.")
 class RecordPaymentInput:
-    invoice_id: strawberry.ID
-    amount_fen: int
+    invoice_id: strawberry.ID = strawberry.field(
+        description="An invoice of the caller's lease (INVALID_ID, NOT_FOUND, INVOICE_NOT_PAYABLE)."
+    )
+    amount_fen: int = strawberry.field(
+        description="The amount in fen: at least 1, at most what is owed (INVALID_AMOUNT, "
+        "AMOUNT_EXCEEDS_BALANCE)."
+    )
     method: PaymentMethod = strawberry.field(description="CASH or BANK_TRANSFER.")
-    idempotency_key: str
-    note: str | None = None
+    idempotency_key: str = strawberry.field(
+        description="The client's key for this payment, 1-100 letters, digits and . _ : - (a "
+        "UUID): the same key always yields the same single payment "
+        "(IDEMPOTENCY_CONFLICT if reused for another one)."
+    )
+    note: str | None = strawberry.field(
+        default=None, description="The landlord's note, at most 200 characters (TOO_LONG)."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The answer of payInvoice and recordPayment.")
 class PaymentPayload:
-    payment: Payment | None = None
-    invoice: Invoice | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    payment: Payment | None = strawberry.field(
+        default=None,
+        description="The payment (PENDING for an online one until the provider confirms).",
+    )
+    invoice: Invoice | None = strawberry.field(
+        default=None, description="The invoice as it now is."
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)

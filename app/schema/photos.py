@@ -19,7 +19,8 @@ class Photo:
     ref: strawberry.Private[Doc]
     id: strawberry.ID = strawberry.field(description="The photo's id (removeRoomPhoto takes it).")
     content_type: str = strawberry.field(
-        description="image/jpeg, image/png or image/webp (of `url`; thumbnails are WebP)."
+        description="Its media type: image/jpeg, image/png or image/webp (of `url`; "
+        "thumbnails are WebP)."
     )
     width: int = strawberry.field(description="Pixels, as stored (upright).")
     height: int = strawberry.field(description="Pixels, as stored (upright).")

@@ -11,8 +11,8 @@ import strawberry
 from app.context import Info
 from app.ids import encode_id
 from app.schema.accounts import Account
-from app.schema.common import Node, UserError
-from app.schema.connection import Connection
+from app.schema.common import USER_ERRORS, Node, UserError
+from app.schema.connection import After, Connection, First
 from app.schema.node import register_node
 from app.services.properties import can_see_property
 from app.services.rooms import ROOM_ORDER
@@ -32,46 +32,63 @@ LazyCamera = Annotated["Camera", strawberry.lazy("app.schema.devices")]
     "community (村居) > grid (网格)."
 )
 class Place:
-    town: str
-    community: str
-    grid: str | None
+    town: str = strawberry.field(description="The town or street (镇街), e.g. 松门镇.")
+    community: str = strawberry.field(
+        description="The village or community (村居) in the town, e.g. 松门村."
+    )
+    grid: str | None = strawberry.field(description="The grid (网格) in the community, when known.")
 
     @classmethod
     def from_doc(cls, doc: Doc) -> Place:
         return cls(town=doc["town"], community=doc["community"], grid=doc.get("grid"))
 
 
-@strawberry.input
+@strawberry.input(description="Where a property is: town > community > grid.")
 class PlaceInput:
-    town: str
-    community: str
-    grid: str | None = None
+    town: str = strawberry.field(description="The town or street (镇街): 1-64 characters.")
+    community: str = strawberry.field(
+        description="The village or community (村居): 1-64 characters."
+    )
+    grid: str | None = strawberry.field(
+        default=None, description="The grid (网格), at most 64 characters, if known."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="A point on the map, WGS-84 degrees.")
 class GeoPoint:
-    lat: float
-    lng: float
+    lat: float = strawberry.field(description="Latitude, -90 to 90.")
+    lng: float = strawberry.field(description="Longitude, -180 to 180.")
 
 
-@strawberry.input
+@strawberry.input(description="A point on the map, WGS-84 degrees.")
 class GeoPointInput:
-    lat: float
-    lng: float
+    lat: float = strawberry.field(description="Latitude, -90 to 90 (OUT_OF_RANGE).")
+    lng: float = strawberry.field(description="Longitude, -180 to 180 (OUT_OF_RANGE).")
 
 
-@strawberry.enum
+@strawberry.enum(description="What kind of rental housing a property is.")
 class PropertyKind(enum.Enum):
-    APARTMENT_BUILDING = "APARTMENT_BUILDING"
-    FIRST_HAND = "FIRST_HAND"
-    SECOND_HAND = "SECOND_HAND"
+    _value_: str
+
+    APARTMENT_BUILDING = strawberry.enum_value(
+        "APARTMENT_BUILDING", description="A building let room by room (出租公寓)."
+    )
+    FIRST_HAND = strawberry.enum_value(
+        "FIRST_HAND", description="A dwelling its owner lets directly (一手房)."
+    )
+    SECOND_HAND = strawberry.enum_value(
+        "SECOND_HAND", description="A dwelling let on by a tenant of it (二房东, sublet)."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="A property's fire-safety equipment, as its landlord declared it.")
 class SafetyEquipment:
-    extinguishers: int
-    smoke_detectors: int
-    escape_windows: int
+    extinguishers: int = strawberry.field(description="Fire extinguishers.")
+    smoke_detectors: int = strawberry.field(
+        description="Smoke detectors, connected or not (the connected ones are "
+        "Room.smokeDetectors)."
+    )
+    escape_windows: int = strawberry.field(description="Windows that open for escape (no bars).")
 
     @classmethod
     def from_doc(cls, doc: Doc) -> SafetyEquipment:
@@ -82,22 +99,29 @@ class SafetyEquipment:
         )
 
 
-@strawberry.input
+_COUNT = "0-10000 (OUT_OF_RANGE)."
+
+
+@strawberry.input(description="A property's fire-safety equipment: counts, each " + _COUNT)
 class SafetyEquipmentInput:
-    extinguishers: int
-    smoke_detectors: int
-    escape_windows: int
+    extinguishers: int = strawberry.field(description="Fire extinguishers: " + _COUNT)
+    smoke_detectors: int = strawberry.field(description="Smoke detectors: " + _COUNT)
+    escape_windows: int = strawberry.field(description="Windows that open for escape: " + _COUNT)
 
 
-@strawberry.type
+@strawberry.type(
+    description="A landlord's building or dwelling with rooms to let. Seen by its LANDLORD "
+    "(only the owner) and by POLICE, RESPONDER and ADMIN within their scope; others get "
+    "null from node(id:)."
+)
 class Property(Node):
     doc: strawberry.Private[Doc]
-    name: str
-    address: str
-    place: Place
-    location: GeoPoint
-    kind: PropertyKind
-    safety: SafetyEquipment
+    name: str = strawberry.field(description="The landlord's name for it, e.g. 东海公寓.")
+    address: str = strawberry.field(description="Street address.")
+    place: Place = strawberry.field(description="Its town, community and grid.")
+    location: GeoPoint = strawberry.field(description="Where it is on the map.")
+    kind: PropertyKind = strawberry.field(description="What kind of housing it is.")
+    safety: SafetyEquipment = strawberry.field(description="Its fire-safety equipment.")
     archived_at: dt.datetime | None = strawberry.field(
         description="Set when the property (and every room of it) was taken off the market "
         "for good (archiveProperty)."
@@ -117,18 +141,21 @@ class Property(Node):
             archived_at=doc.get("archived_at"),
         )
 
-    @strawberry.field
+    @strawberry.field(description="The landlord who owns it.")
     async def landlord(self, info: Info) -> Account:
         doc = await info.context.loaders.account_by_id.load(self.doc["landlord_id"])
         assert doc is not None
         return Account.from_doc(doc)
 
-    @strawberry.field
+    @strawberry.field(
+        description="Its rooms by number, pages of 50 by default; empty for a viewer who may "
+        "not see the property."
+    )
     async def rooms(
         self,
         info: Info,
-        first: int | None = 50,
-        after: str | None = None,
+        first: First = 50,
+        after: After = None,
         include_archived: Annotated[
             bool,
             strawberry.argument(
@@ -148,13 +175,15 @@ class Property(Node):
         page = page_of_sorted(rooms, ROOM_ORDER, first=first, after=after, default_first=50)
         return Connection.of(page, Room.from_doc)
 
-    @strawberry.field
+    @strawberry.field(
+        description="Its doors in place (rooms' and the entrance), for whoever sees the property."
+    )
     async def doors(self, info: Info) -> list[LazyDoor]:
         from app.schema.devices import Door
 
         return [Door.from_doc(d) for d in await self._devices(info, "DOOR")]
 
-    @strawberry.field
+    @strawberry.field(description="Its cameras in place, for whoever sees the property.")
     async def cameras(self, info: Info) -> list[LazyCamera]:
         from app.schema.devices import Camera
 
@@ -185,30 +214,40 @@ async def _property_node(info: Info, oid: Any) -> Property | None:
     return Property.from_doc(doc) if doc else None
 
 
-@strawberry.input
+@strawberry.input(description="LANDLORD: a new property of theirs.")
 class CreatePropertyInput:
-    name: str
-    address: str
-    place: PlaceInput
-    location: GeoPointInput
-    kind: PropertyKind
-    safety: SafetyEquipmentInput
+    name: str = strawberry.field(description="1-100 characters.")
+    address: str = strawberry.field(description="Street address, 1-200 characters.")
+    place: PlaceInput = strawberry.field(
+        description="Its town, community and grid: decides which police and responders see it."
+    )
+    location: GeoPointInput = strawberry.field(description="Where it is on the map.")
+    kind: PropertyKind = strawberry.field(description="What kind of housing it is.")
+    safety: SafetyEquipmentInput = strawberry.field(description="Its fire-safety equipment.")
 
 
-@strawberry.input
+@strawberry.input(description="What to change on a property; fields left out stay.")
 class UpdatePropertyInput:
-    property_id: strawberry.ID
-    name: str | None = None
-    address: str | None = None
-    safety: SafetyEquipmentInput | None = None
+    property_id: strawberry.ID = strawberry.field(
+        description="A property of the caller's (NOT_FOUND otherwise)."
+    )
+    name: str | None = strawberry.field(default=None, description="1-100 characters.")
+    address: str | None = strawberry.field(default=None, description="1-200 characters.")
+    safety: SafetyEquipmentInput | None = strawberry.field(
+        default=None, description="The whole equipment (replaces the current counts)."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="LANDLORD: a property to take off the market for good.")
 class ArchivePropertyInput:
-    property_id: strawberry.ID
+    property_id: strawberry.ID = strawberry.field(
+        description="A property of the caller's (NOT_FOUND otherwise)."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The property as the mutation left it.")
 class PropertyPayload:
-    property: Property | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    property: Property | None = strawberry.field(
+        default=None, description="The property; null when refused (userErrors)."
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)

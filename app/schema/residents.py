@@ -25,11 +25,15 @@ from app.store import Doc
     "entry."
 )
 class CoResident:
-    name: str
-    id_number: str
-    phone: str
-    arrived_at: dt.datetime
-    left_at: dt.datetime | None
+    name: str = strawberry.field(description="Their name as on their ID card.")
+    id_number: str = strawberry.field(
+        description="Their full resident ID number (18 characters): POLICE only."
+    )
+    phone: str = strawberry.field(description="Their mobile phone, 11 digits.")
+    arrived_at: dt.datetime = strawberry.field(description="When they were registered (UTC).")
+    left_at: dt.datetime | None = strawberry.field(
+        description="When they were deregistered (UTC); null while they live there."
+    )
 
     @classmethod
     def from_doc(cls, doc: Doc, id_number: str) -> CoResident:
@@ -45,11 +49,15 @@ class CoResident:
 @strawberry.type(description="The police view of one registration, with the full ID number.")
 class Resident:
     doc: strawberry.Private[Doc]
-    name: str
-    id_number: str
-    phone: str
-    arrived_at: dt.datetime
-    left_at: dt.datetime | None
+    name: str = strawberry.field(description="Their name as on their ID card.")
+    id_number: str = strawberry.field(
+        description="Their full resident ID number (18 characters): POLICE only."
+    )
+    phone: str = strawberry.field(description="Their mobile phone, 11 digits.")
+    arrived_at: dt.datetime = strawberry.field(description="When they were registered (UTC).")
+    left_at: dt.datetime | None = strawberry.field(
+        description="When they were deregistered (UTC); null while they live there."
+    )
     co_residents: list[CoResident] = strawberry.field(
         description="The others registered under the same lease, current and past, first "
         "arrived first."
@@ -73,15 +81,15 @@ class Resident:
     def occupant(self) -> Occupant:
         return Occupant.from_doc(self.doc)
 
-    @strawberry.field
+    @strawberry.field(description="The property they live in.")
     async def property(self, info: Info) -> Property:
         return await property_by_id(info, self.doc["property_id"])
 
-    @strawberry.field
+    @strawberry.field(description="The room they live in.")
     async def room(self, info: Info) -> Room:
         return await room_by_id(info, self.doc["room_id"])
 
-    @strawberry.field
+    @strawberry.field(description="The landlord who registered them.")
     async def landlord(self, info: Info) -> Account:
         doc = await info.context.loaders.account_by_id.load(self.doc["landlord_id"])
         assert doc is not None
@@ -93,13 +101,28 @@ class Resident:
     "or digits: TOO_SHORT otherwise), phone, propertyId, town, community."
 )
 class ResidentFilter:
-    id_number: str | None = None
-    name: str | None = None
-    phone: str | None = None
-    property_id: strawberry.ID | None = None
-    town: str | None = None
-    community: str | None = None
-    current_only: bool | None = True
+    id_number: str | None = strawberry.field(
+        default=None,
+        description="The full 18-character resident ID number, exactly (INVALID_ID_NUMBER).",
+    )
+    name: str | None = strawberry.field(
+        default=None,
+        description="The start of their name, at least two letters or digits (TOO_SHORT).",
+    )
+    phone: str | None = strawberry.field(
+        default=None, description="Their mobile phone (INVALID_PHONE)."
+    )
+    property_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only this property (INVALID_ID)."
+    )
+    town: str | None = strawberry.field(default=None, description="Only this town (镇街).")
+    community: str | None = strawberry.field(
+        default=None, description="Only this community (村居)."
+    )
+    current_only: bool | None = strawberry.field(
+        default=True,
+        description="Only people living there now (the default); false includes those who left.",
+    )
 
     def to_query(self) -> residents.ResidentQuery:
         return residents.ResidentQuery(

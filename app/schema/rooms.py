@@ -10,7 +10,7 @@ import strawberry
 
 from app.context import Info
 from app.ids import encode_id
-from app.schema.common import Node, UserError
+from app.schema.common import USER_ERRORS, Node, UserError
 from app.schema.node import register_node
 from app.schema.photos import Photo
 from app.schema.properties import Property, property_by_id, visible_property
@@ -25,24 +25,43 @@ if TYPE_CHECKING:
     from app.schema.meters import MeterRates
 
 
-@strawberry.enum
+@strawberry.enum(description="Whether a room can be let.")
 class RoomStatus(enum.Enum):
-    VACANT = "VACANT"
-    OCCUPIED = "OCCUPIED"
-    UNAVAILABLE = "UNAVAILABLE"
+    _value_: str
+
+    VACANT = strawberry.enum_value(
+        "VACANT", description="Free to let: it may be published and leased."
+    )
+    OCCUPIED = strawberry.enum_value(
+        "OCCUPIED", description="Let: a lease runs on it (set by startLease, cleared by endLease)."
+    )
+    UNAVAILABLE = strawberry.enum_value(
+        "UNAVAILABLE",
+        description="Taken off the market by the landlord (updateRoom), e.g. for repairs.",
+    )
 
 
 @strawberry.enum(description="What a room has, for the apps to show as icons.")
 class Amenity(enum.Enum):
-    AIR_CONDITIONER = "AIR_CONDITIONER"
-    WATER_HEATER = "WATER_HEATER"
-    PRIVATE_BATHROOM = "PRIVATE_BATHROOM"
-    KITCHEN = "KITCHEN"
-    WASHING_MACHINE = "WASHING_MACHINE"
-    WIFI = "WIFI"
-    BALCONY = "BALCONY"
-    FURNISHED = "FURNISHED"
-    LIFT = "LIFT"
+    _value_: str
+
+    AIR_CONDITIONER = strawberry.enum_value(
+        "AIR_CONDITIONER", description="An air conditioner (空调)."
+    )
+    WATER_HEATER = strawberry.enum_value("WATER_HEATER", description="A water heater (热水器).")
+    PRIVATE_BATHROOM = strawberry.enum_value(
+        "PRIVATE_BATHROOM", description="A bathroom of its own (独卫)."
+    )
+    KITCHEN = strawberry.enum_value("KITCHEN", description="A kitchen or cooking corner (厨房).")
+    WASHING_MACHINE = strawberry.enum_value(
+        "WASHING_MACHINE", description="A washing machine (洗衣机)."
+    )
+    WIFI = strawberry.enum_value("WIFI", description="Wi-Fi included (宽带).")
+    BALCONY = strawberry.enum_value("BALCONY", description="A balcony (阳台).")
+    FURNISHED = strawberry.enum_value(
+        "FURNISHED", description="Furnished: bed, wardrobe, desk (家具)."
+    )
+    LIFT = strawberry.enum_value("LIFT", description="The building has a lift (电梯).")
     EBIKE_CHARGING = strawberry.enum_value(
         "EBIKE_CHARGING",
         description="A safe, separate place to charge electric bikes (never a corridor or "
@@ -54,16 +73,24 @@ def amenities_of(doc: Doc) -> list[Amenity]:
     return [Amenity(a) for a in doc.get("amenities") or []]
 
 
-@strawberry.type
+@strawberry.type(
+    description="A room of a property, let by one lease at a time. Seen by whoever sees its "
+    "property: its LANDLORD (only the owner), POLICE, RESPONDER and ADMIN within their"
+    " scope; a tenant reaches it through their lease.",
+)
 class Room(Node):
     doc: strawberry.Private[Doc]
-    number: str
-    floor: int
-    area_sqm: float
+    number: str = strawberry.field(
+        description="The room's number in its property, e.g. 301; unique there."
+    )
+    floor: int = strawberry.field(
+        description="The floor it is on (-5 to 200; negative: below ground)."
+    )
+    area_sqm: float = strawberry.field(description="Floor area in square metres.")
     monthly_rent_fen: int = strawberry.field(
         description="The asking rent, fen a month; a running lease keeps its own."
     )
-    status: RoomStatus
+    status: RoomStatus = strawberry.field(description="Whether it can be let.")
     description: str | None = strawberry.field(description="The landlord's words on the room.")
     amenities: list[Amenity] = strawberry.field(description="In the enum's order.")
     archived_at: dt.datetime | None = strawberry.field(
@@ -89,7 +116,7 @@ class Room(Node):
     def photos(self) -> list[Photo]:
         return Photo.all(self.doc.get("photos"))
 
-    @strawberry.field
+    @strawberry.field(description="The property it is in.")
     async def property(self, info: Info) -> Property:
         return await property_by_id(info, self.doc["property_id"])
 
@@ -182,23 +209,39 @@ async def _room_node(info: Info, oid: Any) -> Room | None:
     return None
 
 
-@strawberry.input
+@strawberry.input(description="A new room in one of the caller's properties.")
 class AddRoomInput:
-    property_id: strawberry.ID
-    number: str
-    floor: int
-    area_sqm: float
-    monthly_rent_fen: int
+    property_id: strawberry.ID = strawberry.field(
+        description="The caller's property, not archived (INVALID_ID, NOT_FOUND, "
+        "PROPERTY_ARCHIVED)."
+    )
+    number: str = strawberry.field(
+        description="The room's number: 1-16 letters, digits, - and ., unique in the property "
+        "(INVALID_ARGUMENT, TOO_LONG, DUPLICATE)."
+    )
+    floor: int = strawberry.field(description="Its floor, -5 to 200 (OUT_OF_RANGE).")
+    area_sqm: float = strawberry.field(
+        description="Floor area in square metres, 1 to 10,000 (OUT_OF_RANGE)."
+    )
+    monthly_rent_fen: int = strawberry.field(
+        description="Asking rent in fen a month, 1 to 100,000,000 (OUT_OF_RANGE)."
+    )
 
 
 @strawberry.input(description="What to change; fields left out stay as they are.")
 class UpdateRoomInput:
-    room_id: strawberry.ID
+    room_id: strawberry.ID = strawberry.field(
+        description="The caller's room, not archived (INVALID_ID, NOT_FOUND, ROOM_ARCHIVED)."
+    )
     number: str | None = strawberry.field(
         default=None, description="Unique in the property (DUPLICATE)."
     )
-    floor: int | None = None
-    area_sqm: float | None = None
+    floor: int | None = strawberry.field(
+        default=None, description="Its floor, -5 to 200 (OUT_OF_RANGE)."
+    )
+    area_sqm: float | None = strawberry.field(
+        default=None, description="Floor area in square metres, 1 to 10,000 (OUT_OF_RANGE)."
+    )
     monthly_rent_fen: int | None = strawberry.field(
         default=None,
         description="The asking rent: the live listing follows it, a running lease does not.",
@@ -216,14 +259,18 @@ class UpdateRoomInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="The room to archive.")
 class ArchiveRoomInput:
-    room_id: strawberry.ID
+    room_id: strawberry.ID = strawberry.field(
+        description="The caller's room (INVALID_ID, NOT_FOUND)."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A photo, already uploaded (createUpload), to add to a room.")
 class AddRoomPhotoInput:
-    room_id: strawberry.ID
+    room_id: strawberry.ID = strawberry.field(
+        description="The caller's room (INVALID_ID, NOT_FOUND, ROOM_ARCHIVED)."
+    )
     upload_id: strawberry.ID = strawberry.field(
         description="A ROOM_PHOTO upload whose bytes were PUT (UPLOAD_NOT_RECEIVED otherwise)."
     )
@@ -232,20 +279,26 @@ class AddRoomPhotoInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="A room's photo and its new place.")
 class MoveRoomPhotoInput:
-    room_id: strawberry.ID
-    photo_id: strawberry.ID
+    room_id: strawberry.ID = strawberry.field(
+        description="The caller's room (INVALID_ID, NOT_FOUND)."
+    )
+    photo_id: strawberry.ID = strawberry.field(description="One of the room's photos (NOT_FOUND).")
     position: int = strawberry.field(description="0-based; past the end puts it last.")
 
 
-@strawberry.input
+@strawberry.input(description="A room's photo to remove.")
 class RemoveRoomPhotoInput:
-    room_id: strawberry.ID
-    photo_id: strawberry.ID
+    room_id: strawberry.ID = strawberry.field(
+        description="The caller's room (INVALID_ID, NOT_FOUND)."
+    )
+    photo_id: strawberry.ID = strawberry.field(description="One of the room's photos (NOT_FOUND).")
 
 
-@strawberry.type
+@strawberry.type(description="The answer of the room mutations.")
 class RoomPayload:
-    room: Room | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    room: Room | None = strawberry.field(
+        default=None, description="The room as it now is; null when userErrors says why not."
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)

@@ -10,15 +10,18 @@ from app.schema.devices import Camera
 from app.store import Doc
 
 
-@strawberry.type
+@strawberry.type(description="A still picture just taken by a camera, kept 5 minutes.")
 class Snapshot:
-    camera: Camera
-    taken_at: dt.datetime
-    content_type: str
+    camera: Camera = strawberry.field(description="The camera that took it.")
+    taken_at: dt.datetime = strawberry.field(description="When it was taken (UTC).")
+    content_type: str = strawberry.field(description="Its media type, e.g. image/jpeg.")
     url: str = strawberry.field(
         description="Short-lived signed URL on this service; it stops working at expiresAt."
     )
-    expires_at: dt.datetime
+    expires_at: dt.datetime = strawberry.field(
+        description="When url stops working and the picture is deleted (UTC): 5 minutes after it "
+        "was taken."
+    )
 
     @classmethod
     def from_doc(cls, doc: Doc, camera: Doc, url: str) -> Snapshot:

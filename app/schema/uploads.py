@@ -8,7 +8,7 @@ import enum
 import strawberry
 
 from app.ids import encode_id
-from app.schema.common import UserError
+from app.schema.common import USER_ERRORS, UserError
 from app.store import Doc
 
 
@@ -31,8 +31,8 @@ class CreateUploadInput:
         description="PURPOSE_NOT_ALLOWED when the caller's role may not upload for it."
     )
     content_type: str = strawberry.field(
-        description="image/jpeg, image/png or image/webp (UNSUPPORTED_TYPE otherwise); the "
-        "PUT must send exactly this Content-Type."
+        description="The media type: image/jpeg, image/png or image/webp (UNSUPPORTED_TYPE "
+        "otherwise); the PUT must send exactly this Content-Type."
     )
     byte_size: int = strawberry.field(
         description="The file's exact size in bytes: at most ANJU_PHOTO_MAX_BYTES (10 MiB by "
@@ -74,7 +74,10 @@ class Upload:
         )
 
 
-@strawberry.type
+@strawberry.type(description="The answer of createUpload.")
 class CreateUploadPayload:
-    upload: Upload | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    upload: Upload | None = strawberry.field(
+        default=None,
+        description="Where and how to PUT the bytes; null when userErrors says why not.",
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)

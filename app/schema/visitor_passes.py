@@ -10,7 +10,7 @@ import strawberry
 from app.context import Info
 from app.ids import encode_id
 from app.schema.accounts import Account
-from app.schema.common import Node, UserError
+from app.schema.common import USER_ERRORS, Node, UserError
 from app.schema.node import register_node
 from app.schema.rooms import Room, room_by_id
 from app.services import visitor_pass_register
@@ -90,7 +90,10 @@ async def visible_pass(info: Info, oid: Any) -> VisitorPass | None:
 register_node("VisitorPass")(visible_pass)
 
 
-@strawberry.input
+@strawberry.input(
+    description="A visitor pass: a PIN code for the room's doors and entrance, sent to the visitor"
+    " by SMS, for a time window.",
+)
 class IssueVisitorPassInput:
     room_id: strawberry.ID = strawberry.field(
         description="TENANT: the room of their running lease; LANDLORD: a room of theirs."
@@ -117,16 +120,16 @@ class IssueVisitorPassInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="The pass to revoke.")
 class RevokeVisitorPassInput:
     pass_id: strawberry.ID = strawberry.field(
         description="A pass the caller issued, or one to the room they live in."
     )
 
 
-@strawberry.type
+@strawberry.type(description="The answer of issueVisitorPass and revokeVisitorPass.")
 class VisitorPassPayload:
     pass_: VisitorPass | None = strawberry.field(
         default=None, name="pass", description="The pass; null when refused (userErrors)."
     )
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)

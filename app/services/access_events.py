@@ -29,7 +29,7 @@ from app.errors import AnjuError, Code, ForbiddenError, NotFoundError, UserInput
 from app.ids import GivenId
 from app.services import audit, cards, idnumbers
 from app.services.residents import audit_refusal, check_reason
-from app.store import Doc, Page, Store
+from app.store import Doc, Page, Store, Window
 from app.viewer import Role, Viewer
 
 CARD, REMOTE, CODE = "CARD", "REMOTE", "CODE"
@@ -163,11 +163,15 @@ async def events(
     *,
     first: int | None,
     after: str | None,
+    last: int | None = None,
+    before: str | None = None,
 ) -> Page:
-    """The events this viewer asked for and may see (the table above), newest first."""
+    """The events this viewer asked for and may see (the table above), newest first
+    (backward: `last` before `before`)."""
     viewer.require()
+    window = Window(first=first, after=after, last=last, before=before)
     if viewer.role is Role.POLICE:
-        return await _police(deps, viewer, query, reason, first=first, after=after)
+        return await _police(deps, viewer, query, reason, window)
     if viewer.role is Role.LANDLORD:
         where = await _landlord_query(deps.store, viewer, query)
     elif viewer.role is Role.TENANT:
@@ -177,9 +181,7 @@ async def events(
         where = found
     else:
         raise ForbiddenError()
-    return await deps.store.page(
-        "access_events", where, ORDER, first=first, after=after, default_first=50
-    )
+    return await deps.store.page("access_events", where, ORDER, **window, default_first=50)
 
 
 async def _landlord_query(store: Store, viewer: Viewer, query: AccessQuery) -> dict[str, Any]:
@@ -276,9 +278,7 @@ async def _police(
     viewer: Viewer,
     query: AccessQuery,
     reason: str | None,
-    *,
-    first: int | None,
-    after: str | None,
+    window: Window,
 ) -> Page:
     """Door history for police: one door, a whole property, or every card and visitor code
     of whoever holds an ID number, within a time range and the officer's scope; audited like
@@ -313,9 +313,7 @@ async def _police(
                 "Give a doorId, a propertyId or an idNumber.", code=Code.REQUIRED, field=["filter"]
             )
         where.update(viewer.scope.place_filter())
-        page = await store.page(
-            "access_events", where, ORDER, first=first, after=after, default_first=50
-        )
+        page = await store.page("access_events", where, ORDER, **window, default_first=50)
     except AnjuError as error:
         await audit_refusal(store, officer, "police.accessEvents", reason, shown, error)
         raise

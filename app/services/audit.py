@@ -44,7 +44,24 @@ async def record(
     )
 
 
-async def entries(deps: Deps, viewer: Viewer, *, first: int | None, after: str | None) -> Page:
-    """ADMIN: the log, newest first."""
+async def entries(
+    deps: Deps,
+    viewer: Viewer,
+    *,
+    first: int | None,
+    after: str | None,
+    last: int | None = None,
+    before: str | None = None,
+) -> Page:
+    """ADMIN: the log, newest first (backward: `last` before `before`)."""
     viewer.require(Role.ADMIN)
-    return await deps.store.page("audit_log", {}, ORDER, first=first, after=after, default_first=50)
+    return await deps.store.page(
+        "audit_log",
+        {},
+        ORDER,
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+        default_first=50,
+    )

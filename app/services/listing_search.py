@@ -252,10 +252,13 @@ async def search(
         _check_cursor(spec, cursor_values)
     where = search_filter(query, geo_native=store.engine.geo_index)
     if query.near is None:
-        return await _plain_page(store, where, spec, limit, cursor_values)
-    if sort == "DISTANCE":
-        return await _distance_page(store, where, query.near, limit, cursor_values)
-    return await _near_page(store, where, query.near, spec, limit, cursor_values)
+        page = await _plain_page(store, where, spec, limit, cursor_values)
+    elif sort == "DISTANCE":
+        page = await _distance_page(store, where, query.near, limit, cursor_values)
+    else:
+        page = await _near_page(store, where, query.near, spec, limit, cursor_values)
+    page.has_previous = cursor_values is not None
+    return page
 
 
 def _with_after(where: dict[str, Any], spec: SortSpec, values: list[Any] | None) -> dict[str, Any]:

@@ -91,19 +91,29 @@ async def notify(
 
 
 async def inbox(
-    deps: Deps, viewer: Viewer, *, unread_only: bool, first: int | None, after: str | None
+    deps: Deps,
+    viewer: Viewer,
+    *,
+    unread_only: bool,
+    first: int | None,
+    after: str | None,
+    last: int | None = None,
+    before: str | None = None,
 ) -> Page:
-    """The signed-in account's notifications, newest first."""
+    """The signed-in account's notifications, newest first (backward: `last` before
+    `before`)."""
     from app.services.rent_reminders import send_rent_due
 
     account_id = viewer.require()
-    if viewer.role is Role.TENANT and after is None:
+    if viewer.role is Role.TENANT and after is None and before is None:
         # catch up on RENT_DUE now rather than wait for the worker's next pass
         await send_rent_due(deps.store, tenant_id=account_id)
     query: dict[str, Any] = {"account_id": account_id}
     if unread_only:
         query["read_at"] = None
-    return await deps.store.page("notifications", query, ORDER, first=first, after=after)
+    return await deps.store.page(
+        "notifications", query, ORDER, first=first, after=after, last=last, before=before
+    )
 
 
 async def mark_read(deps: Deps, viewer: Viewer, notification_ids: Sequence[ObjectId]) -> int:

@@ -1,8 +1,16 @@
 """Keyset pagination over an indexed sort key; never skip/offset.
 
-A cursor is the sort-key values of the last row returned, base64url-encoded JSON with
-type tags, so it survives inserts before or after it: the next page starts strictly after
-that key. The last sort field is always `_id`, which makes every key unique.
+A cursor is the sort-key values of a row, base64url-encoded JSON with type tags, so it
+survives inserts before or after it: the next page starts strictly after that key. The last
+sort field is always `_id`, which makes every key unique.
+
+Histories (notifications, access events, the audit log) also page backwards, as the Relay
+connection spec has it: `last` rows strictly before the `before` cursor, read by the same
+index in the reverse order and returned in the list's order. A page goes one way: forward
+(first, after) or backward (last, before), never both (INVALID_ARGUMENT). Which pages lie
+beyond the one returned is told cheaply, without another query: forward, `has_previous` is
+whether `after` was given (the page the cursor came from precedes this one); backward,
+`has_next` is whether `before` was given.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from bson import ObjectId
 from bson.errors import InvalidId
@@ -28,6 +36,15 @@ COUNT_CAP = 10_000
 SortSpec = Sequence[tuple[str, int]]
 
 
+class Window(TypedDict):
+    """Which page a client asked for, as a connection's arguments name it."""
+
+    first: int | None
+    after: str | None
+    last: int | None
+    before: str | None
+
+
 @dataclass
 class Page:
     """One page of documents in `sort` order; a connection's edges and cursors come from it."""
@@ -38,19 +55,34 @@ class Page:
     total_count: int | None = None
     # more than total_count match: counting stopped at the cap
     total_capped: bool = False
+    # rows come before this page: forward, a cursor was given; backward, more were read
+    has_previous: bool = False
 
     def cursor(self, doc: Mapping[str, Any]) -> str:
         return encode_cursor([_get(doc, name) for name, _ in self.sort])
 
 
-def check_first(first: int | None, default: int = 20) -> int:
+def check_first(first: int | None, default: int = 20, name: str = "first") -> int:
     if first is None:
         return default
     if not 0 <= first <= MAX_FIRST:
         raise UserInputError(
-            f"`first` must be between 0 and {MAX_FIRST}.", code=Code.INVALID_ARGUMENT
+            f"`{name}` must be between 0 and {MAX_FIRST}.", code=Code.INVALID_ARGUMENT
         )
     return first
+
+
+def check_direction(
+    first: int | None, after: str | None, last: int | None, before: str | None
+) -> bool:
+    """Whether a page goes backward (last, before); refuses one that asks for both ways."""
+    backward = last is not None or before is not None
+    if backward and (first is not None or after is not None):
+        raise UserInputError(
+            "Page forward (first, after) or backward (last, before), not both.",
+            code=Code.INVALID_ARGUMENT,
+        )
+    return backward
 
 
 def _get(doc: Mapping[str, Any], dotted: str) -> Any:
@@ -90,7 +122,7 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, length: int) -> list[Any]:
+def decode_cursor(cursor: str, length: int, field: str = "after") -> list[Any]:
     try:
         if len(cursor) > 512:
             raise ValueError("too long")
@@ -100,7 +132,7 @@ def decode_cursor(cursor: str, length: int) -> list[Any]:
             raise ValueError("wrong shape")
         return [_untag(v) for v in values]
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
-        raise UserInputError("Invalid cursor.", code=Code.INVALID_CURSOR, field=["after"]) from exc
+        raise UserInputError("Invalid cursor.", code=Code.INVALID_CURSOR, field=[field]) from exc
 
 
 def after_filter(sort: SortSpec, values: Sequence[Any]) -> dict[str, Any]:
@@ -125,32 +157,57 @@ async def paginate(
     *,
     first: int | None,
     after: str | None,
+    last: int | None = None,
+    before: str | None = None,
     default_first: int = 20,
     with_total: bool = False,
     projection: Mapping[str, Any] | None = None,
     count_cap: int = COUNT_CAP,
 ) -> Page:
-    """One page of `query` in `sort` order (which must end with `_id`); with its total, counted
-    up to `count_cap` (past it the page says `total_capped`)."""
+    """One page of `query` in `sort` order (which must end with `_id`), forward from `after`
+    or backward from `before`; with its total, counted up to `count_cap` (past it the page
+    says `total_capped`)."""
     if not sort or sort[-1][0] != "_id":
         raise ValueError("the sort must end with _id")
-    limit = check_first(first, default_first)
+    backward = check_direction(first, after, last, before)
+    limit = (
+        check_first(last, default_first, "last") if backward else check_first(first, default_first)
+    )
+    cursor_at, field = (before, "before") if backward else (after, "after")
+    # backward: the rows just before the cursor are the first ones in the reversed order
+    order: SortSpec = [(name, -direction) for name, direction in sort] if backward else sort
     full: dict[str, Any] = dict(query)
-    if after:
-        values = decode_cursor(after, len(sort))
+    if cursor_at:
+        values = decode_cursor(cursor_at, len(sort), field)
         full = (
-            {"$and": [dict(query), after_filter(sort, values)]}
+            {"$and": [dict(query), after_filter(order, values)]}
             if query
-            else after_filter(sort, values)
+            else after_filter(order, values)
         )
     items: list[dict[str, Any]] = []
     if limit:
-        cursor = collection.find(full, projection, sort=list(sort), limit=limit + 1)
+        cursor = collection.find(full, projection, sort=list(order), limit=limit + 1)
         items = await cursor.to_list(None)
-    has_next = len(items) > limit
+    more = len(items) > limit
+    items = items[:limit]
     total, capped = await count_up_to(collection, query, count_cap) if with_total else (None, False)
+    if backward:
+        items.reverse()
+        return Page(
+            items=items,
+            has_next=before is not None,
+            has_previous=more,
+            sort=sort,
+            total_count=total,
+            total_capped=capped,
+        )
     return Page(
-        items=items[:limit], has_next=has_next, sort=sort, total_count=total, total_capped=capped
+        items=items,
+        has_next=more,
+        has_previous=after is not None,
+        sort=sort,
+        total_count=total,
+        total_capped=capped,
     )
 
 
@@ -192,7 +249,11 @@ def page_of_sorted(
             ) from exc
     window = list(items[start : start + limit])
     return Page(
-        items=window, has_next=start + limit < len(items), sort=sort, total_count=len(items)
+        items=window,
+        has_next=start + limit < len(items),
+        has_previous=start > 0,
+        sort=sort,
+        total_count=len(items),
     )
 
 

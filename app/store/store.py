@@ -230,17 +230,21 @@ class Store:
         *,
         first: int | None,
         after: str | None,
+        last: int | None = None,
+        before: str | None = None,
         default_first: int = 20,
         with_total: bool = False,
     ) -> Page:
-        """One keyset page of `query` in `sort` order (app/store/paging.py), its total
-        counted up to the store's cap."""
+        """One keyset page of `query` in `sort` order (app/store/paging.py), forward or (with
+        `last`, `before`) backward, its total counted up to the store's cap."""
         return await paginate(
             self[collection],
             query,
             sort,
             first=first,
             after=after,
+            last=last,
+            before=before,
             default_first=default_first,
             with_total=with_total,
             count_cap=self.count_cap,
