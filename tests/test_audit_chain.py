@@ -1,6 +1,6 @@
 """The audit log is tamper-evident: each entry carries the hash of the one before, and
-`python -m app.audit_chain verify` names the first entry that was changed, removed or inserted
-(here by someone holding the database's credentials)."""
+`anju verify-audit` (app/audit_chain.py) names the first entry that was changed, removed or
+inserted (here by someone holding the database's credentials)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ RESIDENTS = """query($reason: String!) { residents(filter: {town: "松门镇"}, 
 
 def verify(stack: Stack) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "app.audit_chain", "verify"],
+        [sys.executable, "-m", "app.cli", "verify-audit"],
         cwd=ROOT,
         env={**os.environ, **stack.env},
         capture_output=True,

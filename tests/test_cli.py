@@ -259,3 +259,16 @@ def test_print_schema_is_the_committed_schema() -> None:
     # then it is the schema the repository publishes
     assert result.exit_code == 0
     assert result.output == (ROOT / "schema.graphql").read_text()
+
+
+def test_audit_role_lets_anju_only_insert_and_read_the_audit_log() -> None:
+    # when the operator prints the role for Anju's database user
+    result = CliRunner().invoke(main, ["audit-role"], env={"MONGODB_DB": "anju_city"})
+    assert result.exit_code == 0, result.output
+    # then every collection may be written, but audit_log only read and appended to
+    assert "db.createRole(" in result.output and '"anju_city"' in result.output
+    audit = result.output[result.output.index('"audit_log"') :]
+    actions = audit[audit.index("[") : audit.index("]") + 1]
+    assert "insert" in actions and "find" in actions
+    assert "update" not in actions and "remove" not in actions
+    assert '"occupants"' in result.output

@@ -7,6 +7,8 @@
     anju recount-stats    rebuild the population counters from the collections
     anju print-schema     the GraphQL schema (SDL) this version serves
     anju shard-commands   the mongosh commands that shard a cluster as docs/scaling.md plans
+    anju verify-audit     check the audit log's hash chain; name the first broken entry
+    anju audit-role       the MongoDB role that lets Anju only insert into the audit log
 
 Each reads the same environment as Anju (README, "Settings"). Commands that touch the
 database connect to MONGODB_URI / MONGODB_DB and exit 1 with a plain message when it does
@@ -215,3 +217,40 @@ def shard_commands() -> None:
 
     for line in commands(_settings().mongodb_db):
         click.echo(line)
+
+
+@main.command("verify-audit")
+def verify_audit() -> None:
+    """Checks every link of the audit log's hash chain (app/audit_chain.py): exit status 0
+    when intact, 1 naming the first entry changed, removed, inserted or cut off. Prints the
+    head's hash, to note down and compare with the next run."""
+    from app import audit_chain
+
+    report = _with_store(_settings(), lambda store: audit_chain.verify(store.db))
+    older = f"; {report.unchained} older entries predate the chain" if report.unchained else ""
+    click.echo(
+        f"{report.entries} entries checked; head at entry {report.head_seq}, "
+        f"hash {report.head_hash}{older}"
+    )
+    if report.broken is not None:
+        click.echo(f"BROKEN: {report.broken}", err=True)
+        sys.exit(1)
+    click.echo("the audit chain is intact")
+
+
+@main.command("audit-role")
+@click.option(
+    "--db",
+    "db_name",
+    envvar="MONGODB_DB",
+    default="anju",
+    show_default=True,
+    help="The database (default MONGODB_DB).",
+)
+def audit_role(db_name: str) -> None:
+    """Prints the MongoDB role for Anju's database user: everything it needs, but on
+    audit_log only insert and find, so history cannot be rewritten with its credentials.
+    Reads no secret: it runs on the operator's machine."""
+    from app import audit_chain
+
+    click.echo(audit_chain.role(db_name), nl=False)
