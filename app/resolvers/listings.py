@@ -20,7 +20,7 @@ from app.schema.listings import (
     UpdateListingInput,
 )
 from app.schema.permissions import allow
-from app.services import listing_search, listings
+from app.services import listing_query, listing_search, listings
 from app.viewer import Role
 
 LANDLORD = [allow(Role.LANDLORD)]
@@ -50,7 +50,7 @@ class ListingQueries:
         ctx = info.context
         page = await listing_search.search(
             ctx.deps,
-            filter.to_query() if filter else listing_search.ListingQuery(),
+            filter.to_query() if filter else listing_query.ListingQuery(),
             (sort or ListingSort.NEWEST).value,
             first=first,
             after=after,

@@ -12,18 +12,20 @@ from starlette.responses import JSONResponse, Response
 
 from app.errors import UserInputError
 from app.ids import encode_id
-from app.services import listing_search as listings
+from app.services import listing_query, listing_search
 from app.state import AppState
 
 
-def _query(params: dict[str, Any]) -> listings.ListingQuery:
+def _query(params: dict[str, Any]) -> listing_query.ListingQuery:
     def num(name: str) -> int | None:
         return int(params[name]) if params.get(name) else None
 
     near = None
     if params.get("lat"):
-        near = listings.Near(float(params["lat"]), float(params["lng"]), float(params["radiusKm"]))
-    return listings.ListingQuery(
+        near = listing_query.Near(
+            float(params["lat"]), float(params["lng"]), float(params["radiusKm"])
+        )
+    return listing_query.ListingQuery(
         text=params.get("text"),
         town=params.get("town"),
         community=params.get("community"),
@@ -37,7 +39,7 @@ async def bare_listings(request: Request) -> Response:
     state: AppState = request.app.state.anju
     params = dict(request.query_params)
     try:
-        page = await listings.search(
+        page = await listing_search.search(
             state.deps,
             _query(params),
             params.get("sort", "NEWEST"),

@@ -15,7 +15,7 @@ from app.schema.node import register_node
 from app.schema.photos import Photo
 from app.schema.properties import GeoPoint, Place
 from app.schema.rooms import Amenity, Room, amenities_of
-from app.services import listing_search, listings
+from app.services import listing_query, listings
 from app.store import Doc
 
 
@@ -99,7 +99,7 @@ class NearInput:
     )
     radius_km: float = strawberry.field(
         description="Kilometres, above 0 and at most ANJU_NEAR_MAX_RADIUS_KM (10 in production, "
-        f"never above {listing_search.MAX_RADIUS_KM:g}): OUT_OF_RANGE otherwise."
+        f"never above {listing_query.MAX_RADIUS_KM:g}): OUT_OF_RANGE otherwise."
     )
 
 
@@ -142,8 +142,8 @@ class ListingFilter:
         default=None, description="Listings that have all of these."
     )
 
-    def to_query(self) -> listing_search.ListingQuery:
-        return listing_search.ListingQuery(
+    def to_query(self) -> listing_query.ListingQuery:
+        return listing_query.ListingQuery(
             text=self.text,
             town=self.town,
             community=self.community,
@@ -152,7 +152,7 @@ class ListingFilter:
             min_area_sqm=self.min_area_sqm,
             max_area_sqm=self.max_area_sqm,
             near=(
-                listing_search.Near(self.near.lat, self.near.lng, self.near.radius_km)
+                listing_query.Near(self.near.lat, self.near.lng, self.near.radius_km)
                 if self.near
                 else None
             ),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 from app import metrics
 from app.clock import now, today
@@ -23,25 +23,32 @@ log = logging.getLogger("anju.rent")
 DAY_MARK_KEPT = dt.timedelta(days=3)
 
 
-async def once_today(deps: Deps, name: str) -> bool:
-    """Whether this process takes today's `name` pass (the first to mark the day does)."""
-    mark = {
-        "_id": f"{name}:{today().isoformat()}",
-        "at": now(),
-        "expires_at": now() + DAY_MARK_KEPT,
-    }
-    return await deps.store.insert_once("worker_runs", mark)
+async def once_today(deps: Deps, name: str, work: Callable[[], Awaitable[object]]) -> None:
+    """Today's `name` pass, by this process if it is the first to mark the day. A pass that
+    fails gives the day back, so the next pass (of any process) does it again; each pass is
+    idempotent (what it did is marked on each invoice). A process that dies half-way keeps
+    the day: the next day's window still holds what was missed, and each tenant's own look
+    at their notifications tells them too."""
+    key = f"{name}:{today().isoformat()}"
+    mark = {"_id": key, "at": now(), "expires_at": now() + DAY_MARK_KEPT}
+    if not await deps.store.insert_once("worker_runs", mark):
+        return
+    try:
+        await work()
+    except Exception:
+        await deps.store.worker_runs.delete_one({"_id": key})
+        raise
+
+
+async def _late_fees(deps: Deps) -> None:
+    while await late_fees.accrue_due(deps.store) >= late_fees.PASS_LIMIT:
+        pass  # more than one pass's worth changed: the rest
 
 
 async def daily(deps: Deps) -> None:
-    """Today's RENT_DUE and late fees, unless another worker process has taken them. (A pass
-    that dies half-way is made up the next day, whose window still holds what was missed,
-    and by each tenant's own look at their notifications.)"""
-    if await once_today(deps, "rent_due"):
-        await rent_reminders.send_rent_due(deps.store)
-    if await once_today(deps, "late_fees"):
-        while await late_fees.accrue_due(deps.store) >= late_fees.PASS_LIMIT:
-            pass  # more than one pass's worth changed: the rest
+    """Today's RENT_DUE and late fees, unless another worker process has taken them."""
+    await once_today(deps, "rent_due", lambda: rent_reminders.send_rent_due(deps.store))
+    await once_today(deps, "late_fees", lambda: _late_fees(deps))
 
 
 async def run(deps: Deps, interval: float | None = None) -> None:
