@@ -119,6 +119,10 @@ class Code:
     TOO_MANY_PHOTOS = "TOO_MANY_PHOTOS"
     # repair requests
     ALREADY_RATED = "ALREADY_RATED"
+    # fire-safety inspections and hazards
+    HAZARD_REQUIRED = "HAZARD_REQUIRED"  # a failed checklist item with no hazard for it
+    ITEM_NOT_FAILED = "ITEM_NOT_FAILED"  # a hazard of an item the findings did not fail
+    TOO_MANY_ROWS = "TOO_MANY_ROWS"  # an export over ANJU_HAZARD_EXPORT_MAX_ROWS: narrow it
 
 
 class AnjuError(Exception):
