@@ -36,14 +36,14 @@ def test_a_unique_index_without_the_shard_key_is_found(monkeypatch: pytest.Monke
 
 
 def test_an_undecided_collection_and_an_id_rule_are_found(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sharding, "INDEXES", {**indexes.INDEXES, "visitor_passes": []})
+    monkeypatch.setattr(sharding, "INDEXES", {**indexes.INDEXES, "parcels": []})
     keys = dict(sharding.SHARD_KEYS)
     keys["access_events"] = dataclasses.replace(
         keys["access_events"], retried_writes_repeat_the_document=False
     )
     monkeypatch.setattr(sharding, "SHARD_KEYS", keys)
     found = sharding.problems()
-    assert "visitor_passes: neither in SHARD_KEYS nor in UNSHARDED" in found
+    assert "parcels: neither in SHARD_KEYS nor in UNSHARDED" in found
     assert "access_events: _id carries a rule but is not the shard key" in found
 
 

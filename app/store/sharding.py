@@ -99,6 +99,17 @@ UNSHARDED: dict[str, str] = {
     "safety_checks": "one per property",
     "equipment_added": "one per change of a property's recorded equipment; small",
     "exports": "minutes-long, removed with their file",
+    "uploads": "minutes-long: an upload URL expires unless a photo is made of it",
+    "photos": "up to 20 a room and a few a repair request: small documents, the bytes are in "
+    "storage",
+    "maintenance_requests": "a few a room a year",
+    "visitor_passes": "short-lived passes, a few a room a month; read by room, issuer, "
+    "visitor and place",
+    "autopays": "at most one per lease",
+    "deposit_settlements": "`_id` is the lease's: a deposit is settled once",
+    "meter_rates": "`_id` is the room's: one rate card a room",
+    "meter_readings": "a few a room a month: about 12 million a year at most, small "
+    "documents; read a room or a lease at a time",
 }
 
 # collections whose `_id` carries a rule (a retry or a second sender must collide on it)
