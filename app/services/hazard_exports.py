@@ -78,7 +78,9 @@ def cell(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def _row(hazard: Doc, prop: Doc | None, room: Doc | None, landlord: Doc | None, at: Any) -> list[str]:
+def _row(
+    hazard: Doc, prop: Doc | None, room: Doc | None, landlord: Doc | None, at: Any
+) -> list[str]:
     place = hazard["place"]
     values: Sequence[Any] = (
         encode_id("Hazard", hazard["_id"]),
@@ -155,8 +157,7 @@ async def export_hazards(
     rows, capped = await count_up_to(store.hazards, where, settings.hazard_export_max_rows)
     if capped:
         raise UserInputError(
-            f"More than {settings.hazard_export_max_rows} hazards: narrow the scope or the "
-            "status.",
+            f"More than {settings.hazard_export_max_rows} hazards: narrow the scope or the status.",
             code=Code.TOO_MANY_ROWS,
             field=["scope"],
         )

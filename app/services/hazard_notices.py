@@ -67,8 +67,8 @@ async def responders(store: Store, place: Doc) -> tuple[list[ObjectId], list[Obj
 def what(hazard: Doc) -> str:
     """The hazard's kind, as people read it."""
     if hazard.get("item") and hazard["source"] == "INSPECTION":
-        return ITEM_NAMES.get(hazard["item"], hazard["item"])
-    return SOURCE_NAMES.get(hazard["source"], hazard["source"])
+        return ITEM_NAMES.get(hazard["item"], str(hazard["item"]))
+    return SOURCE_NAMES.get(hazard["source"], str(hazard["source"]))
 
 
 async def where(store: Store, hazard: Doc) -> str:

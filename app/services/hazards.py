@@ -98,9 +98,9 @@ def next_check_at(doc: Doc) -> dt.datetime | None:
         return None
     notices = doc.get("notices") or {}
     if notices.get("due") != doc["deadline"]:
-        return doc["remind_at"]  # type: ignore[no-any-return]
+        return doc["remind_at"]
     if notices.get("overdue") != doc["deadline"]:
-        return doc["due_at"]  # type: ignore[no-any-return]
+        return doc["due_at"]
     return None
 
 

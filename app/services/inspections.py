@@ -167,9 +167,7 @@ def _check_when(errors: Collector, inspected_at: dt.datetime) -> dt.datetime:
     )
 
 
-async def _co_inspectors(
-    store: Store, caller: ObjectId, ids: Sequence[ObjectId]
-) -> list[ObjectId]:
+async def _co_inspectors(store: Store, caller: ObjectId, ids: Sequence[ObjectId]) -> list[ObjectId]:
     """The responders and police officers named as present (active accounts)."""
     wanted = [i for i in dict.fromkeys(ids) if i != caller]
     if len(wanted) > MAX_CO_INSPECTORS:
@@ -242,7 +240,9 @@ async def record_inspection(deps: Deps, viewer: Viewer, given: InspectionIn) -> 
     unknown = set(given.actions) - set(ACTIONS)
     if unknown:
         errors.add(["actions"], Code.INVALID_ARGUMENT, "Unknown enforcement action.")
-    note = clean_text(errors, ["note"], given.note, max_len=MAX_NOTE, required=False, multiline=True)
+    note = clean_text(
+        errors, ["note"], given.note, max_len=MAX_NOTE, required=False, multiline=True
+    )
     errors.raise_if_any()
     prop = await store.find_by_id("properties", given.property_id)
     if prop is None or not viewer.scope.contains(prop["place"]):
@@ -305,8 +305,8 @@ async def record_inspection(deps: Deps, viewer: Viewer, given: InspectionIn) -> 
     except BaseException:
         await photos.discard(deps, [p["_id"] for p in attached])
         raise
-    for hazard in found:
-        await store.hazards.insert_one(hazard)
+    for new in found:
+        await store.hazards.insert_one(new)
     kept = inspected_at + dt.timedelta(days=deps.settings.retain_fire_safety_days)
     await photos.keep_until(store, [p["_id"] for p in attached], kept)
     await audit.record(
@@ -320,8 +320,8 @@ async def record_inspection(deps: Deps, viewer: Viewer, given: InspectionIn) -> 
             "actions": doc["actions"],
         },
     )
-    for hazard in found:
-        await hazard_notices.found(store, hazard, found_by=doc["inspectors"])
+    for new in found:
+        await hazard_notices.found(store, new, found_by=doc["inspectors"])
     return doc
 
 

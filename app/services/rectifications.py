@@ -110,8 +110,10 @@ async def verify_rectification(
     if deadline is not None:
         if accepted:
             errors.add(["deadline"], Code.INVALID_ARGUMENT, "Only when rejecting.")
-        elif not hazards.local_today() <= deadline <= hazards.local_today() + dt.timedelta(
-            days=hazards.MAX_DEADLINE_DAYS
+        elif (
+            not hazards.local_today()
+            <= deadline
+            <= hazards.local_today() + dt.timedelta(days=hazards.MAX_DEADLINE_DAYS)
         ):
             errors.add(["deadline"], Code.OUT_OF_RANGE, "From today to 180 days on.")
         else:
@@ -132,9 +134,7 @@ async def verify_rectification(
             changes["notices"] = {**(doc.get("notices") or {}), "due": changes["deadline"]}
         changes = {**changes, "status": REOPENED, "updated_at": at}
     entry = {"at": at, "by": account_id, "status": status, "note": text or None, "photo_ids": []}
-    moved = await hazards.move(
-        store, hazard_id, allowed_from=allowed, changes=changes, entry=entry
-    )
+    moved = await hazards.move(store, hazard_id, allowed_from=allowed, changes=changes, entry=entry)
     if moved is None:
         raise _not_now(await hazards.visible_hazard(deps, viewer, hazard_id))
     if accepted:

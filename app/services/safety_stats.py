@@ -40,9 +40,7 @@ def _local_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=LOCAL_TZ).astimezone(dt.UTC)
 
 
-async def record_equipment_added(
-    store: Store, prop: Doc, before: Doc | None, after: Doc
-) -> None:
+async def record_equipment_added(store: Store, prop: Doc, before: Doc | None, after: Doc) -> None:
     """What an update of the property's recorded equipment added (decreases count as
     nothing), for the period figures."""
     gained = {k: max(0, int(after.get(k, 0)) - int((before or {}).get(k, 0))) for k in EQUIPMENT}
