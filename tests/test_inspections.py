@@ -64,6 +64,10 @@ def test_an_inspection_with_two_failed_items_opens_two_hazards_tells_the_landlor
         listed = reader.data(INSPECTIONS, {})["inspections"]
         assert [e["node"]["id"] for e in listed["edges"]] == [inspection["id"]]
     assert len(hazards(home.landlord, propertyId=home.property_id, status="OPEN")) == 2
+    # and the landlord's dashboard shows them on the property
+    dashboard = home.landlord.data("{ myProperties { edges { node { openHazards { id } } } } }")
+    [shown] = dashboard["myProperties"]["edges"]
+    assert len(shown["node"]["openHazards"]) == 2
     # and the town's table counts them
     figures = stats(colleague, {"town": "松门镇"})
     assert figures["inspections"] == 1
