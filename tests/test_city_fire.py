@@ -1,0 +1,94 @@
+"""The synthetic city's fire safety (scripts/city_fire.py): inspections and hazards stored as
+the services store them, in every state, served to the town's responders."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+from pymongo import AsyncMongoClient, MongoClient
+
+from app.passwords import Passwords
+from app.services import accounts
+from app.settings import load_settings
+from app.store import Doc, open_store
+from scripts.city import CITY_PASSWORD, build_city
+from scripts.city_fire import CityFireSafety
+from tests.conftest import Stack
+from tests.fire_support import inspection_input, record, responder, site
+from tests.support import Api
+from tests.test_city import ANCHOR
+
+TABLE = """query($scope: StatsScope) {
+  hazards(scope: $scope, first: 5) { totalCount edges { node { id status property { id } } } }
+  safetyStats(scope: $scope, from: "2025-11-02", to: "2026-11-01") {
+    inspections hazardsFound hazardsOpen hazardsOverdue hazardsRectified medianDaysToRectify } }"""
+
+
+def build(stack: Stack, scale: float, seed: int) -> CityFireSafety:
+    async def run() -> CityFireSafety:
+        client: AsyncMongoClient[Doc] = AsyncMongoClient(stack.mongodb_uri, tz_aware=True)
+        try:
+            db = client[stack.db_name]
+            fire = CityFireSafety(anchor=ANCHOR.date())
+            await build_city(db, scale, seed, anchor=ANCHOR, extensions=[fire])
+            settings = load_settings(stack.env)
+            await accounts.ensure_admin(
+                await open_store(db), settings, Passwords(settings.password_hash_memory_kib)
+            )
+            return fire
+        finally:
+            await client.close()
+
+    return asyncio.run(run())
+
+
+def test_the_city_has_inspections_and_hazards_in_every_state(
+    api: Api, stack: Stack, mongo: MongoClient[Doc]
+) -> None:
+    # given a city at 1/500 scale (reported rectifications are rare at this size: only
+    # hazards found in the month before the anchor may still wait for a responder)
+    fire = build(stack, 0.002, 42)
+    db = mongo[stack.db_name]
+
+    # then a third of the properties or so were inspected, and hazards are in every state
+    properties = db.properties.count_documents({})
+    inspected = len(db.inspections.distinct("property_id"))
+    assert 0.2 * properties < inspected < 0.5 * properties
+    statuses = Counter(h["status"] for h in db.hazards.find({}, {"status": 1}))
+    assert {"OPEN", "RECTIFIED"} <= set(statuses) <= {"OPEN", "RECTIFICATION_REPORTED", "RECTIFIED"}
+    assert statuses["RECTIFIED"] > statuses["OPEN"]
+    assert db.hazards.count_documents({"escalated_at": {"$ne": None}}) > 0
+    assert fire.inspections == db.inspections.count_documents({})
+    # and the first town's responder reads their town's table
+    town_responder = api.log_in("16000000001", CITY_PASSWORD)
+    town = db.accounts.find_one({"phone": "16000000001"})["scope"]["town"]
+    table = town_responder.data(TABLE, {"scope": {"town": town}})
+    assert table["hazards"]["totalCount"] > 0
+    assert table["safetyStats"]["inspections"] > 0
+    assert table["safetyStats"]["hazardsRectified"] > 0
+    assert table["safetyStats"]["medianDaysToRectify"] > 0
+
+
+def test_city_hazards_have_the_fields_the_services_write(
+    api: Api, stack: Stack, mongo: MongoClient[Doc]
+) -> None:
+    # given a city, and an inspection with a hazard made through the API
+    build(stack, 0.001, 7)
+    home = site(api)
+    record(responder(api), inspection_input(home.property_id, {"EXITS_CLEAR": home.rooms[0]}))
+    db = mongo[stack.db_name]
+    made = db.hazards.find_one({"description": "EXITS_CLEAR 不合格"})
+    inspection = db.inspections.find_one({"_id": made["inspection_id"]}) if made else None
+    assert made is not None and inspection is not None
+
+    def fields(doc: dict[str, Any]) -> set[str]:
+        return set(doc)
+
+    # then every city hazard and inspection has exactly the same fields
+    for doc in db.hazards.find({"_id": {"$ne": made["_id"]}}, limit=200):
+        assert fields(doc) == fields(made), doc["_id"]
+        assert {fields(e) == fields(made["history"][0]) for e in doc["history"]} == {True}
+    for doc in db.inspections.find({"_id": {"$ne": inspection["_id"]}}, limit=200):
+        assert fields(doc) == fields(inspection), doc["_id"]
