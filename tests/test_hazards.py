@@ -7,9 +7,13 @@ import datetime as dt
 from typing import Any
 
 import httpx
+from click.testing import CliRunner
+from pymongo import MongoClient
 
+from app.cli import main
 from tests.conftest import Stack
 from tests.fire_support import (
+    PLACE,
     REPORT,
     VERIFY,
     hazard_notes,
@@ -25,7 +29,7 @@ from tests.fire_support import (
 )
 from tests.lease_support import start_lease
 from tests.support import Api, eventually, sim_post
-from tests.test_properties import register
+from tests.test_properties import UPDATE, add_room, create_property, register
 
 DAY = 24 * 3600
 
@@ -206,3 +210,40 @@ def test_a_let_room_without_a_detector_is_a_hazard_until_one_is_registered(api: 
     # then the hazard is closed
     [done] = eventually(lambda: hazards(home.landlord, status="RECTIFIED"))
     assert done["id"] == hazard["id"]
+
+
+def test_equipment_below_the_standard_is_a_hazard_and_a_recheck_finds_it_again(
+    api: Api, stack: Stack, mongo: MongoClient[Any]
+) -> None:
+    # given a property whose records show no extinguisher (the standard: one a floor)
+    landlord = api.caller("LANDLORD")
+    empty = {"extinguishers": 0, "smokeDetectors": 6, "escapeWindows": 2}
+    prop = create_property(landlord, place=PLACE, safety=empty)
+    add_room(landlord, prop["id"], "101")
+
+    # then Anju opens a hazard of its own
+    [hazard] = eventually(lambda: hazards(landlord, status="OPEN"))
+    assert hazard["source"] == "EQUIPMENT_BELOW_STANDARD"
+    assert "extinguishers 0 of 1" in hazard["description"]
+
+    # when a bulk load leaves the hazards and the marks out, and the operator rechecks
+    mongo[stack.db_name]["hazards"].delete_many({})
+    mongo[stack.db_name]["safety_checks"].delete_many({})
+    result = CliRunner().invoke(main, ["safety-recheck"], env=stack.env)
+
+    # then the hazard is found again
+    assert result.exit_code == 0, result.output
+    assert "1 properties marked" in result.output
+    [again] = eventually(lambda: hazards(landlord, status="OPEN"))
+    assert again["source"] == "EQUIPMENT_BELOW_STANDARD"
+
+    # when the landlord records an extinguisher
+    landlord.mutate(
+        "updateProperty",
+        UPDATE,
+        {"input": {"propertyId": prop["id"], "safety": {**empty, "extinguishers": 1}}},
+    )
+
+    # then Anju closes it
+    [done] = eventually(lambda: hazards(landlord, status="RECTIFIED"))
+    assert done["id"] == again["id"]
