@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from app import metrics
 from app.deps import Deps
 from app.services import hazard_deadlines, hazard_exports, safety_checks
 from app.workers.pacing import Pace
@@ -21,21 +22,21 @@ from app.workers.pacing import Pace
 log = logging.getLogger("anju.safety")
 
 
-async def run_once(deps: Deps) -> None:
-    await hazard_deadlines.send_due(deps.store)
-    await safety_checks.run_due(deps)
-    await hazard_exports.sweep(deps)
-
-
 async def run(deps: Deps) -> None:
     loop = asyncio.get_running_loop()
     pace = Pace(deps.settings.safety_worker_interval_s)
     while True:
         started = loop.time()
-        try:
-            await run_once(deps)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # the database or the storage may be down: the next pass retries
-            log.exception("safety worker pass failed")
+        with metrics.background_pass("safety"):
+            for step in (
+                lambda: hazard_deadlines.send_due(deps.store),
+                lambda: safety_checks.run_due(deps),
+                lambda: hazard_exports.sweep(deps),
+            ):
+                try:
+                    await step()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # the database or the storage may be down: next pass
+                    log.exception("safety worker step failed")
         await asyncio.sleep(pace.ran(started, loop.time()))
