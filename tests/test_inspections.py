@@ -43,6 +43,7 @@ def test_an_inspection_with_two_failed_items_opens_two_hazards_tells_the_landlor
 
     # then it holds the checklist, the inspectors, the action, and two OPEN hazards
     assert [i["role"] for i in inspection["inspectors"]] == ["RESPONDER", "POLICE"]
+    assert inspection["inspectors"][1]["phone"] == colleague.phone
     assert inspection["actions"] == ["ORDER_TO_RECTIFY"]
     failed = [f["item"] for f in inspection["findings"] if not f["passed"]]
     assert failed == ["NO_EBIKES_INDOORS", "SMOKE_DETECTORS_IN_EVERY_ROOM"]
@@ -68,6 +69,15 @@ def test_an_inspection_with_two_failed_items_opens_two_hazards_tells_the_landlor
     dashboard = home.landlord.data("{ myProperties { edges { node { openHazards { id } } } } }")
     [shown] = dashboard["myProperties"]["edges"]
     assert len(shown["node"]["openHazards"]) == 2
+    # and reads who inspected, a police officer's phone left out
+    seen = home.landlord.data(
+        "query($id: ID!) { node(id: $id) { ... on Inspection { inspectors { role phone } } } }",
+        {"id": inspection["id"]},
+    )["node"]["inspectors"]
+    assert [(i["role"], i["phone"] == "*" * 11) for i in seen] == [
+        ("RESPONDER", False),
+        ("POLICE", True),
+    ]
     # and the town's table counts them
     figures = stats(colleague, {"town": "松门镇"})
     assert figures["inspections"] == 1

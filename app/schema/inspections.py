@@ -13,7 +13,7 @@ from app.context import Info
 from app.ids import encode_id
 from app.schema.accounts import Account
 from app.schema.common import Node, UserError
-from app.schema.hazards import Hazard, HazardInput, InspectionItem
+from app.schema.hazards import Hazard, HazardInput, InspectionItem, shown_account
 from app.schema.node import register_node
 from app.schema.photos import Photo
 from app.schema.properties import Property, property_by_id
@@ -75,10 +75,11 @@ class Inspection(Node):
         return await property_by_id(info, self.doc["property_id"])
 
     @strawberry.field(description="Who inspected: the recording responder first, then the "
-                      "others present.")  # fmt: skip
+                      "others present (a landlord reads a police officer's name, not the "
+                      "phone).")  # fmt: skip
     async def inspectors(self, info: Info) -> list[Account]:
         docs = await info.context.loaders.account_by_id.load_many(self.doc["inspectors"])
-        return [Account.from_doc(d) for d in docs if d is not None]
+        return [shown_account(info, d) for d in docs if d is not None]
 
     @strawberry.field(description="The checklist, in the order recorded.")
     def findings(self) -> list[InspectionFinding]:
