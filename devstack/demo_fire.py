@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from app.services.hazards import ITEMS
 from devstack.demo_photos import room_picture, upload_photo
 
 if TYPE_CHECKING:
@@ -21,19 +22,6 @@ _REPORT = """mutation($i: ReportRectificationInput!) { reportRectification(input
   hazard { id } userErrors { code message } } }"""
 _VERIFY = """mutation($i: VerifyRectificationInput!) { verifyRectification(input: $i) {
   hazard { id } userErrors { code message } } }"""
-ITEMS = (
-    "RESPONSIBILITY_SYSTEM",
-    "EXITS_CLEAR",
-    "EVACUATION_ROUTES_CLEAR",
-    "FIRE_LANE_CLEAR",
-    "EXTINGUISHERS_WORKING",
-    "HYDRANTS_WORKING",
-    "AUTOMATIC_EQUIPMENT_WORKING",
-    "NO_EBIKES_INDOORS",
-    "SMOKE_DETECTORS_IN_EVERY_ROOM",
-    "ESCAPE_WINDOWS",
-    "WIRING_SAFE",
-)
 # item: (days from the inspection to the deadline, description, room number or None)
 FAILED = {
     "NO_EBIKES_INDOORS": (5, "楼道内停放电动自行车并充电。E-bikes charged in the stairwell.", None),

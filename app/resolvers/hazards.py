@@ -6,8 +6,7 @@ import strawberry
 
 from app.context import Info
 from app.ids import decode_id
-from app.resolvers.inspections import scope_of
-from app.schema.accounts import StatsScope
+from app.schema.accounts import StatsScope, scope_of
 from app.schema.connection import Connection
 from app.schema.hazards import Hazard, HazardStatus
 from app.schema.permissions import allow

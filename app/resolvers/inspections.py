@@ -6,16 +6,12 @@ import strawberry
 
 from app.context import Info
 from app.ids import decode_id
-from app.schema.accounts import StatsScope
+from app.schema.accounts import StatsScope, scope_of
 from app.schema.connection import Connection
 from app.schema.inspections import Inspection, InspectionPayload, RecordInspectionInput
 from app.schema.permissions import allow
 from app.services import inspections
-from app.viewer import Role, Scope
-
-
-def scope_of(scope: StatsScope | None) -> Scope | None:
-    return Scope(town=scope.town, community=scope.community, grid=scope.grid) if scope else None
+from app.viewer import Role
 
 
 @strawberry.type

@@ -8,8 +8,7 @@ from typing import Annotated
 import strawberry
 
 from app.context import Info
-from app.resolvers.inspections import scope_of
-from app.schema.accounts import StatsScope
+from app.schema.accounts import StatsScope, scope_of
 from app.schema.hazards import HazardStatus
 from app.schema.permissions import allow
 from app.schema.safety_stats import Export, SafetyStats

@@ -12,6 +12,7 @@ from app.schema.common import Node, UserError
 from app.schema.node import register_node
 from app.store import Doc
 from app.viewer import Role
+from app.viewer import Scope as ViewerScope
 
 # The domain enum, exposed as is (strawberry.enum registers the class itself).
 strawberry.enum(Role, name="Role")
@@ -185,6 +186,13 @@ class StatsScope:
     town: str | None = None
     community: str | None = None
     grid: str | None = None
+
+
+def scope_of(given: StatsScope | None) -> ViewerScope | None:
+    """The place a StatsScope argument names, for the services."""
+    if given is None:
+        return None
+    return ViewerScope(town=given.town, community=given.community, grid=given.grid)
 
 
 @strawberry.input

@@ -142,8 +142,7 @@ class HazardChange:
 
     @strawberry.field(description="Photos taken with it (a rectification report's).")
     def photos(self) -> list[Photo]:
-        wanted = set(self.entry.get("photo_ids") or [])
-        return Photo.all([r for r in self.photo_refs if r["id"] in wanted])
+        return Photo.among(self.photo_refs, self.entry.get("photo_ids") or [])
 
 
 @strawberry.type(

@@ -46,8 +46,7 @@ class InspectionFinding:
 
     @strawberry.field(description="The inspector's photos of this item.")
     def photos(self) -> list[Photo]:
-        wanted = set(self.photo_ids)
-        return Photo.all([r for r in self.photo_refs if r["id"] in wanted])
+        return Photo.among(self.photo_refs, self.photo_ids)
 
 
 @strawberry.type(
