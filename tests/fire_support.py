@@ -17,6 +17,7 @@ HAZARD_FIELDS = """id source item description severity status deadline overdue f
   history { at status note by { id role } photos { id url } }"""
 RECORD = f"""mutation($input: RecordInspectionInput!) {{ recordInspection(input: $input) {{
   inspection {{ id inspectedAt actions note property {{ id }} inspectors {{ id role phone }}
+    rooms {{ room {{ id }} occupied smokeDetectors smokeDetectorsOnline }}
     findings {{ item passed note photos {{ id url }} }} hazards {{ {HAZARD_FIELDS} }} }}
   userErrors {{ field message code }} }} }}"""
 REPORT = f"""mutation($input: ReportRectificationInput!) {{ reportRectification(input: $input) {{

@@ -56,10 +56,12 @@ def test_a_rectification_is_reported_rejected_then_verified(api: Api) -> None:
     # when a responder rejects it without saying why, then with a reason
     no_reason = inspector.data(VERIFY, {"input": {"hazardId": hazard_id, "accepted": False}})
     assert [e["code"] for e in no_reason["verifyRectification"]["userErrors"]] == ["REQUIRED"]
-    reopened = verify(inspector, hazard_id, False, "通道仍有杂物")
+    later = (local_today() + dt.timedelta(days=20)).isoformat()
+    given = {"hazardId": hazard_id, "accepted": False, "note": "通道仍有杂物", "deadline": later}
+    reopened = inspector.mutate("verifyRectification", VERIFY, {"input": given})["hazard"]
 
-    # then it is REOPENED and the landlord reads why
-    assert reopened["status"] == "REOPENED"
+    # then it is REOPENED with the new deadline, and the landlord reads why
+    assert (reopened["status"], reopened["deadline"]) == ("REOPENED", later)
     assert hazard_notes(home.landlord, "HAZARD_UPDATED")[0]["body"].count("通道仍有杂物") == 1
 
     # when the landlord reports again and the responder verifies it
@@ -197,11 +199,15 @@ def test_a_let_room_without_a_detector_is_a_hazard_until_one_is_registered(api: 
     assert hazards(home.landlord) == []
 
     # when the room is let
-    start_lease(home.landlord, home.rooms[0], api.caller("TENANT"))
+    tenant = api.caller("TENANT")
+    start_lease(home.landlord, home.rooms[0], tenant)
 
     # then Anju opens a NO_DETECTOR hazard, counted in the town's table
     [hazard] = eventually(lambda: hazards(home.landlord, status="OPEN"))
     assert hazard["source"] == "NO_DETECTOR"
+    # (which the tenant does not see on the property)
+    leases = tenant.data("{ myLeases { room { property { openHazards { id } } } } }")
+    assert leases["myLeases"][0]["room"]["property"]["openHazards"] == []
     assert stats(responder(api))["occupiedRoomsWithoutDetector"] == 1
 
     # when a detector is registered in it

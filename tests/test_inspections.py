@@ -41,7 +41,11 @@ def test_an_inspection_with_two_failed_items_opens_two_hazards_tells_the_landlor
     # when the responder records the inspection
     inspection = record(inspector, given)
 
-    # then it holds the checklist, the inspectors, the action, and two OPEN hazards
+    # then it holds the checklist, the inspectors, the action, the rooms, and two OPEN hazards
+    assert [(r["room"]["id"], r["occupied"], r["smokeDetectors"]) for r in inspection["rooms"]] == [
+        (home.rooms[0], False, 0),
+        (home.rooms[1], False, 0),
+    ]
     assert [i["role"] for i in inspection["inspectors"]] == ["RESPONDER", "POLICE"]
     assert inspection["inspectors"][1]["phone"] == colleague.phone
     assert inspection["actions"] == ["ORDER_TO_RECTIFY"]

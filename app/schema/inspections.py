@@ -17,6 +17,7 @@ from app.schema.hazards import Hazard, HazardInput, InspectionItem, shown_accoun
 from app.schema.node import register_node
 from app.schema.photos import Photo
 from app.schema.properties import Property, property_by_id
+from app.schema.rooms import Room, room_by_id
 from app.services import hazards
 from app.store import Doc
 
@@ -47,6 +48,20 @@ class InspectionFinding:
     @strawberry.field(description="The inspector's photos of this item.")
     def photos(self) -> list[Photo]:
         return Photo.among(self.photo_refs, self.photo_ids)
+
+
+@strawberry.type(
+    description="A room as the device data showed it when the inspection was recorded."
+)
+class InspectionRoom:
+    room_id: strawberry.Private[Any]
+    occupied: bool = strawberry.field(description="Let at that moment.")
+    smoke_detectors: int = strawberry.field(description="Smoke detectors bound in the room.")
+    smoke_detectors_online: int = strawberry.field(description="Of those, online.")
+
+    @strawberry.field
+    async def room(self, info: Info) -> Room:
+        return await room_by_id(info, self.room_id)
 
 
 @strawberry.type(
@@ -92,6 +107,21 @@ class Inspection(Node):
                 note=f.get("note"),
             )
             for f in self.doc.get("findings") or []
+        ]
+
+    @strawberry.field(
+        description="Each room of the property then: let or not, its smoke detectors and how "
+        "many were online (for the SMOKE_DETECTORS_IN_EVERY_ROOM item)."
+    )
+    def rooms(self) -> list[InspectionRoom]:
+        return [
+            InspectionRoom(
+                room_id=r["room_id"],
+                occupied=r["occupied"],
+                smoke_detectors=r["detectors"],
+                smoke_detectors_online=r["detectors_online"],
+            )
+            for r in self.doc.get("rooms") or []
         ]
 
     @strawberry.field(description="The hazards it found, as they stand now.")
