@@ -40,6 +40,8 @@ def test_the_export_of_a_community_holds_exactly_its_hazards(api: Api, http: htt
     assert export["rows"] == 2
     response = http.get(export["url"])
     assert response.status_code == 200
+    assert response.headers["content-disposition"] == "attachment"
+    assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert sorted(r["hazard_id"] for r in rows) == sorted(h["id"] for h in mine)
     assert {r["community"] for r in rows} == {"松门村"}
