@@ -28,6 +28,7 @@ from tests.fire_support import (
     verify,
 )
 from tests.lease_support import start_lease
+from tests.pass_support import REMOVE_DEVICE
 from tests.support import Api, eventually, sim_post
 from tests.test_properties import UPDATE, add_room, create_property, register
 
@@ -253,3 +254,28 @@ def test_equipment_below_the_standard_is_a_hazard_and_a_recheck_finds_it_again(
     # then Anju closes it
     [done] = eventually(lambda: hazards(landlord, status="RECTIFIED"))
     assert done["id"] == again["id"]
+
+
+def test_removing_an_offline_detector_from_a_let_room_trades_one_hazard_for_another(
+    api: Api, http: httpx.Client, stack: Stack
+) -> None:
+    # given a let room whose detector has been offline for more than a day: a hazard
+    home = site(api, rooms=1)
+    detector = register(
+        home.landlord, "SMOKE_DETECTOR", "smoke-fire-3", home.property_id, home.rooms[0]
+    )["smokeDetector"]["id"]
+    start_lease(home.landlord, home.rooms[0], api.caller("TENANT"))
+    sim_post(http, stack.sim_url, "/sim/devices/smoke-fire-3/offline", {"notify": True})
+    api.move_clock(DAY + 3600)
+    [offline] = eventually(lambda: hazards(home.landlord, status="OPEN"))
+    assert offline["source"] == "DETECTOR_OFFLINE"
+
+    # when the landlord removes the detector
+    home.landlord.mutate("removeDevice", REMOVE_DEVICE, {"input": {"deviceId": detector}})
+
+    # then that hazard is closed, and the room, let without a detector, has its own
+    def settled() -> list[tuple[str, str]]:
+        found = sorted((h["source"], h["status"]) for h in hazards(home.landlord))
+        return found if len(found) == 2 and found[0][1] == "RECTIFIED" else []
+
+    assert eventually(settled) == [("DETECTOR_OFFLINE", "RECTIFIED"), ("NO_DETECTOR", "OPEN")]

@@ -161,9 +161,8 @@ async def owned_device(deps: Deps, viewer: Viewer, oid: ObjectId) -> Doc:
 async def _unbind(deps: Deps, doc: Doc, changes: dict[str, Any]) -> Doc | None:
     """Ends a binding (once): the device id is given up, the history kept."""
     store = deps.store
-    await safety_checks.mark(store, doc["property_id"])
     async with store.exclusive(f"device:{doc['_id']}"):
-        return await store.devices.find_one_and_update(
+        ended = await store.devices.find_one_and_update(
             {"_id": doc["_id"], "removed_at": None},
             {
                 "$set": {
@@ -175,6 +174,9 @@ async def _unbind(deps: Deps, doc: Doc, changes: dict[str, Any]) -> Doc | None:
             },
             return_document=ReturnDocument.AFTER,
         )
+    # after the change, so that the safety worker's next look sees it (safety_checks.py)
+    await safety_checks.mark(store, doc["property_id"])
+    return ended
 
 
 async def remove_device(deps: Deps, viewer: Viewer, oid: ObjectId) -> None:

@@ -10,7 +10,8 @@
   closed when the records meet it.
 
 Whatever may change one of these (a room let or vacated, added, moved or archived; a detector
-bound, removed, replaced, on- or offline; the recorded equipment) `mark`s the property: its
+bound, removed, replaced, on- or offline; the recorded equipment) `mark`s the property once
+the change is written (a mark before it could be consumed by a look that missed it): its
 `safety_checks` document (`_id` the property's) gets `check_at` now. The safety worker's pass
 (`run_due`) looks again at each property whose `check_at` has come: one property's rooms and
 detectors, a few indexed reads. It opens what is wanted and not open (one open hazard per
