@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from app.context import Info
@@ -26,12 +28,22 @@ class HazardQueries:
     async def hazards(
         self,
         info: Info,
-        scope: StatsScope | None = None,
-        property_id: strawberry.ID | None = None,
-        status: HazardStatus | None = None,
-        overdue_only: bool | None = False,
-        first: int | None = 20,
-        after: str | None = None,
+        scope: Annotated[
+            StatsScope | None,
+            strawberry.argument(description="A town, community or grid within the caller's."),
+        ] = None,
+        property_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="One property's only.")
+        ] = None,
+        status: Annotated[
+            HazardStatus | None, strawberry.argument(description="Of this status only.")
+        ] = None,
+        overdue_only: Annotated[
+            bool | None,
+            strawberry.argument(description="Only those past their deadline, not rectified."),
+        ] = False,
+        first: Annotated[int | None, strawberry.argument(description="Page size.")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="A cursor.")] = None,
     ) -> Connection[Hazard]:
         ctx = info.context
         page = await hazards.hazards(

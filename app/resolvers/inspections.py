@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from app.context import Info
@@ -25,10 +27,15 @@ class InspectionQueries:
     async def inspections(
         self,
         info: Info,
-        property_id: strawberry.ID | None = None,
-        scope: StatsScope | None = None,
-        first: int | None = 20,
-        after: str | None = None,
+        property_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="One property's only.")
+        ] = None,
+        scope: Annotated[
+            StatsScope | None,
+            strawberry.argument(description="A town, community or grid within the caller's."),
+        ] = None,
+        first: Annotated[int | None, strawberry.argument(description="Page size.")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="A cursor.")] = None,
     ) -> Connection[Inspection]:
         ctx = info.context
         page = await inspections.inspections(

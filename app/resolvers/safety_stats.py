@@ -30,7 +30,10 @@ class SafetyStatsQueries:
         info: Info,
         from_: Annotated[dt.date, strawberry.argument(name="from", description="The first day.")],
         to: Annotated[dt.date, strawberry.argument(description="The last day (included).")],
-        scope: StatsScope | None = None,
+        scope: Annotated[
+            StatsScope | None,
+            strawberry.argument(description="A town, community or grid; empty: the caller's."),
+        ] = None,
     ) -> SafetyStats:
         ctx = info.context
         figures = await safety_stats.safety_stats(ctx.deps, ctx.viewer, scope_of(scope), from_, to)
@@ -45,7 +48,15 @@ class SafetyStatsQueries:
         permission_classes=[allow(Role.RESPONDER, Role.POLICE)],
     )
     async def hazards_export(
-        self, info: Info, scope: StatsScope, status: HazardStatus | None = None
+        self,
+        info: Info,
+        scope: Annotated[
+            StatsScope,
+            strawberry.argument(description="A town, community or grid within the caller's."),
+        ],
+        status: Annotated[
+            HazardStatus | None, strawberry.argument(description="Of this status only.")
+        ] = None,
     ) -> Export:
         ctx = info.context
         doc, url = await hazard_exports.export_hazards(

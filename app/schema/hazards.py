@@ -67,9 +67,9 @@ class InspectionItem(enum.Enum):
 
 @strawberry.enum(description="How serious a hazard is.")
 class HazardSeverity(enum.Enum):
-    LOW = "LOW"
-    MEDIUM = "MEDIUM"
-    HIGH = "HIGH"
+    LOW = strawberry.enum_value("LOW", description="A lapse to fix (a missing sign).")
+    MEDIUM = strawberry.enum_value("MEDIUM", description="Weakens the building's defences.")
+    HIGH = strawberry.enum_value("HIGH", description="Could start a fire or block an escape.")
     CRITICAL = strawberry.enum_value(
         "CRITICAL", description="A danger to life now (suspension of use is usual)."
     )
@@ -129,7 +129,7 @@ async def _account_or_none(info: Info, oid: Any) -> Account | None:
 class HazardChange:
     entry: strawberry.Private[Doc]
     photo_refs: strawberry.Private[list[Doc]]
-    at: dt.datetime
+    at: dt.datetime = strawberry.field(description="When (UTC).")
     status: HazardStatus = strawberry.field(description="The status after the change.")
     note: str | None = strawberry.field(
         description="The landlord's report, the responder's reason, or Anju's (escalation, "
@@ -151,14 +151,14 @@ class HazardChange:
 )
 class Hazard(Node):
     doc: strawberry.Private[Doc]
-    source: HazardSource
+    source: HazardSource = strawberry.field(description="An inspection's, or Anju's own.")
     item: InspectionItem | None = strawberry.field(
         description="The checklist item (null for EQUIPMENT_BELOW_STANDARD)."
     )
-    description: str
-    severity: HazardSeverity
-    status: HazardStatus
-    found_at: dt.datetime
+    description: str = strawberry.field(description="What is wrong, in the finder's words.")
+    severity: HazardSeverity = strawberry.field(description="How serious.")
+    status: HazardStatus = strawberry.field(description="Where its rectification stands.")
+    found_at: dt.datetime = strawberry.field(description="When it was found (UTC).")
     deadline: dt.date = strawberry.field(
         description="Rectify by the end of this day in the city (midnight after it, UTC+8)."
     )
@@ -166,7 +166,9 @@ class Hazard(Node):
     escalated_at: dt.datetime | None = strawberry.field(
         description="When the overdue hazard was escalated to the town's responders."
     )
-    rectified_at: dt.datetime | None
+    rectified_at: dt.datetime | None = strawberry.field(
+        description="When it was verified rectified (or Anju closed it)."
+    )
 
     @classmethod
     def from_doc(cls, doc: Doc) -> Hazard:
@@ -185,7 +187,7 @@ class Hazard(Node):
             rectified_at=doc.get("rectified_at"),
         )
 
-    @strawberry.field
+    @strawberry.field(description="The property it is in.")
     async def property(self, info: Info) -> Property:
         return await property_by_id(info, self.doc["property_id"])
 
@@ -247,7 +249,7 @@ class HazardInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="reportRectification: what the landlord did about a hazard.")
 class ReportRectificationInput:
     hazard_id: strawberry.ID = strawberry.field(
         description="An OPEN or REOPENED INSPECTION hazard of the caller's property."
@@ -258,7 +260,7 @@ class ReportRectificationInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="verifyRectification: a responder's verdict on a hazard.")
 class VerifyRectificationInput:
     hazard_id: strawberry.ID = strawberry.field(description="A hazard in the caller's scope.")
     accepted: bool = strawberry.field(
@@ -276,7 +278,9 @@ class VerifyRectificationInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="A hazard after a rectification step, or why it was refused.")
 class HazardPayload:
-    hazard: Hazard | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    hazard: Hazard | None = strawberry.field(default=None, description="Null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Refusals, one per bad field, with stable codes."
+    )

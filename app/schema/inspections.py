@@ -41,8 +41,8 @@ class EnforcementAction(enum.Enum):
 class InspectionFinding:
     photo_refs: strawberry.Private[list[Doc]]
     photo_ids: strawberry.Private[list[Any]]
-    item: InspectionItem
-    passed: bool
+    item: InspectionItem = strawberry.field(description="The checklist item.")
+    passed: bool = strawberry.field(description="false: a hazard was opened for it.")
     note: str | None = strawberry.field(description="The inspector's words.")
 
     @strawberry.field(description="The inspector's photos of this item.")
@@ -59,7 +59,7 @@ class InspectionRoom:
     smoke_detectors: int = strawberry.field(description="Smoke detectors bound in the room.")
     smoke_detectors_online: int = strawberry.field(description="Of those, online.")
 
-    @strawberry.field
+    @strawberry.field(description="The room.")
     async def room(self, info: Info) -> Room:
         return await room_by_id(info, self.room_id)
 
@@ -70,7 +70,7 @@ class InspectionRoom:
 )
 class Inspection(Node):
     doc: strawberry.Private[Doc]
-    inspected_at: dt.datetime
+    inspected_at: dt.datetime = strawberry.field(description="When it took place (UTC).")
     actions: list[EnforcementAction] = strawberry.field(description="Enforcement taken.")
     note: str | None = strawberry.field(description="The inspector's general note.")
 
@@ -84,7 +84,7 @@ class Inspection(Node):
             note=doc.get("note"),
         )
 
-    @strawberry.field
+    @strawberry.field(description="The property inspected.")
     async def property(self, info: Info) -> Property:
         return await property_by_id(info, self.doc["property_id"])
 
@@ -151,7 +151,7 @@ class FindingInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="recordInspection: an inspection as the responder recorded it.")
 class RecordInspectionInput:
     property_id: strawberry.ID = strawberry.field(
         description="A property in the caller's scope (NOT_FOUND otherwise)."
@@ -174,7 +174,9 @@ class RecordInspectionInput:
     note: str | None = strawberry.field(default=None, description="At most 1000 characters.")
 
 
-@strawberry.type
+@strawberry.type(description="The inspection recorded, or why it was refused.")
 class InspectionPayload:
-    inspection: Inspection | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    inspection: Inspection | None = strawberry.field(default=None, description="Null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Refusals, one per bad field, with stable codes."
+    )
