@@ -119,6 +119,10 @@ class Code:
     TOO_MANY_PHOTOS = "TOO_MANY_PHOTOS"
     # repair requests
     ALREADY_RATED = "ALREADY_RATED"
+    # fire-safety inspections and hazards
+    HAZARD_REQUIRED = "HAZARD_REQUIRED"  # a failed checklist item with no hazard for it
+    ITEM_NOT_FAILED = "ITEM_NOT_FAILED"  # a hazard of an item the findings did not fail
+    TOO_MANY_ROWS = "TOO_MANY_ROWS"  # an export over ANJU_HAZARD_EXPORT_MAX_ROWS: narrow it
 
 
 # What each code means, for the API reference's error table (`make docs`, scripts/api_docs.py);
@@ -223,6 +227,12 @@ MEANINGS: dict[str, str] = {
     Code.TOO_MANY_PIXELS: "The image has too many pixels.",
     Code.TOO_MANY_PHOTOS: "Over the number of photos allowed.",
     Code.ALREADY_RATED: "The request was already rated.",
+    Code.HAZARD_REQUIRED: "A checklist item marked failed has no hazard naming it "
+    "(recordInspection): every failed item opens at least one.",
+    Code.ITEM_NOT_FAILED: "A hazard names a checklist item that was not marked failed "
+    "(recordInspection).",
+    Code.TOO_MANY_ROWS: "More rows than ANJU_HAZARD_EXPORT_MAX_ROWS (hazardsExport): narrow the "
+    "place or the dates.",
 }
 
 

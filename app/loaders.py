@@ -134,3 +134,12 @@ class Loaders:
         from app.services.card_outbox import PENDING
 
         return self.grouped("card_jobs", field, where={"state": PENDING})
+
+    @property
+    def open_hazards_by_property(self) -> ByKey:
+        """A property's fire-safety hazards not yet rectified, most urgent first."""
+        from app.services.hazards import HAZARD_ORDER, OPEN_STATUSES
+
+        return self.grouped(
+            "hazards", "property_id", HAZARD_ORDER, where={"status": {"$in": list(OPEN_STATUSES)}}
+        )

@@ -218,6 +218,19 @@ class Settings:
     autopay_retry_s: int = 24 * 3600
     # how long a tenant may dispute a deposit settlement
     deposit_dispute_days: int = 14
+    # fire safety (app/services/hazards.py, safety_checks.py): the safety worker's pass; how
+    # long a smoke detector may be offline before Anju opens a hazard; the deadline of the
+    # hazards Anju opens itself; the equipment standard a property's records must meet
+    safety_worker_interval_s: float = 60.0
+    detector_offline_hazard_hours: int = 24
+    auto_hazard_deadline_days: int = 7
+    standard_extinguishers_per_floor: int = 1
+    standard_smoke_detectors_per_room: int = 1
+    standard_escape_windows_per_floor: int = 1
+    # hazard exports (CSV): per account an hour, the most rows one may hold, its URL's life
+    hazard_exports_per_hour: int = 20
+    hazard_export_max_rows: int = 50_000
+    hazard_export_url_ttl_s: int = 300
     expose_metrics: bool = True
     # operations (README, "Running Anju"): Prometheus metrics at /metrics, behind a bearer
     # token when one is set (production serves them only so); log lines as text or JSON;
@@ -253,6 +266,7 @@ class Settings:
     retain_notifications_days: int = 90
     retain_sessions_days: int = 30
     retain_card_jobs_days: int = 30
+    retain_fire_safety_days: int = 1826
     retention_sweep_s: int = 3600
     dev_defaults_used: tuple[str, ...] = field(default_factory=tuple)
 
@@ -323,9 +337,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     upload_url_ttl_s = _int(env, "ANJU_UPLOAD_URL_TTL_S", 10 * 60)
     photo_url_ttl_s = _int(env, "ANJU_PHOTO_URL_TTL_S", 60 * 60)
     # a signed URL lives at most 7 days (S3's limit); a photo's up to twice its setting
+    hazard_export_url_ttl_s = _int(env, "ANJU_HAZARD_EXPORT_URL_TTL_S", 300)
     for name, value, most in (
         ("ANJU_UPLOAD_URL_TTL_S", upload_url_ttl_s, 24 * 3600),
         ("ANJU_PHOTO_URL_TTL_S", photo_url_ttl_s, 3 * 24 * 3600),
+        ("ANJU_HAZARD_EXPORT_URL_TTL_S", hazard_export_url_ttl_s, 3600),
     ):
         if not 60 <= value <= most:
             raise SettingsError(f"{name} must be between 60 and {most}")
@@ -416,6 +432,23 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         autopay_max_attempts=max(1, _int(env, "ANJU_AUTOPAY_MAX_ATTEMPTS", 3)),
         autopay_retry_s=max(60, _int(env, "ANJU_AUTOPAY_RETRY_S", 24 * 3600)),
         deposit_dispute_days=max(1, _int(env, "ANJU_DEPOSIT_DISPUTE_DAYS", 14)),
+        safety_worker_interval_s=float(
+            env.get("ANJU_SAFETY_WORKER_INTERVAL_S") or (60 if production else 1)
+        ),
+        detector_offline_hazard_hours=max(1, _int(env, "ANJU_DETECTOR_OFFLINE_HAZARD_HOURS", 24)),
+        auto_hazard_deadline_days=max(1, _int(env, "ANJU_AUTO_HAZARD_DEADLINE_DAYS", 7)),
+        standard_extinguishers_per_floor=max(
+            0, _int(env, "ANJU_STANDARD_EXTINGUISHERS_PER_FLOOR", 1)
+        ),
+        standard_smoke_detectors_per_room=max(
+            0, _int(env, "ANJU_STANDARD_SMOKE_DETECTORS_PER_ROOM", 1)
+        ),
+        standard_escape_windows_per_floor=max(
+            0, _int(env, "ANJU_STANDARD_ESCAPE_WINDOWS_PER_FLOOR", 1)
+        ),
+        hazard_exports_per_hour=limit("ANJU_HAZARD_EXPORTS_PER_HOUR", 20, 1000),
+        hazard_export_max_rows=max(1, _int(env, "ANJU_HAZARD_EXPORT_MAX_ROWS", 50_000)),
+        hazard_export_url_ttl_s=hazard_export_url_ttl_s,
         expose_metrics=_bool(env, "ANJU_EXPOSE_METRICS", not production),
         metrics_enabled=metrics_enabled,
         metrics_token=metrics_token,
@@ -439,6 +472,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         retain_notifications_days=_int(env, "ANJU_RETAIN_NOTIFICATIONS_DAYS", 90),
         retain_sessions_days=_int(env, "ANJU_RETAIN_SESSIONS_DAYS", 30),
         retain_card_jobs_days=_int(env, "ANJU_RETAIN_CARD_JOBS_DAYS", 30),
+        retain_fire_safety_days=_int(env, "ANJU_RETAIN_FIRE_SAFETY_DAYS", 1826),
         retention_sweep_s=_int(env, "ANJU_RETENTION_SWEEP_S", 3600),
         dev_defaults_used=used_defaults,
     )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from bson import ObjectId
@@ -40,6 +41,38 @@ class Scope:
 
     def contains(self, place: dict[str, str | None]) -> bool:
         return all(place.get(k) == v for k, v in self.as_claim().items())
+
+    def key(self) -> str:
+        """The scope as one of the `place_keys` of the documents in it (ValueError when a
+        level is given without the one above it: a grid without its community)."""
+        levels = [self.town, self.community, self.grid]
+        given = [bool(v) for v in levels]
+        if given != sorted(given, reverse=True):
+            raise ValueError("a grid needs its community, a community its town")
+        return _place_key([v for v in levels if v])
+
+
+LEVELS = ("town", "community", "grid")
+
+
+def _place_key(levels: list[str]) -> str:
+    return json.dumps(levels, ensure_ascii=False, separators=(",", ":"))
+
+
+def place_keys(place: Mapping[str, str | None]) -> list[str]:
+    """The keys a document at `place` is found by, one per scope that holds it: the city's,
+    its town's, its community's and its grid's (JSON lists of the levels, so that no two
+    places share one). A query for a scope is then one equality on a multikey field, which
+    an index serves with its sort, whatever the scope's level."""
+    levels: list[str] = []
+    keys = [_place_key(levels)]
+    for level in LEVELS:
+        value = place.get(level)
+        if not value:
+            break
+        levels.append(value)
+        keys.append(_place_key(levels))
+    return keys
 
 
 @dataclass(frozen=True)

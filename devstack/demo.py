@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from app.settings import Settings
+from devstack.demo_fire import ensure_demo_hazards
 from devstack.demo_photos import ensure_demo_photos, ensure_demo_repairs
 from devstack.sim_labels import claim_code
 from devstack.sim_sms import messages, newest_code
@@ -139,6 +140,7 @@ def load_demo(base_url: str, settings: Settings) -> str:
     photos_added = ensure_demo_photos(client, places)
     leases_started = ensure_demo_leases(client, tokens)
     repairs_reported = ensure_demo_repairs(client, tokens, places)
+    hazards_found = ensure_demo_hazards(client, tokens, places)
     # keep last: builds on the demo leases
     rent_payments = ensure_demo_rent(client, tokens)
     lines = [
@@ -163,6 +165,11 @@ def load_demo(base_url: str, settings: Settings) -> str:
         f"Demo photos: two on every room, amenities too ({photos_added} added now); repair "
         f"requests: a leak scheduled and an e-bike in the stairwell from 张伟, a sparking "
         f"socket fixed and rated from 刘芳 ({repairs_reported} reported now)"
+    )
+    lines.append(
+        "Demo fire safety: 赵队长 (13900000031) inspected 东海路18号 twenty days ago: e-bikes in "
+        "the stairwell (overdue), barred escape window (open), flat extinguisher (rectified) "
+        f"({hazards_found} hazards made now)"
     )
     return "\n".join(lines)
 

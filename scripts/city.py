@@ -761,7 +761,8 @@ async def _run(args: argparse.Namespace) -> CitySummary:
     client: AsyncMongoClient[Doc] = AsyncMongoClient(args.mongodb_uri, tz_aware=True)
     try:
         anchor = dt.datetime.combine(args.anchor, dt.time(), tzinfo=dt.UTC) if args.anchor else None
-        from scripts.city_residents import CityResidents  # it builds on this module
+        from scripts.city_fire import CityFireSafety  # they build on this module
+        from scripts.city_residents import CityResidents
 
         def log(line: str) -> None:
             print(line, flush=True)
@@ -771,7 +772,10 @@ async def _run(args: argparse.Namespace) -> CitySummary:
             args.scale,
             args.seed,
             anchor=anchor,
-            extensions=[CityResidents(anchor=args.anchor, log=log)],
+            extensions=[
+                CityResidents(anchor=args.anchor, log=log),
+                CityFireSafety(anchor=args.anchor, log=log),
+            ],
             batch_rooms=args.batch_rooms,
             log=log,
         )

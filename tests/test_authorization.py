@@ -14,6 +14,7 @@ import pytest
 
 from scripts.workload import _id_number
 from tests.conftest import Stack
+from tests.fire_support import inspection_input, record
 from tests.photo_support import add_photo, uploaded
 from tests.photo_support import photo as make_photo
 from tests.support import Api, Caller, Subscription, accept_lease
@@ -53,6 +54,10 @@ POLICY: dict[str, dict[str, Any]] = {
     "Query.meterReadings": {"allow": only("LANDLORD", "TENANT"), "owned": True},
     "Query.accounts": {"allow": only("ADMIN")},
     "Query.maintenanceRequests": {"allow": only("LANDLORD", "TENANT", "RESPONDER")},
+    "Query.inspections": {"allow": only("RESPONDER", "POLICE", "LANDLORD"), "owned": True},
+    "Query.hazards": {"allow": only("RESPONDER", "POLICE", "LANDLORD"), "owned": True},
+    "Query.safetyStats": {"allow": only("RESPONDER", "POLICE")},
+    "Query.hazardsExport": {"allow": only("RESPONDER", "POLICE")},
     # mutations: sessions
     "Mutation.signUp": {"allow": EVERYONE},
     "Mutation.logIn": {"allow": EVERYONE},
@@ -109,6 +114,9 @@ POLICY: dict[str, dict[str, Any]] = {
     "Mutation.reportMaintenance": {"allow": only("TENANT"), "owned": True},
     "Mutation.updateMaintenance": {"allow": only("LANDLORD", "TENANT"), "owned": True},
     "Mutation.rateMaintenance": {"allow": only("TENANT"), "owned": True},
+    "Mutation.recordInspection": {"allow": only("RESPONDER")},
+    "Mutation.reportRectification": {"allow": only("LANDLORD"), "owned": True},
+    "Mutation.verifyRectification": {"allow": only("RESPONDER")},
     # subscriptions
     "Subscription.notifications": {"allow": SIGNED_IN},
     "Subscription.alarmRaised": {"allow": only("LANDLORD", "RESPONDER", "POLICE")},
@@ -229,6 +237,9 @@ def _world(api: Api, http: httpx.Client, stack: Stack) -> dict[str, str]:
     alarm = owner.data("{ alarms(first: 1) { edges { node { id } } } }")["alarms"]["edges"][0][
         "node"
     ]["id"]
+    hazard = record(api.caller("RESPONDER"), inspection_input(prop["id"], {"EXITS_CLEAR": None}))[
+        "hazards"
+    ][0]["id"]
     notes = tenant.data("{ notifications(first: 1) { edges { node { id } } } }")
     note = (
         notes["notifications"]["edges"][0]["node"]["id"]
@@ -253,6 +264,7 @@ def _world(api: Api, http: httpx.Client, stack: Stack) -> dict[str, str]:
         "uploadId": upload,
         "photoId": photo["id"],
         "requestId": request,
+        "hazardId": hazard,
         # well-formed inputs, so that only ownership can refuse
         **visitor,
         "phone": tenant.phone,

@@ -21,6 +21,7 @@ from devstack.anju import start_anju
 from devstack.procs import free_port, stop
 from devstack.versitygw import build, start_versitygw
 from tests.conftest import ADMIN_PASSWORD, ADMIN_PHONE, Stack
+from tests.fire_support import EXPORT, inspection_input, record, responder, site
 from tests.photo_support import ADD_PHOTO, REMOVE_PHOTO, create_upload, opened, photo, put
 from tests.support import Api
 from tests.test_listings import add_room, create_property, publish
@@ -149,3 +150,21 @@ def test_storage_settings_name_what_is_missing() -> None:
     with pytest.raises(SettingsError, match="ANJU_PHOTO_URL_TTL_S"):
         load_settings({"ANJU_ENV": "test", "ANJU_PHOTO_URL_TTL_S": "30"})
     assert load_settings({"ANJU_ENV": "test"}).storage == "disk"
+
+
+def test_a_hazard_export_is_downloaded_from_the_bucket_as_a_file(
+    s3: Api, http: httpx.Client
+) -> None:
+    # given a hazard, on the S3 Anju
+    home = site(s3)
+    record(responder(s3), inspection_input(home.property_id, {"EXITS_CLEAR": None}))
+
+    # when the town's police export it
+    police = s3.caller("POLICE", scope={"town": "松门镇"})
+    export = police.data(EXPORT, {"scope": {"town": "松门镇"}})["hazardsExport"]
+
+    # then the bucket serves the CSV as a file to save
+    response = http.get(export["url"])
+    assert response.status_code == 200
+    assert response.headers["content-disposition"] == "attachment"
+    assert response.content.decode("utf-8-sig").startswith("hazard_id,town,community")

@@ -201,6 +201,17 @@ def recount_stats() -> None:
     click.echo(f"{count} counter documents rebuilt in {time.perf_counter() - started:.1f}s")
 
 
+@main.command("safety-recheck")
+def safety_recheck() -> None:
+    """Asks the safety worker to look again at every property's own fire-safety hazards
+    (after changing an ANJU_STANDARD_* setting or ANJU_DETECTOR_OFFLINE_HAZARD_HOURS, or
+    after a bulk load): each property is marked, the running workers do the rest."""
+    from app.services import safety_checks
+
+    count = _with_store(_settings(), safety_checks.mark_all)
+    click.echo(f"{count} properties marked for the safety worker")
+
+
 @main.command("print-schema")
 def print_schema() -> None:
     """Prints the GraphQL schema (SDL) of this version, as schema.graphql holds it."""

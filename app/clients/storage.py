@@ -325,8 +325,10 @@ class S3Storage:
     async def download_url(self, key: str, expires_at: dt.datetime) -> str:
         check_key(key)
         lifetime = _lifetime_s(expires_at)
+        # a file to save (a hazard export), never shown inline, as the disk route serves it
+        disposition = "attachment" if key.endswith(".csv") else None
         with _failures("presign"):
-            req = await self._op.presign_read(key, lifetime)
+            req = await self._op.presign_read(key, lifetime, content_disposition=disposition)
         return req.url
 
     async def aclose(self) -> None:

@@ -92,5 +92,8 @@ class MeterMutations:
             value=input.value,
             read_at=input.read_at,
             replacement=bool(input.replacement),
+            photo_upload_id=decode_id(input.photo_upload_id, "Upload", ["photoUploadId"])
+            if input.photo_upload_id
+            else None,
         )
         return MeterReadingPayload(reading=MeterReading.from_doc(doc))

@@ -7,11 +7,11 @@ from typing import Annotated
 import strawberry
 
 from app.context import Info
-from app.schema.accounts import StatsScope
+from app.schema.accounts import StatsScope, scope_of
 from app.schema.permissions import allow
 from app.schema.stats import PopulationStats
 from app.services import stats
-from app.viewer import Role, Scope
+from app.viewer import Role
 
 
 @strawberry.type
@@ -32,8 +32,7 @@ class StatsQueries:
             ),
         ] = None,
     ) -> PopulationStats:
-        asked = (
-            Scope(town=scope.town, community=scope.community, grid=scope.grid) if scope else None
+        totals = await stats.population_stats(
+            info.context.deps, info.context.viewer, scope_of(scope)
         )
-        totals = await stats.population_stats(info.context.deps, info.context.viewer, asked)
         return PopulationStats.from_totals(totals)

@@ -4,7 +4,8 @@ itself when ANJU_STORAGE=s3, in which case both answer 404.
     PUT /uploads/<key>?exp=&sig=   the bytes of an upload: the exact Content-Type and
                                    Content-Length signed into the URL, the upload still
                                    waiting for them (app/services/uploads.py), before `exp`
-    GET /files/<key>?exp=&sig=     a stored photo or thumbnail, to whoever holds its URL
+    GET /files/<key>?exp=&sig=     a stored photo or thumbnail, or a hazard export (CSV,
+                                   downloaded as an attachment), to whoever holds its URL
 
 Refusals are bare: 403 for a bad or expired signature, 404 for nothing there, 409 for an
 upload that no longer takes bytes, 411/413 for a missing or too large length, 503 while the
@@ -28,6 +29,8 @@ from app.state import AppState
 NO_STORE = {"cache-control": "no-store"}
 # what a photo key's ending says it holds (app/services/photos.py names them)
 TYPES = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
+# and an export's (app/services/hazard_exports.py): saved as a file, never shown inline
+DOWNLOADS = {".csv": "text/csv; charset=utf-8"}
 INERT = "default-src 'none'; sandbox"
 
 
@@ -89,7 +92,8 @@ async def serve_file(request: Request) -> Response:
     key, exp, sig = _signed(request)
     if not storage.verify_download(key, exp, sig):
         return Response(status_code=403, headers=NO_STORE)
-    media_type = next((t for end, t in TYPES.items() if key.endswith(end)), None)
+    download = next((t for end, t in DOWNLOADS.items() if key.endswith(end)), None)
+    media_type = download or next((t for end, t in TYPES.items() if key.endswith(end)), None)
     try:
         path = storage.root / check_key(key)
     except InvalidKey:
@@ -104,6 +108,6 @@ async def serve_file(request: Request) -> Response:
         headers={
             "cache-control": f"private, max-age={left}, immutable",
             "content-security-policy": INERT,
-            "content-disposition": "inline",
+            "content-disposition": "attachment" if download else "inline",
         },
     )

@@ -32,6 +32,8 @@ from app.resolvers.autopay import AutopayMutations
 from app.resolvers.deposits import DepositMutations
 from app.resolvers.devices import DeviceMutations
 from app.resolvers.doors import DoorMutations
+from app.resolvers.hazards import HazardQueries
+from app.resolvers.inspections import InspectionMutations, InspectionQueries
 from app.resolvers.invoices import InvoiceMutations, InvoiceQueries
 from app.resolvers.late_fees import LateFeeMutations
 from app.resolvers.leases import LeaseMutations, LeaseQueries
@@ -46,8 +48,10 @@ from app.resolvers.notifications import (
 from app.resolvers.occupants import OccupantMutations
 from app.resolvers.payments import PaymentMutations
 from app.resolvers.properties import PropertyMutations, PropertyQueries
+from app.resolvers.rectifications import RectificationMutations
 from app.resolvers.residents import ResidentQueries
 from app.resolvers.rooms import RoomMutations
+from app.resolvers.safety_stats import SafetyStatsQueries
 from app.resolvers.snapshots import SnapshotQueries
 from app.resolvers.stats import StatsQueries
 from app.resolvers.uploads import UploadMutations
@@ -126,6 +130,9 @@ QUERY_PARTS: tuple[type, ...] = (
     MeterQueries,
     NotificationQueries,
     MaintenanceQueries,
+    InspectionQueries,
+    HazardQueries,
+    SafetyStatsQueries,
 )
 MUTATION_PARTS: tuple[type, ...] = (
     AccountMutations,
@@ -147,6 +154,8 @@ MUTATION_PARTS: tuple[type, ...] = (
     NotificationMutations,
     UploadMutations,
     MaintenanceMutations,
+    InspectionMutations,
+    RectificationMutations,
 )
 SUBSCRIPTION_PARTS: tuple[type, ...] = (AlarmSubscriptions, NotificationSubscriptions)
 

@@ -12,6 +12,7 @@ from app.schema.common import USER_ERRORS, Node, UserError
 from app.schema.node import register_node
 from app.store import Doc
 from app.viewer import Role
+from app.viewer import Scope as ViewerScope
 
 # The domain enum, exposed as is (strawberry.enum registers the class itself).
 strawberry.enum(
@@ -260,6 +261,13 @@ class StatsScope:
     grid: str | None = strawberry.field(
         default=None, description="The grid (网格) in that community."
     )
+
+
+def scope_of(given: StatsScope | None) -> ViewerScope | None:
+    """The place a StatsScope argument names, for the services."""
+    if given is None:
+        return None
+    return ViewerScope(town=given.town, community=given.community, grid=given.grid)
 
 
 @strawberry.input(description="ADMIN: the part of the city a staff account serves.")

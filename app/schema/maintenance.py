@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -18,6 +18,9 @@ from app.schema.rooms import Room, room_by_id
 from app.services import maintenance
 from app.store import Doc
 from app.viewer import Role
+
+if TYPE_CHECKING:
+    from app.schema.visitor_passes import VisitorPass
 
 
 @strawberry.enum(description="What is wrong. FIRE_SAFETY and ELECTRICAL ones are also shown to "
@@ -125,6 +128,19 @@ class MaintenanceRequest(Node):
         if info.context.viewer.role is Role.RESPONDER:
             return None
         return self.doc.get("availability")
+
+    @strawberry.field(
+        description="The visitor pass the landlord issued for the repair worker, while the "
+        "viewer may see it (the landlord, the room's tenant)."
+    )
+    async def visitor_pass(
+        self, info: Info
+    ) -> Annotated[VisitorPass, strawberry.lazy("app.schema.visitor_passes")] | None:
+        from app.schema.visitor_passes import visible_pass
+
+        if self.doc.get("visitor_pass_id") is None:
+            return None
+        return await visible_pass(info, self.doc["visitor_pass_id"])
 
     @strawberry.field(description="Every step, oldest first.")
     def updates(self) -> list[MaintenanceUpdate]:

@@ -12,6 +12,7 @@ from app.context import Info
 from app.ids import encode_id
 from app.schema.common import USER_ERRORS, Node, UserError
 from app.schema.node import register_node
+from app.schema.photos import Photo
 from app.services import meters
 from app.store import Doc
 
@@ -79,6 +80,11 @@ class MeterReading(Node):
             billed_fen=int(doc.get("amount_fen", 0)),
         )
 
+    @strawberry.field(description="The landlord's photo of the meter, if one was taken.")
+    def photo(self) -> Photo | None:
+        refs = self.doc.get("photos") or []
+        return Photo.from_ref(refs[0]) if refs else None
+
     @strawberry.field(description="The invoice that carries the usage's line.")
     async def invoice(
         self, info: Info
@@ -126,6 +132,11 @@ class RecordMeterReadingInput:
     )
     replacement: bool | None = strawberry.field(
         default=False, description="A new meter: the reading may be lower than the last one."
+    )
+    photo_upload_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="A METER_PHOTO upload of the caller: the photo of the meter (refusals as "
+        "in addRoomPhoto).",
     )
 
 

@@ -17,6 +17,7 @@ from app.services import notifications
 from app.store import Doc
 
 if TYPE_CHECKING:
+    from app.schema.hazards import Hazard
     from app.schema.invoices import Invoice
     from app.schema.leases import Lease
     from app.schema.maintenance import MaintenanceRequest
@@ -76,6 +77,26 @@ class NotificationKind(enum.Enum):
         "DEPOSIT_SETTLED",
         description="To the tenant: the deposit was settled; to the landlord: the tenant "
         "disputes the settlement.",
+    )
+    HAZARD_FOUND = strawberry.enum_value(
+        "HAZARD_FOUND",
+        description="To the landlord and the area's responders: a fire-safety hazard was "
+        "found (hazard).",
+    )
+    HAZARD_DUE = strawberry.enum_value(
+        "HAZARD_DUE", description="Three days before a hazard's deadline ends."
+    )
+    HAZARD_OVERDUE = strawberry.enum_value(
+        "HAZARD_OVERDUE",
+        description="A hazard's deadline passed: also to the town's responders (escalated).",
+    )
+    HAZARD_RECTIFIED = strawberry.enum_value(
+        "HAZARD_RECTIFIED", description="A hazard was verified rectified (or its cause is gone)."
+    )
+    HAZARD_UPDATED = strawberry.enum_value(
+        "HAZARD_UPDATED",
+        description="To responders: a rectification was reported (verify it); to the "
+        "landlord: it was rejected (REOPENED).",
     )
 
 
@@ -153,6 +174,18 @@ class Notification(Node):
         return (
             MaintenanceRequest.from_doc(doc) if doc and can_see(info.context.viewer, doc) else None
         )
+
+    @strawberry.field(
+        description="The fire-safety hazard it is about, while the account may see it."
+    )
+    async def hazard(
+        self, info: Info
+    ) -> Annotated[Hazard, strawberry.lazy("app.schema.hazards")] | None:
+        from app.schema.hazards import visible_hazard
+
+        if self.doc.get("hazard_id") is None:
+            return None
+        return await visible_hazard(info, self.doc["hazard_id"])
 
     @strawberry.field(description="The visitor pass it is about, while the account may see it.")
     async def visitor_pass(

@@ -3,6 +3,8 @@ signed URLs of the cleaned image and of its thumbnail."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 
 from app.context import Info
@@ -38,6 +40,13 @@ class Photo:
     @classmethod
     def all(cls, refs: list[Doc] | None) -> list[Photo]:
         return [cls.from_ref(r) for r in refs or []]
+
+    @classmethod
+    def among(cls, refs: list[Doc], ids: list[Any]) -> list[Photo]:
+        """Those of a subject's photos that one part of it holds (an inspection's finding, a
+        hazard's change), in the subject's order."""
+        wanted = set(ids)
+        return cls.all([r for r in refs if r["id"] in wanted])
 
     @strawberry.field(
         description="Short-lived signed URL of the full image: it lives one to two "

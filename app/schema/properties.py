@@ -20,6 +20,7 @@ from app.store import Doc, page_of_sorted
 
 if TYPE_CHECKING:
     from app.schema.devices import Camera, Door
+    from app.schema.hazards import Hazard
     from app.schema.rooms import Room
 
 LazyRoom = Annotated["Room", strawberry.lazy("app.schema.rooms")]
@@ -146,6 +147,19 @@ class Property(Node):
         doc = await info.context.loaders.account_by_id.load(self.doc["landlord_id"])
         assert doc is not None
         return Account.from_doc(doc)
+
+    @strawberry.field(
+        description="Its fire-safety hazards not yet rectified, most urgent first (the "
+        "landlord's dashboard; RESPONDER and POLICE in scope); empty for anyone else."
+    )
+    async def open_hazards(
+        self, info: Info
+    ) -> list[Annotated[Hazard, strawberry.lazy("app.schema.hazards")]]:
+        from app.schema.hazards import Hazard
+        from app.services.hazards import can_see
+
+        found = await info.context.loaders.open_hazards_by_property.load(self.doc["_id"])
+        return [Hazard.from_doc(d) for d in found if can_see(info.context.viewer, d)]
 
     @strawberry.field(
         description="Its rooms by number, pages of 50 by default; empty for a viewer who may "

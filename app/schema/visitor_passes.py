@@ -115,8 +115,9 @@ class IssueVisitorPassInput:
     )
     maintenance_request_id: strawberry.ID | None = strawberry.field(
         default=None,
-        description="Optional: the repair request this pass is for (repair requests arrive "
-        "with their own issue; until then any id is NOT_FOUND).",
+        description="Optional, LANDLORD: their SCHEDULED or IN_PROGRESS repair request of this "
+        "room the pass is for (NOT_FOUND for any other, INVALID_TRANSITION before it is "
+        "scheduled); the request then shows the pass (MaintenanceRequest.visitorPass).",
     )
 
 

@@ -22,7 +22,7 @@ from pymongo import ReturnDocument
 from app.clock import now
 from app.deps import Deps
 from app.errors import Code, UserInputError
-from app.services import audit, listings, rooms, stats
+from app.services import audit, listings, rooms, safety_checks, stats
 from app.services.properties import owned_property
 from app.store import Doc, Store
 from app.viewer import Viewer
@@ -93,6 +93,7 @@ async def archive_room(deps: Deps, viewer: Viewer, room_id: ObjectId) -> Doc:
     await listings.unpublish_for_room(store, room_id)
     await stats.bump(store, room["place"], room["kind"], rooms=-1)
     await audit.record(store, viewer.account_id, "room.archive", target=("Room", room_id))
+    await safety_checks.mark(store, room["property_id"])
     return archived
 
 
@@ -142,4 +143,5 @@ async def archive_property(deps: Deps, viewer: Viewer, property_id: ObjectId) ->
         target=("Property", property_id),
         details={"rooms": len(done)},
     )
+    await safety_checks.mark(store, property_id)
     return archived

@@ -24,7 +24,7 @@ from app.clients.gateway import DeviceInfo
 from app.clock import now
 from app.deps import Deps
 from app.errors import Code, Collector, NotFoundError, UserInputError
-from app.services import audit, device_claims
+from app.services import audit, device_claims, safety_checks
 from app.services.device_claims import GATEWAY_KINDS
 from app.services.properties import owned_property
 from app.store import Doc
@@ -85,6 +85,7 @@ async def _bind(deps: Deps, doc: Doc, field: Sequence[str]) -> Doc:
             ) from None
         await device_claims.release(deps, doc["device_id"], doc["claim_owner"])
         raise
+    await safety_checks.mark(store, doc["property_id"])
     return doc
 
 
@@ -161,7 +162,7 @@ async def _unbind(deps: Deps, doc: Doc, changes: dict[str, Any]) -> Doc | None:
     """Ends a binding (once): the device id is given up, the history kept."""
     store = deps.store
     async with store.exclusive(f"device:{doc['_id']}"):
-        return await store.devices.find_one_and_update(
+        ended = await store.devices.find_one_and_update(
             {"_id": doc["_id"], "removed_at": None},
             {
                 "$set": {
@@ -173,6 +174,9 @@ async def _unbind(deps: Deps, doc: Doc, changes: dict[str, Any]) -> Doc | None:
             },
             return_document=ReturnDocument.AFTER,
         )
+    # after the change, so that the safety worker's next look sees it (safety_checks.py)
+    await safety_checks.mark(store, doc["property_id"])
+    return ended
 
 
 async def remove_device(deps: Deps, viewer: Viewer, oid: ObjectId) -> None:

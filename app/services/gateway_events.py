@@ -25,7 +25,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 
 from app.clock import now
-from app.services import access_events, alarms, doors
+from app.services import access_events, alarms, doors, safety_checks
 from app.store import Doc, Store
 
 log = logging.getLogger("anju.gateway_events")
@@ -205,6 +205,8 @@ async def _set_online(store: Store, device: Doc, *, online: bool, at: dt.datetim
         },
         {"$set": {"online": online, "online_changed_at": at}},
     )
+    if device["kind"] == "SMOKE_DETECTOR":
+        await safety_checks.mark(store, device["property_id"])
 
 
 async def _card_swiped(store: Store, door: Doc, event: Doc) -> None:

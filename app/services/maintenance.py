@@ -324,14 +324,24 @@ async def _move(
 # --- for visitor passes (the access issue) ----------------------------------------------------
 
 
-async def for_visitor_pass(deps: Deps, viewer: Viewer, request_id: ObjectId) -> Doc:
-    """LANDLORD: their request that a repair worker's visitor pass may be for (SCHEDULED
-    or IN_PROGRESS); NOT_FOUND or INVALID_TRANSITION otherwise."""
-    viewer.require(Role.LANDLORD)
-    doc = await _mine(deps, viewer, request_id)
+async def for_visitor_pass(
+    deps: Deps, viewer: Viewer, request_id: ObjectId, room_id: ObjectId
+) -> Doc:
+    """LANDLORD: their request about `room_id` that a repair worker's visitor pass may be
+    for (SCHEDULED or IN_PROGRESS); NOT_FOUND (anyone else, another room's) or
+    INVALID_TRANSITION otherwise."""
+    field = ["maintenanceRequestId"]
+    doc = await deps.store.find_by_id("maintenance_requests", request_id)
+    if (
+        doc is None
+        or viewer.role is not Role.LANDLORD
+        or doc["landlord_id"] != viewer.account_id
+        or doc["room_id"] != room_id
+    ):
+        raise NotFoundError("MaintenanceRequest", field=field)
     if doc["status"] not in (SCHEDULED, IN_PROGRESS):
         raise UserInputError(
-            "Schedule the repair first.", code=Code.INVALID_TRANSITION, field=["requestId"]
+            "Schedule the repair first.", code=Code.INVALID_TRANSITION, field=field
         )
     return doc
 

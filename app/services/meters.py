@@ -34,7 +34,7 @@ from pymongo import ReturnDocument
 from app.clock import now, today
 from app.deps import Deps
 from app.errors import Code, Collector, NotFoundError, UserInputError
-from app.services import audit, autopay, invoice_ledger, invoice_lines, invoices, rooms
+from app.services import audit, autopay, invoice_ledger, invoice_lines, invoices, photos, rooms
 from app.services.invoice_lines import ELECTRICITY, WATER
 from app.store import Doc, Page, Store, busy
 from app.validation import check_float, check_int
@@ -107,13 +107,53 @@ async def record_meter_reading(
     value: float,
     read_at: dt.datetime,
     replacement: bool,
+    photo_upload_id: ObjectId | None = None,
 ) -> Doc:
-    """LANDLORD: records a reading and bills the usage since the one before (see the rules).
-    Returns the reading."""
+    """LANDLORD: records a reading and bills the usage since the one before (see the rules),
+    with a photo of the meter if given (a METER_PHOTO upload: the photos' refusals on
+    `photoUploadId`). Returns the reading."""
     store = deps.store
     room = await rooms.owned_room(store, viewer, room_id)
     clean = _check_reading(kind, value, read_at)
     read_at = read_at.astimezone(dt.UTC).replace(microsecond=read_at.microsecond // 1000 * 1000)
+    reading_id = ObjectId()
+    taken: list[Doc] = []
+    if photo_upload_id is not None:
+        subject = photos.Subject("meter_readings", reading_id, f"meter-reading:{reading_id}")
+        taken = [
+            await photos.attach(
+                deps,
+                viewer,
+                photo_upload_id,
+                purpose="METER_PHOTO",
+                subject=subject,
+                field=["photoUploadId"],
+            )
+        ]
+    try:
+        reading = await _record(
+            store, viewer, room, kind, clean, read_at, replacement, reading_id, taken
+        )
+    except BaseException:
+        await photos.discard(deps, [p["_id"] for p in taken])
+        raise
+    if taken and reading["_id"] != reading_id:  # a repeat of the last reading: kept as it was
+        await photos.discard(deps, [p["_id"] for p in taken])
+    return reading
+
+
+async def _record(
+    store: Store,
+    viewer: Viewer,
+    room: Doc,
+    kind: str,
+    clean: float,
+    read_at: dt.datetime,
+    replacement: bool,
+    reading_id: ObjectId,
+    taken: list[Doc],
+) -> Doc:
+    room_id = room["_id"]
     async with store.claimed(f"meter:{room_id}"):
         previous = await store.meter_readings.find_one(
             {"room_id": room_id, "kind": kind}, sort=READING_ORDER
@@ -145,7 +185,7 @@ async def record_meter_reading(
             and previous.get("lease_id") == lease["_id"]
         )
         reading: Doc = {
-            "_id": ObjectId(),
+            "_id": reading_id,
             "room_id": room_id,
             "property_id": room["property_id"],
             "landlord_id": room["landlord_id"],
@@ -160,6 +200,7 @@ async def record_meter_reading(
             "billed": not counts,
             "amount_fen": 0,
             "invoice_id": None,
+            "photos": [photos.ref(p) for p in taken],
             "created_at": now(),
         }
         await store.meter_readings.insert_one(reading)

@@ -37,6 +37,11 @@ KINDS = frozenset(
         "VISITOR_PASS",
         "AUTOPAY",
         "DEPOSIT_SETTLED",
+        "HAZARD_FOUND",
+        "HAZARD_DUE",
+        "HAZARD_OVERDUE",
+        "HAZARD_RECTIFIED",
+        "HAZARD_UPDATED",
     }
 )
 # what people read in a message: the city's own time (China has one time zone, UTC+8)
@@ -66,6 +71,7 @@ async def notify(
     *,
     maintenance_request_id: ObjectId | None = None,
     visitor_pass_id: ObjectId | None = None,
+    hazard_id: ObjectId | None = None,
     key: str | None = None,
 ) -> Doc | None:
     """Creates a notification; returns it, or None when one with the same `key` exists."""
@@ -83,6 +89,7 @@ async def notify(
         "lease_id": lease_id,
         "maintenance_request_id": maintenance_request_id,
         "visitor_pass_id": visitor_pass_id,
+        "hazard_id": hazard_id,
         "key": key or f"id:{oid}",
         "created_at": now(),
         "read_at": None,

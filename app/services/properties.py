@@ -15,7 +15,7 @@ from pymongo import ReturnDocument
 from app.clock import now
 from app.deps import Deps
 from app.errors import Code, Collector, NotFoundError, UserInputError
-from app.services import stats
+from app.services import safety_checks, safety_stats, stats
 from app.store import Doc, Page, Store
 from app.validation import check_float, check_int, clean_text
 from app.viewer import Role, Viewer
@@ -133,6 +133,7 @@ async def create_property(
     errors.raise_if_any()
     await deps.store.properties.insert_one(doc)
     await stats.bump(deps.store, doc["place"], kind, properties=1, **doc["safety"])
+    await safety_stats.record_equipment_added(deps.store, doc, None, doc["safety"])
     return doc
 
 
@@ -178,6 +179,11 @@ async def update_property(
             delta = {k: v - int(old.get(k, 0)) for k, v in changes["safety"].items()}
             await stats.bump(store, prop["place"], prop["kind"], **delta)
     updated = {**before, **changes}
+    if "safety" in changes:
+        await safety_stats.record_equipment_added(
+            store, prop, before.get("safety"), changes["safety"]
+        )
+        await safety_checks.mark(store, prop["_id"])
     if "address" in changes:
         # listings carry the address themselves (a search never joins): keep them in step
         await store.listings.update_many(

@@ -103,6 +103,20 @@ RETENTION: tuple[Kept, ...] = (
         "retain_card_jobs_days",
         "which card each door was told, for support",
     ),
+    Kept(
+        "fire-safety inspections (their checklist photos are kept as long)",
+        "inspections",
+        "inspected_at",
+        "retain_fire_safety_days",
+        "the inspection record of a property, for the next inspection and enforcement",
+    ),
+    Kept(
+        "fire-safety hazards, once rectified",
+        "hazards",
+        "rectified_at",
+        "retain_fire_safety_days",
+        "the rectification ledger (隐患整改台账) of a town",
+    ),
 )
 
 

@@ -18,7 +18,7 @@ from pymongo.errors import DuplicateKeyError
 from app.clock import now
 from app.deps import Deps
 from app.errors import Code, Collector, UserInputError
-from app.services import listings, rooms
+from app.services import listings, rooms, safety_checks
 from app.store import Doc
 from app.viewer import Viewer
 
@@ -112,4 +112,5 @@ async def update_room(deps: Deps, viewer: Viewer, room_id: ObjectId, given: Room
         await listings.unpublish_for_room(store, room_id)
     else:
         await listings.follow_room(store, room_id, rent="monthly_rent_fen" in fields)
+    await safety_checks.mark(store, updated["property_id"])
     return updated

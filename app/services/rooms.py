@@ -20,7 +20,7 @@ from bson import ObjectId
 from app.clock import now
 from app.deps import Deps
 from app.errors import Code, Collector, NotFoundError, UserInputError
-from app.services import stats
+from app.services import safety_checks, stats
 from app.services.properties import owned_property
 from app.store import Doc, Store
 from app.validation import check_float, check_int, clean_text
@@ -125,6 +125,11 @@ async def set_status(
         result = await store.rooms.update_one(
             {"_id": room_id, **(where or {})}, {"$set": {"status": status}}
         )
+    if result.modified_count:
+        # a room let or no longer let: does it need a smoke detector (safety_checks.py)?
+        room = await store.rooms.find_one({"_id": room_id}, {"property_id": 1})
+        if room is not None:
+            await safety_checks.mark(store, room["property_id"])
     return result.matched_count == 1
 
 
@@ -172,5 +177,6 @@ async def add_room(
         field=["number"],
     )
     await deps.store.insert_unique("rooms", doc, taken)
+    await safety_checks.mark(deps.store, prop["_id"])
     await stats.bump(deps.store, prop["place"], prop["kind"], rooms=1)
     return doc

@@ -29,7 +29,7 @@ from pymongo import ReturnDocument
 from app.clock import now, today
 from app.deps import Deps
 from app.errors import Code, Collector, NotFoundError, UserInputError
-from app.services import audit, cards, door_codes, idnumbers, rate_limits
+from app.services import audit, cards, door_codes, idnumbers, maintenance, rate_limits
 from app.services.access_events import running_leases
 from app.services.card_outbox import pass_claim
 from app.services.notifications import local_time, notify
@@ -122,8 +122,8 @@ async def issue_pass(deps: Deps, viewer: Viewer, given: PassIn) -> Doc:
     errors.raise_if_any()
     room, lease = await _issuable_room(store, viewer, given.room_id)
     if given.maintenance_request_id is not None:
-        # repair requests are not in this version of Anju: none can be named
-        raise NotFoundError("MaintenanceRequest", field=["maintenanceRequestId"])
+        # the landlord's pass for the worker of a scheduled repair of this room
+        await maintenance.for_visitor_pass(deps, viewer, given.maintenance_request_id, room["_id"])
     if lease is not None and end > cards.lease_window(lease["start_date"], lease["end_date"])[1]:
         raise UserInputError(
             "A pass ends with your lease at the latest.",
@@ -178,6 +178,7 @@ async def issue_pass(deps: Deps, viewer: Viewer, given: PassIn) -> Doc:
             "changed_at": at,
             "created_at": at,
             "expires_at": end + dt.timedelta(days=settings.visitor_pass_retention_days),
+            "maintenance_request_id": given.maintenance_request_id,
         }
         keys = await deps.outbox.intend_pass(doc)  # its code's jobs first (card_outbox.py)
         await store.visitor_passes.insert_one(doc)
@@ -203,6 +204,8 @@ async def issue_pass(deps: Deps, viewer: Viewer, given: PassIn) -> Doc:
             visitor_pass_id=doc["_id"],
             key=f"VISITOR_PASS:{doc['_id']}:issued",
         )
+    if given.maintenance_request_id is not None:
+        await maintenance.note_visitor_pass(deps, given.maintenance_request_id, doc["_id"])
     await deps.outbox.apply_now(keys)
     return doc
 

@@ -61,6 +61,8 @@ INDEXES: dict[str, list[Declared]] = {
         ix(("phone", A), name="phone_unique", unique=True),
         ix(("role", A), ("_id", A), name="role"),
         ix(("status", A), ("_id", A), name="status"),
+        # the responders of a town (who hears of a hazard: app/services/hazard_notices.py)
+        ix(("role", A), ("scope.town", A), name="role_town"),
     ],
     # the retention sweep's range deletes (app/services/retention.py) have an index each
     "refresh_tokens": [
@@ -114,6 +116,16 @@ INDEXES: dict[str, list[Declared]] = {
             name="place_status",
         ),
         ix(("created_at", A), ("_id", A), name="live"),
+        # alarms of a year in a city, town or grid (safetyStats; a community's: "place")
+        ix(("raised_at", A), name="raised"),
+        ix(("place.town", A), ("raised_at", A), name="town_raised"),
+        ix(
+            ("place.town", A),
+            ("place.community", A),
+            ("place.grid", A),
+            ("raised_at", A),
+            name="grid_raised",
+        ),
     ],
     # a device is bound once at a time (an ended binding gives its id up: devices.py)
     "devices": [
@@ -121,11 +133,21 @@ INDEXES: dict[str, list[Declared]] = {
         ix(
             ("property_id", A),
             ("kind", A),
-            ("room_id", A),
             ("removed_at", A),
-            name="property_kind_room",
+            ("room_id", A),
+            name="property_kind_bound_room",
         ),
         ix(("room_id", A), name="room"),
+        # detectors offline in a scope (safetyStats): a count over an equality prefix
+        ix(
+            ("kind", A),
+            ("removed_at", A),
+            ("online", A),
+            ("place.town", A),
+            ("place.community", A),
+            ("place.grid", A),
+            name="online_place",
+        ),
     ],
     # one index per search shape: equality (live, town or community), then the sort, then
     # the ranges (rent, area, location box, available date)
@@ -289,6 +311,38 @@ INDEXES: dict[str, list[Declared]] = {
     "payment_followups": [ix(("due_at", A), name="due_at")],
     # _id is the provider's eventId: processed once
     "payment_events": [ix(("received_at", A), name="retention")],
+    # fire-safety inspections, newest first: a scope's (by its multikey `scope_keys`, one
+    # equality whatever the scope's level: app/viewer.py place_keys), a property's, a
+    # landlord's; inspections in a period (safetyStats: the scope's index); retention
+    "inspections": [
+        ix(("scope_keys", A), ("inspected_at", D), ("_id", D), name="scope"),
+        ix(("property_id", A), ("inspected_at", D), ("_id", D), name="property"),
+        ix(("landlord_id", A), ("inspected_at", D), ("_id", D), name="landlord"),
+        ix(("inspected_at", A), name="retention"),
+    ],
+    # hazards: one open per cause (a detector offline, a room without one: Anju's own; an
+    # inspector's are their own cause); lists by scope, landlord or property, most urgent
+    # first, with the status as an equality or an $in (merged in order); an inspection's;
+    # notices due (next_check_at); the figures of safetyStats; retention once rectified
+    "hazards": [
+        UniqueWhile("one_open_per_cause", key="cause", field="open", value=True),
+        ix(("scope_keys", A), ("status", A), ("due_at", A), ("_id", A), name="scope_status"),
+        ix(("landlord_id", A), ("status", A), ("due_at", A), ("_id", A), name="landlord_status"),
+        ix(("property_id", A), ("status", A), ("due_at", A), ("_id", A), name="property_status"),
+        ix(("inspection_id", A), name="inspection"),
+        ix(("next_check_at", A), name="notices_due"),
+        ix(("scope_keys", A), ("source", A), ("status", A), name="scope_source"),
+        ix(("scope_keys", A), ("found_at", A), name="scope_found"),
+        ix(("scope_keys", A), ("rectified_at", A), name="scope_rectified"),
+        ix(("scope_keys", A), ("days_to_rectify", A), ("rectified_at", A), name="scope_days"),
+        ix(("rectified_at", A), name="retention"),
+    ],
+    # _id is the property's: when Anju must look at its equipment, detectors and rooms again
+    "safety_checks": [ix(("check_at", A), name="due")],
+    # equipment a property's records gained, summed per scope and period (safetyStats)
+    "equipment_added": [ix(("scope_keys", A), ("at", A), name="scope")],
+    # hazard exports (CSV files in the storage), removed with their file once expired
+    "exports": [ix(("expires_at", A), name="expiry")],
     "notifications": [
         ix(("key", A), name="key_unique", unique=True),
         ix(("account_id", A), ("created_at", D), ("_id", D), name="account"),

@@ -95,6 +95,12 @@ UNSHARDED: dict[str, str] = {
     "stats_counters": "one per place and kind",
     "door_rate": "per account, a minute's window",
     "snapshots": "minutes-long (TTL)",
+    "inspections": "tens of thousands a year; kept ANJU_RETAIN_FIRE_SAFETY_DAYS",
+    "hazards": "one open hazard per cause (a detector, a room), a rule on `cause`, not on any "
+    "shard key; a few hundred thousand",
+    "safety_checks": "one per property",
+    "equipment_added": "one per change of a property's recorded equipment; small",
+    "exports": "minutes-long, removed with their file",
     "uploads": "minutes-long: an upload URL expires unless a photo is made of it",
     "photos": "up to 20 a room and a few a repair request: small documents, the bytes are in "
     "storage",
@@ -110,7 +116,15 @@ UNSHARDED: dict[str, str] = {
 
 # collections whose `_id` carries a rule (a retry or a second sender must collide on it)
 ID_IS_A_RULE = frozenset(
-    {"claims", "gateway_events", "payment_events", "card_jobs", "access_events", "stats_counters"}
+    {
+        "claims",
+        "gateway_events",
+        "payment_events",
+        "card_jobs",
+        "access_events",
+        "stats_counters",
+        "safety_checks",
+    }
 )
 
 
