@@ -11,9 +11,10 @@ import secrets
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -34,6 +35,7 @@ os.environ.setdefault("ANJU_ENV", "test")
 
 ADMIN_PHONE = "13800000001"
 ADMIN_PASSWORD = "test-admin-password"
+T = TypeVar("T")
 
 
 @dataclass
@@ -126,6 +128,25 @@ def another_anju(stack: Stack, overrides: dict[str, str], name: str) -> Iterator
         yield f"http://127.0.0.1:{port}"
     finally:
         stop(proc)
+
+
+@contextlib.contextmanager
+def city_anju(
+    stack: Stack, api: Api, mongo: MongoClient[Doc], name: str, build: Callable[[str], T]
+) -> Iterator[tuple[Api, str, T]]:
+    """A synthetic city built by `build(db_name)` in a database of its own, then served by an
+    Anju of its own: (its Api, the database's name, what `build` gave). The city's wipe drops
+    every collection, and FerretDB v1 now and then keeps an index of a collection dropped
+    while an Anju was at work on it, then refuses to create it again; so the stack's Anju
+    never runs on a database the city wipes."""
+    db_name = f"{stack.db_name}_{name}"
+    mongo.drop_database(db_name)
+    try:
+        built = build(db_name)
+        with another_anju(stack, {"MONGODB_DB": db_name}, name) as url:
+            yield Api(url, api.client, ADMIN_PHONE, ADMIN_PASSWORD, api.sim_url), db_name, built
+    finally:
+        mongo.drop_database(db_name)
 
 
 async def _reset_database(stack: Stack) -> None:
