@@ -90,9 +90,13 @@ def test_a_cursor_carries_its_types_and_refuses_anything_else() -> None:
 
 
 def test_the_page_after_a_cursor_is_strictly_after_it() -> None:
+    # the sort's first field bounded (where an index in that order starts reading), then the
+    # tie-break
     assert after_filter([("at", -1), ("_id", -1)], [5, 9]) == {
-        "$or": [{"at": {"$lt": 5}}, {"at": 5, "_id": {"$lt": 9}}]
+        "at": {"$lte": 5},
+        "$or": [{"at": {"$lt": 5}}, {"at": 5, "_id": {"$lt": 9}}],
     }
+    assert after_filter([("_id", 1)], [9]) == {"_id": {"$gt": 9}}
     docs = [{"_id": i, "floor": f} for i, f in enumerate([3, 3, 2, 1])]  # sorted floor desc
     sort = [("floor", -1), ("_id", 1)]
     first = page_of_sorted(docs, sort, first=2, after=None)
