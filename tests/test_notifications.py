@@ -230,7 +230,9 @@ def test_marking_read_counts_only_ones_own_newly_read(api: Api) -> None:
     assert done == {"count": len(mine), "userErrors": []}
     assert notifications(t.tenant, unreadOnly=True) == []
     assert all(n["readAt"] for n in notifications(t.tenant) if n["id"] in mine)
-    assert [n["id"] for n in notifications(t.landlord, unreadOnly=True)] == landlords
+    # (the landlord's stay unread; the safety worker may have told them of the let room's
+    # missing smoke detector meanwhile)
+    assert set(landlords) <= {n["id"] for n in notifications(t.landlord, unreadOnly=True)}
     # and marking again reads nothing new
     assert mark(t.tenant, mine)["count"] == 0
     assert mark(t.tenant, [])["count"] == 0
