@@ -87,6 +87,14 @@ class Report:
     def intact(self) -> bool:
         return self.broken is None
 
+    def summary(self) -> str:
+        """What was checked and the head's hash (to note down and compare next time)."""
+        older = f"; {self.unchained} older entries predate the chain" if self.unchained else ""
+        return (
+            f"{self.entries} entries checked; head at entry {self.head_seq}, "
+            f"hash {self.head_hash}{older}"
+        )
+
 
 def _describe(doc: Mapping[str, Any]) -> str:
     at = doc.get("at")
@@ -179,11 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         print(role(args.db), end="")
         return 0
     report = asyncio.run(_verify_configured())
-    older = f"; {report.unchained} older entries predate the chain" if report.unchained else ""
-    print(
-        f"{report.entries} entries checked; head at entry {report.head_seq}, "
-        f"hash {report.head_hash}{older}"
-    )
+    print(report.summary())
     if report.broken is not None:
         print(f"BROKEN: {report.broken}", file=sys.stderr)
         return 1

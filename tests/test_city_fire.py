@@ -15,7 +15,7 @@ from app.settings import load_settings
 from app.store import Doc, open_store
 from scripts.city import CITY_PASSWORD, build_city
 from scripts.city_fire import CityFireSafety
-from tests.conftest import ADMIN_PASSWORD, ADMIN_PHONE, Stack, another_anju
+from tests.conftest import Stack, city_anju
 from tests.fire_support import inspection_input, record, responder, site
 from tests.support import Api
 from tests.test_city import ANCHOR
@@ -51,15 +51,12 @@ def test_the_city_has_inspections_and_hazards_as_the_services_write_them(
     # index of a collection the city's wipe dropped while the stack's Anju was at work, and
     # refuses to create it again), served by an Anju of its own, and an inspection with a
     # hazard made through the API beside it
-    name = f"{stack.db_name}_fire"
-    mongo.drop_database(name)
-    try:
-        fire = build(stack, name, 0.002, 42)
-        with another_anju(stack, {"MONGODB_DB": name}, "city-fire") as url:
-            city = Api(url, api.client, ADMIN_PHONE, ADMIN_PASSWORD, api.sim_url)
-            check_city(fire, city, mongo[name])
-    finally:
-        mongo.drop_database(name)
+    with city_anju(stack, api, mongo, "fire", lambda name: build(stack, name, 0.002, 42)) as (
+        city,
+        name,
+        fire,
+    ):
+        check_city(fire, city, mongo[name])
 
 
 def check_city(fire: CityFireSafety, api: Api, db: Any) -> None:

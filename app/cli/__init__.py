@@ -238,11 +238,7 @@ def verify_audit() -> None:
     from app import audit_chain
 
     report = _with_store(_settings(), lambda store: audit_chain.verify(store.db))
-    older = f"; {report.unchained} older entries predate the chain" if report.unchained else ""
-    click.echo(
-        f"{report.entries} entries checked; head at entry {report.head_seq}, "
-        f"hash {report.head_hash}{older}"
-    )
+    click.echo(report.summary())
     if report.broken is not None:
         click.echo(f"BROKEN: {report.broken}", err=True)
         sys.exit(1)
