@@ -252,14 +252,22 @@ async def _code_typed(store: Store, door: Doc, event: Doc) -> None:
 
 
 async def _door_opened(store: Store, door: Doc, event: Doc) -> None:
-    await store.devices.update_one({"_id": door["_id"]}, {"$max": {"last_event_at": event["at"]}})
+    """A remote opening of ours is confirmed (mark_opened writes its access event, which moves
+    the door's latest events); any other opening (a key, the button inside, a command not
+    ours) only moves `last_event_at`. One write to the door either way: on FerretDB v1 two
+    updates of one document at once may lose one (its updates rewrite the whole document)."""
+    command = None
     raw = event["data"].get("commandId")
-    if raw is None:
-        return  # a key or the button inside: nothing of ours to confirm
-    try:
-        command_id = ObjectId(raw)
-    except (InvalidId, TypeError):
-        return
-    command = await store.find_by_id("door_commands", command_id, {"_id": 1}, door_id=door["_id"])
+    if raw is not None:
+        try:
+            command_id = ObjectId(raw)
+        except (InvalidId, TypeError):
+            command_id = None
+        if command_id is not None:
+            command = await store.find_by_id(
+                "door_commands", command_id, {"_id": 1}, door_id=door["_id"]
+            )
     if command is not None:
-        await doors.mark_opened(store, command_id, event["at"])
+        await doors.mark_opened(store, command["_id"], event["at"])
+        return
+    await store.devices.update_one({"_id": door["_id"]}, {"$max": {"last_event_at": event["at"]}})
