@@ -245,7 +245,8 @@ async def _prepare_database(state: AppState) -> None:
         storage=state.storage,
         darkroom=Darkroom(state.settings.photo_decodes_per_worker),
     )
-    state.tasks += workers.start(deps)
+    if state.settings.background_workers:
+        state.tasks += workers.start(deps)
     state.ready_deps = deps
     log.info("database ready (%s): indexes ensured", store.engine.name)
 

@@ -242,6 +242,10 @@ class Settings:
     graphiql: bool = True
     otlp_endpoint: str | None = None
     bench_routes: bool = False
+    # the background workers (outboxes, rent, safety, retention, photos); off makes an API-only
+    # instance, for a deployment that runs them on some instances only, and for the benchmark's
+    # CPU per request, measured without their bursts
+    background_workers: bool = True
     # documents other than the persisted ones of app/operations/ (development, GraphiQL, the
     # test suite and scripts); never in production
     arbitrary_documents: bool = True
@@ -457,6 +461,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         graphiql=_bool(env, "ANJU_GRAPHIQL", True) and not production,
         otlp_endpoint=env.get("ANJU_OTLP_ENDPOINT") or None,
         bench_routes=_bool(env, "ANJU_BENCH_ROUTES", False) and not production,
+        background_workers=_bool(env, "ANJU_BACKGROUND_WORKERS", True),
         arbitrary_documents=_bool(env, "ANJU_ARBITRARY_DOCUMENTS", not production),
         cost_limit=_int(env, "ANJU_COST_LIMIT", 60_000),
         count_cap=_int(env, "ANJU_COUNT_CAP", 10_000),

@@ -89,19 +89,19 @@ async def check_rate(store: Store, account_id: ObjectId, settings: Settings) -> 
     across every worker: each attempt inserts a mark, then counts the account's marks in the
     window. Concurrent attempts see each other's marks, so the limit is never exceeded (at
     worst both are refused at the edge). A refused attempt takes its mark back, so a user
-    who keeps tapping is let in again once the window has passed."""
+    who keeps tapping is let in again once the window has passed. Marks that left the window
+    count for nothing and expire (a TTL index on `expires_at`)."""
     at = now()
-    mark = {"_id": ObjectId(), "account_id": account_id, "at": at}
+    window = dt.timedelta(seconds=settings.door_rate_window_s)
+    mark = {"_id": ObjectId(), "account_id": account_id, "at": at, "expires_at": at + window}
     await store.door_rate.insert_one(mark)
-    since = at - dt.timedelta(seconds=settings.door_rate_window_s)
+    since = at - window
     count = await store.door_rate.count_documents({"account_id": account_id, "at": {"$gt": since}})
     if count > settings.door_rate_limit:
         await store.door_rate.delete_one({"_id": mark["_id"]})
         raise UserInputError(
             "Too many door openings; wait a minute and try again.", code=Code.RATE_LIMITED
         )
-    # marks that left the window count for nothing: keep at most `limit` per account
-    await store.door_rate.delete_many({"account_id": account_id, "at": {"$lte": since}})
 
 
 # --- opening --------------------------------------------------------------------------------
@@ -123,6 +123,7 @@ async def open_door(
         "_id": ObjectId(),
         "door_id": door["_id"],
         "device_id": door["device_id"],
+        "door_name": door.get("name"),
         "property_id": door["property_id"],
         "room_id": door.get("room_id"),
         "landlord_id": door["landlord_id"],
@@ -240,7 +241,16 @@ async def mark_opened(store: Store, command_id: ObjectId, at: dt.datetime) -> Do
         )
     if command.get("role") == Role.LANDLORD.value and command.get("room_id") is not None:
         await _tell_tenant(store, command, at)
+    if first:
+        # the logging is whole: the other of the two, arriving later, need not repeat it
+        await store.door_commands.update_one({"_id": command["_id"]}, {"$set": {"logged": True}})
     return command if first else None
+
+
+def fully_logged(command: Doc) -> bool:
+    """Whether an opening's event, audit entry and tenant's notice are all written (by
+    mark_opened); a door.opened event arriving after that has nothing left to do."""
+    return command.get("status") == OPENED and command.get("logged") is True
 
 
 async def _tell_tenant(store: Store, command: Doc, at: dt.datetime) -> None:
@@ -254,8 +264,11 @@ async def _tell_tenant(store: Store, command: Doc, at: dt.datetime) -> None:
         return  # nobody lives there, or nobody has accepted the lease yet
     if not lease["start_date"] <= day <= lease["end_date"]:
         return
-    door = await store.devices.find_one({"_id": command["door_id"]}, {"name": 1})
-    name = door["name"] if door else "your door"
+    name = command.get("door_name")
+    if name is None:  # a command from before commands carried their door's name
+        door = await store.devices.find_one({"_id": command["door_id"]}, {"name": 1})
+        name = door["name"] if door else None
+    name = name or "your door"
     reason = f" Reason given: {command['reason']}" if command.get("reason") else ""
     await notifications.notify(
         store,

@@ -224,7 +224,10 @@ INDEXES: dict[str, list[Declared]] = {
         ix(("door_id", A), ("requested_at", D), name="door"),
         ix(("requested_at", A), name="retention"),
     ],
-    "door_rate": [ix(("account_id", A), ("at", A), name="account")],
+    "door_rate": [
+        ix(("account_id", A), ("at", A), name="account"),
+        ix(("expires_at", A), name="expiry", expireAfterSeconds=0),
+    ],
     "gateway_events": [
         ix(("device_id", A), ("at", D), name="device"),
         ix(("received_at", A), name="retention"),

@@ -190,7 +190,13 @@ async def paginate(
         items = await cursor.to_list(None)
     more = len(items) > limit
     items = items[:limit]
-    total, capped = await count_up_to(collection, query, count_cap) if with_total else (None, False)
+    total: int | None = None
+    capped = False
+    if with_total and not cursor_at and limit and not more:
+        # the first page holds every match: its length is the total, no count needed
+        total, capped = min(len(items), count_cap), len(items) > count_cap
+    elif with_total:
+        total, capped = await count_up_to(collection, query, count_cap)
     if backward:
         items.reverse()
         return Page(
