@@ -31,6 +31,7 @@ from scripts.bench_cpu import CpuCounter, Sampler, is_local, local_pids_of_uri, 
 from scripts.bench_fixture import ADMIN_PASSWORD, ADMIN_PHONE, Fixture, ensure_city, wait_ready
 from scripts.bench_ops import explain_operations, mix, operations
 from scripts.bench_report import (
+    WHOLE,
     cpu_table,
     engine_info,
     git_info,
@@ -82,6 +83,13 @@ def parse_args() -> argparse.Namespace:
         default=60,
         help="CPU with no requests before the operations (the idle line); long enough for "
         "Anju's periodic passes; 0 skips it",
+    )
+    parser.add_argument(
+        "--together",
+        action="store_true",
+        help="serve the operations from the Anju that runs the background workers (by default "
+        "an API-only Anju, ANJU_BACKGROUND_WORKERS=0, serves them while a whole one runs the "
+        "background work and gives the idle line: CPU per request without background bursts)",
     )
     parser.add_argument("--sample-interval", type=float, default=0.5, help="seconds")
     parser.add_argument(
@@ -193,6 +201,19 @@ def main() -> None:
         }
         simulator = start_simulator(sport, f"http://127.0.0.1:{aport}", env, OUT / "sim.log")
         procs.append(simulator)
+        # the operations' Anju (which the simulator's webhooks reach too) and, unless
+        # --together, a whole Anju beside it that runs the background work
+        whole = None
+        if not args.together:
+            whole = start_anju(
+                free_port(),
+                env,
+                workers=args.workers,
+                log_path=OUT / "anju-workers.log",
+                extra_args=("--log-level", "warning"),
+            )
+            procs.append(whole)
+            env = {**env, "ANJU_BACKGROUND_WORKERS": "0"}
         anju = start_anju(
             aport,
             env,
@@ -206,6 +227,7 @@ def main() -> None:
         sampler = Sampler(
             {
                 "anju": CpuCounter([anju.pid]),
+                **({WHOLE: CpuCounter([whole.pid])} if whole else {}),
                 **db_groups,
                 "simulator": CpuCounter([simulator.pid]),
                 "load generator": CpuCounter([os.getpid()], tree=False),

@@ -85,7 +85,8 @@ def _figures(report: dict[str, Any]) -> dict[str, dict[str, float]]:
             if value is not None:
                 figures[f"cpu:{group}"] = value
         out[_key(name)] = figures
-    idle = (report.get("idle") or {}).get("anju", {}).get("mean_ms_per_s")
+    idle_by_group = report.get("idle") or {}
+    idle = (idle_by_group.get("anju workers") or idle_by_group.get("anju", {})).get("mean_ms_per_s")
     if idle is not None:
         out["(idle)"] = {"idle": float(idle)}
     return out
