@@ -116,7 +116,9 @@ class RequestTimeout:
             await send(message)
 
         try:
-            await asyncio.wait_for(self.app(scope, receive, tracking_send), self.seconds)
+            # in the request's own task (wait_for would start another for each request)
+            async with asyncio.timeout(self.seconds):
+                await self.app(scope, receive, tracking_send)
         except TimeoutError:
             if started:
                 raise

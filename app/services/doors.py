@@ -195,11 +195,15 @@ def _guard(command_id: ObjectId) -> str:
     return f"door-command:{command_id}"
 
 
-async def mark_opened(store: Store, command_id: ObjectId, at: dt.datetime) -> Doc | None:
+async def mark_opened(
+    store: Store, command_id: ObjectId, at: dt.datetime, *, answering: bool = True
+) -> Doc | None:
     """Moves a command to OPENED (from any other state: the door did open) and, if this call
     made the move, logs the opening (an access event, REMOTE, and an audit entry) and returns
     the command; None if it was already OPENED. The move is one conditional update (the
-    gateway's answer and its door.opened event arrive together: exactly one moves it)."""
+    gateway's answer and its door.opened event arrive together: exactly one moves it).
+    `answering`: a caller waits to read the opening (openDoor), so a call that lost the move
+    writes the event too; the door.opened webhook, answering nobody, just stops."""
     async with store.exclusive(_guard(command_id)):
         command = await store.door_commands.find_one_and_update(
             {"_id": command_id, "status": {"$ne": OPENED}},
@@ -208,6 +212,8 @@ async def mark_opened(store: Store, command_id: ObjectId, at: dt.datetime) -> Do
         )
     first = command is not None
     if command is None:
+        if not answering:
+            return None
         # the other of the two moved it: its logging may still be under way, and whoever
         # asked must read the opening once answered; the event and the tenant's notice are
         # idempotent (the event's id is the command's), so write them too
@@ -241,16 +247,7 @@ async def mark_opened(store: Store, command_id: ObjectId, at: dt.datetime) -> Do
         )
     if command.get("role") == Role.LANDLORD.value and command.get("room_id") is not None:
         await _tell_tenant(store, command, at)
-    if first:
-        # the logging is whole: the other of the two, arriving later, need not repeat it
-        await store.door_commands.update_one({"_id": command["_id"]}, {"$set": {"logged": True}})
     return command if first else None
-
-
-def fully_logged(command: Doc) -> bool:
-    """Whether an opening's event, audit entry and tenant's notice are all written (by
-    mark_opened); a door.opened event arriving after that has nothing left to do."""
-    return command.get("status") == OPENED and command.get("logged") is True
 
 
 async def _tell_tenant(store: Store, command: Doc, at: dt.datetime) -> None:

@@ -265,11 +265,11 @@ async def _door_opened(store: Store, door: Doc, event: Doc) -> None:
             command_id = None
         if command_id is not None:
             command = await store.find_by_id(
-                "door_commands", command_id, {"status": 1, "logged": 1}, door_id=door["_id"]
+                "door_commands", command_id, {"status": 1}, door_id=door["_id"]
             )
-    if command is not None and doors.fully_logged(command):
-        return  # the gateway's answer came first and did all of it
     if command is not None:
-        await doors.mark_opened(store, command["_id"], event["at"])
+        # ours: whoever moves it to OPENED logs it (the gateway's answer, usually)
+        if command.get("status") != doors.OPENED:
+            await doors.mark_opened(store, command["_id"], event["at"], answering=False)
         return
     await store.devices.update_one({"_id": door["_id"]}, {"$max": {"last_event_at": event["at"]}})
