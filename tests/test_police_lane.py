@@ -4,9 +4,11 @@ register (the person, the room, who lives with them, the landlord), not the leas
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
+import httpx
 import pytest
 
 from scripts.workload import _id_number
@@ -33,6 +35,31 @@ def _look_up(officer: Caller, reason: str, first: int | None = None, **f: Any) -
     if first is not None:
         variables["first"] = first
     return officer.post(RESIDENTS, variables)
+
+
+def test_look_ups_at_once_never_read_past_the_budget(strict_api: Api) -> None:
+    # given four residents (the strict stack: 3 results per reason)
+    _household(strict_api, [*PEOPLE, ("王大明", _id_number(33))])
+    officer = strict_api.provisioned("POLICE")
+    body = {"query": RESIDENTS, "variables": {"f": {"town": "松门镇"}, "reason": "同时 12月"}}
+    headers = {"authorization": f"Bearer {officer.token}"}
+
+    async def together() -> list[Any]:
+        async with httpx.AsyncClient(base_url=strict_api.base_url, timeout=60) as client:
+            answers = await asyncio.gather(
+                *(client.post("/graphql", json=body, headers=headers) for _ in range(6))
+            )
+        return [a.json() for a in answers]
+
+    # when one reason looks them all up six times at once
+    answers = asyncio.run(together())
+    # then the six answers together show at most three residents, and the reason is spent
+    shown = sum(len((a.get("data") or {}).get("residents", {}).get("edges", [])) for a in answers)
+    assert shown == 3, answers
+    codes = [e["extensions"]["code"] for a in answers for e in a.get("errors", [])]
+    assert set(codes) <= {"NEW_REASON_REQUIRED"}, answers
+    again = _look_up(officer, "同时 12月", town="松门镇")
+    assert [e["extensions"]["code"] for e in again["errors"]] == ["NEW_REASON_REQUIRED"]
 
 
 @pytest.mark.parametrize("name", [" ", "   ", "*", "%", "王", " 王 ", "・", "\u3000", "王 *"])

@@ -100,6 +100,13 @@ async def reserve(
     return granted
 
 
+async def left(store: Store, settings: Settings, scope: str, key: str, *, limit: int) -> int:
+    """What is left of a `reserve` budget, read without taking any: for a caller that looks
+    first and then takes what it used (a read by `_id`; the taking still decides)."""
+    doc = await store.rate_limits.find_one({"_id": f"{scope}:{_key(settings, scope, key)}"})
+    return max(0, limit - (int(doc["count"]) if doc else 0))
+
+
 async def give_back(store: Store, settings: Settings, scope: str, key: str, amount: int) -> None:
     """Returns `amount` of a budget taken by `reserve` and not used."""
     if amount <= 0:

@@ -190,30 +190,33 @@ async def _within_budget(
     store, settings = deps.store, deps.settings
     want = check_first(first)
     budget = f"{officer}:{reason}"
-    granted = await rate_limits.reserve(
-        store,
-        settings,
-        "police-reason",
-        budget,
-        want=want,
-        limit=settings.police_results_per_reason,
-        window_s=settings.police_reason_window_s,
-    )
-    if want and not granted:
+    limit = settings.police_results_per_reason
+    # look at what is left, read at most that, then take what was read: one atomic increment
+    # decides, so concurrent look-ups never show more than the budget between them (a page
+    # that lost the race is cut to what it was granted)
+    left = await rate_limits.left(store, settings, "police-reason", budget, limit=limit)
+    if want and not left:
         raise UserInputError(
-            f"This reason has read {settings.police_results_per_reason} results, as many as "
-            "one reason may; give the reason for a new look-up.",
+            f"This reason has read {limit} results, as many as one reason may; give the "
+            "reason for a new look-up.",
             code=Code.NEW_REASON_REQUIRED,
             field=["reason"],
         )
-    try:
-        page = await store.page(
-            "occupants", where, ORDER, first=granted, after=after, with_total=True
+    page = await store.page(
+        "occupants", where, ORDER, first=min(want, left), after=after, with_total=True
+    )
+    if page.items:
+        granted = await rate_limits.reserve(
+            store,
+            settings,
+            "police-reason",
+            budget,
+            want=len(page.items),
+            limit=limit,
+            window_s=settings.police_reason_window_s,
         )
-    except BaseException:
-        await rate_limits.give_back(store, settings, "police-reason", budget, granted)
-        raise
-    await rate_limits.give_back(store, settings, "police-reason", budget, granted - len(page.items))
+        if granted < len(page.items):
+            page.items, page.has_next = page.items[:granted], True
     return RegisterPage(page, await _co_residents(store, page.items))
 
 
