@@ -9,7 +9,7 @@ SEED ?= 42
 # rules (an unset ANJU_ENV means production, which refuses the development defaults).
 export ANJU_ENV ?= development
 
-.PHONY: run test check schema operations city bench bench-compare soak demo-alarm clean install browser graphiql docs lint-schema
+.PHONY: run test check schema operations city bench bench-cpu bench-compare soak demo-alarm clean install browser graphiql docs lint-schema
 
 # The API's tools (graphql-schema-linter for `make check`, SpectaQL for `make docs`), pinned in
 # tools/apidocs/package-lock.json and installed there by `npm ci` when the lock changes
@@ -109,6 +109,12 @@ BENCH_ARGS ?=
 bench: $(STAMP)
 	$(PY) -m devstack.ferretdb_build
 	ANJU_BENCH_POSTGRESQL_URL='$(PG)' $(PY) -m scripts.bench --scale $(SCALE) --seed $(SEED) --workers $(WORKERS) --concurrency $(CONCURRENCY) --duration $(DURATION) --idle-seconds $(IDLE) $(if $(ONLY),--only '$(ONLY)',) $(BENCH_ARGS)
+
+## Anju's CPU per request at one client against issue 25's targets (scripts/bench_request_cpu.py):
+## an API-only Anju, sequential requests, the idle rate taken off (paired windows for slow ones)
+bench-cpu: $(STAMP)
+	$(PY) -m devstack.ferretdb_build
+	$(PY) -m scripts.bench_request_cpu --scale $(if $(filter command line,$(origin SCALE)),$(SCALE),0.01) --seed $(SEED) $(if $(ONLY),--only '$(ONLY)',)
 
 ## B against A, two results of `make bench`: exit status 1 when an operation is more than 10%
 ## worse in throughput, p99 or CPU per request. make bench-compare A=.bench/x.json B=.bench/y.json
