@@ -28,7 +28,7 @@ from devstack.procs import ROOT, free_port, stop
 from scripts import bench_compare
 from scripts.bench_analysis import explain_table, idle_summary, projection, window_cpu
 from scripts.bench_cpu import CpuCounter, Sampler, is_local, local_pids_of_uri, pids_listening_on
-from scripts.bench_fixture import ADMIN_PASSWORD, ADMIN_PHONE, Fixture, ensure_city, wait_ready
+from scripts.bench_fixture import Fixture, anju_env, ensure_city, wait_ready
 from scripts.bench_ops import explain_operations, mix, operations
 from scripts.bench_report import (
     WHOLE,
@@ -186,19 +186,7 @@ def main() -> None:
         db_name = "anju_bench"
         city = ensure_city(uri, db_name, args.scale, args.seed)
         aport, sport = free_port(), free_port()
-        env = {
-            "ANJU_ENV": "development",
-            "MONGODB_URI": uri,
-            "MONGODB_DB": db_name,
-            "SIM_PORT": str(sport),
-            "GATEWAY_URL": f"http://127.0.0.1:{sport}",
-            "PAYMENTS_URL": f"http://127.0.0.1:{sport}",
-            "ANJU_BENCH_ROUTES": "1",
-            "ANJU_JWT_KEYS_DIR": str(OUT / "keys"),
-            "ANJU_DOOR_RATE_LIMIT": "100000000",
-            "ANJU_ADMIN_PHONE": ADMIN_PHONE,
-            "ANJU_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        }
+        env = anju_env(uri, db_name, sport, OUT / "keys")
         simulator = start_simulator(sport, f"http://127.0.0.1:{aport}", env, OUT / "sim.log")
         procs.append(simulator)
         # the operations' Anju (which the simulator's webhooks reach too) and, unless

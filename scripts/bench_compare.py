@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts.bench_analysis import net_ms
+from scripts.bench_report import anju_idle
 
 CPU_GROUPS = ("anju", "database", "db backend")
 
@@ -85,10 +86,9 @@ def _figures(report: dict[str, Any]) -> dict[str, dict[str, float]]:
             if value is not None:
                 figures[f"cpu:{group}"] = value
         out[_key(name)] = figures
-    idle_by_group = report.get("idle") or {}
-    idle = (idle_by_group.get("anju workers") or idle_by_group.get("anju", {})).get("mean_ms_per_s")
-    if idle is not None:
-        out["(idle)"] = {"idle": float(idle)}
+    idle = anju_idle(report.get("idle") or {})
+    if idle is not None and idle.get("mean_ms_per_s") is not None:
+        out["(idle)"] = {"idle": float(idle["mean_ms_per_s"])}
     return out
 
 

@@ -8,6 +8,7 @@ import random
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -51,6 +52,24 @@ def log_in(client: httpx.Client, phone: str, password: str, sim: str = "") -> st
     if not token:
         raise RuntimeError(f"cannot log in {phone}: {data}")
     return str(token)
+
+
+def anju_env(uri: str, db_name: str, sim_port: int, keys_dir: Path) -> dict[str, str]:
+    """The environment of a benchmark's Anju: development rules on the city's database, the
+    simulator as gateway and payment provider, door openings not rate-limited."""
+    return {
+        "ANJU_ENV": "development",
+        "MONGODB_URI": uri,
+        "MONGODB_DB": db_name,
+        "SIM_PORT": str(sim_port),
+        "GATEWAY_URL": f"http://127.0.0.1:{sim_port}",
+        "PAYMENTS_URL": f"http://127.0.0.1:{sim_port}",
+        "ANJU_BENCH_ROUTES": "1",
+        "ANJU_JWT_KEYS_DIR": str(keys_dir),
+        "ANJU_DOOR_RATE_LIMIT": "100000000",
+        "ANJU_ADMIN_PHONE": ADMIN_PHONE,
+        "ANJU_ADMIN_PASSWORD": ADMIN_PASSWORD,
+    }
 
 
 def wait_ready(base: str, timeout: float = 60) -> None:

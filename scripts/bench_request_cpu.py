@@ -23,18 +23,18 @@ import os
 import statistics
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from devstack.anju import start_anju, start_simulator
 from devstack.ferretdb import start_ferretdb
-from devstack.procs import ROOT, free_port, stop
-from scripts.bench_fixture import ADMIN_PASSWORD, ADMIN_PHONE, Fixture, ensure_city
+from devstack.procs import free_port, stop
+from scripts.bench import OUT
+from scripts.bench_cpu import CpuCounter
+from scripts.bench_fixture import Fixture, anju_env, ensure_city
 from scripts.bench_ops import DASHBOARD, MY_LEASES, OPEN_DOOR, RESIDENTS, SEARCH, STATS
 
-OUT = ROOT / ".bench"
 # issue 25, item 5: ms of Anju's CPU per request on FerretDB v1 at SCALE=0.01, one client
 TARGETS = {
     "search": 3.0,
@@ -49,19 +49,9 @@ MEDIUM_S = 0.5  # requests slower than this are sent 60 times at most
 FIXTURE_S = 600  # access tokens live 15 minutes: sign in again after this
 
 
-def thread_cpu(pid: int) -> float:
-    """Seconds of CPU of every thread of a process."""
-    total = 0
-    task = Path(f"/proc/{pid}/task")
-    for tid in task.iterdir():
-        try:
-            total += int((tid / "schedstat").read_text().split()[0])
-        except (OSError, IndexError, ValueError):
-            continue
-    return total / 1e9
-
-
 def operations(fx: Fixture) -> dict[str, tuple[str, Callable[[int], Any], str | None]]:
+    """The benchmark's operations (its queries, its fixture) with the same variables for every
+    request, unlike `make bench`'s varied ones: a figure per operation, not per mix of inputs."""
     town, community = fx.communities[0]
     rent = {"town": town, "community": community, "minRentFen": 50000, "maxRentFen": 200000}
     ops: dict[str, tuple[str, Callable[[int], Any], str | None]] = {
@@ -80,7 +70,7 @@ def operations(fx: Fixture) -> dict[str, tuple[str, Callable[[int], Any], str | 
 
 def measure(
     client: httpx.Client,
-    pid: int,
+    anju: CpuCounter,
     op: tuple[str, Callable[[int], Any], str | None],
     requests: int,
     idle_rate: float,
@@ -108,19 +98,19 @@ def measure(
     walls: list[float] = []
     if not slow:
         send(1)
-        c0, t0 = thread_cpu(pid), time.monotonic()
+        c0, t0 = anju.read(), time.monotonic()
         for i in range(requests):
             send(i)
-        c1, t1 = thread_cpu(pid), time.monotonic()
+        c1, t1 = anju.read(), time.monotonic()
         walls.append((t1 - t0) / requests)
         figures.append(((c1 - c0) - idle_rate * (t1 - t0)) / requests)
     else:
         for i in range(requests):
-            c0, t0 = thread_cpu(pid), time.monotonic()
+            c0, t0 = anju.read(), time.monotonic()
             send(i)
-            c1, wall = thread_cpu(pid), time.monotonic() - t0
+            c1, wall = anju.read(), time.monotonic() - t0
             time.sleep(wall)
-            figures.append((c1 - c0) - (thread_cpu(pid) - c1))
+            figures.append((c1 - c0) - (anju.read() - c1))
             walls.append(wall)
     return {
         "ms": 1000 * statistics.mean(figures),
@@ -153,17 +143,8 @@ def main() -> None:
         ensure_city(uri, "anju_bench", args.scale, args.seed)
         aport, sport = free_port(), free_port()
         env = {
-            "ANJU_ENV": "development",
-            "MONGODB_URI": uri,
-            "MONGODB_DB": "anju_bench",
-            "SIM_PORT": str(sport),
-            "GATEWAY_URL": f"http://127.0.0.1:{sport}",
-            "PAYMENTS_URL": f"http://127.0.0.1:{sport}",
-            "ANJU_JWT_KEYS_DIR": str(OUT / "keys"),
-            "ANJU_DOOR_RATE_LIMIT": "100000000",
+            **anju_env(uri, "anju_bench", sport, OUT / "keys"),
             "ANJU_BACKGROUND_WORKERS": "0",
-            "ANJU_ADMIN_PHONE": ADMIN_PHONE,
-            "ANJU_ADMIN_PASSWORD": ADMIN_PASSWORD,
         }
         procs.append(start_simulator(sport, f"http://127.0.0.1:{aport}", env, OUT / "sim.log"))
         anju = start_anju(
@@ -173,10 +154,11 @@ def main() -> None:
         base = f"http://127.0.0.1:{aport}"
         sim = f"http://127.0.0.1:{sport}"
         fx = Fixture(base, uri, "anju_bench", sim)
+        cpu = CpuCounter([anju.pid], tree=False)
         time.sleep(5)  # start-up work (the fixture's log-ins) settles
-        c0 = thread_cpu(anju.pid)
+        c0 = cpu.read()
         time.sleep(args.idle_seconds)
-        idle_rate = (thread_cpu(anju.pid) - c0) / args.idle_seconds
+        idle_rate = (cpu.read() - c0) / args.idle_seconds
         print(f"idle: {1000 * idle_rate:.2f} ms/s (API-only Anju, one worker)")
         wanted = {n.strip() for n in args.only.split(",") if n.strip()}
         head = (
@@ -192,7 +174,7 @@ def main() -> None:
                 if time.monotonic() - signed_in > FIXTURE_S:
                     fx, signed_in = Fixture(base, uri, "anju_bench", sim), time.monotonic()
                 op = operations(fx)[name]
-                r = measure(client, anju.pid, op, args.requests, idle_rate)
+                r = measure(client, cpu, op, args.requests, idle_rate)
                 target = TARGETS.get(name)
                 mark = "" if target is None else (" met" if r["ms"] <= target else " NOT met")
                 how = " (paired idle windows)" if r["paired"] else ""
